@@ -1,0 +1,3 @@
+from porthook.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""FastAPI dependencies, named for what they give.
+
+Everything comes from ``app.state`` (built by ``web.create_app``), never from
+module globals, so each test builds its own app, database and clock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.accounts import service as accounts
+from porthook.clock import Clock
+from porthook.config import Settings
+from porthook.db import Database
+from porthook.problems import Forbidden, Unauthorized
+
+_bearer = HTTPBearer(auto_error=False, description="An account key or an operator key")
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+async def get_session(
+    database: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
+    # The route commits once, after the service call; anything not committed
+    # is rolled back when the session closes.
+    async with database.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_principal(
+    request: Request,
+    database: DatabaseDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> accounts.Principal:
+    if credentials is None:
+        raise Unauthorized("missing Authorization header: send 'Authorization: Bearer <key>'")
+    # Own short session: authentication must not join the request's transaction.
+    async with database.sessions() as session:
+        principal = await accounts.authenticate(session, credentials.credentials)
+    if principal is None:
+        raise Unauthorized("the API key is unknown or revoked")
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[accounts.Principal, Depends(get_principal)]
+
+
+def get_account_id(principal: PrincipalDep) -> uuid.UUID:
+    if principal.account_id is None:
+        raise Forbidden(
+            "this route acts for one account: use that account's key "
+            "(operators use the /v1/operator/... routes)"
+        )
+    return principal.account_id
+
+
+def get_operator(principal: PrincipalDep) -> accounts.Principal:
+    if not principal.is_operator:
+        raise Forbidden("this route is for the porting desk: use an operator key")
+    return principal
+
+
+AccountIdDep = Annotated[uuid.UUID, Depends(get_account_id)]
+OperatorDep = Annotated[accounts.Principal, Depends(get_operator)]

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.clock import ShiftableClock
+from porthook.events import service as events
+from tests.conftest import AccountFactory, count_rows
+
+
+async def test_sequence_per_subject_and_cursor(
+    session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock
+) -> None:
+    account_id, _ = await make_account()
+    subject_a, subject_b = uuid.uuid4(), uuid.uuid4()
+    for subject in (subject_a, subject_b, subject_a, subject_a):
+        await events.record(session, account_id=account_id, type="porting_order.updated",
+                            subject_type="porting_order", subject_id=subject, data={},
+                            occurred_at=clock.now())
+    await session.commit()
+    page, cursor = await events.list_events(session, account_id=account_id,
+                                            subject_id=str(subject_a), cursor=None, limit=2)
+    assert [e.sequence for e in page] == [1, 2]
+    rest, end = await events.list_events(session, account_id=account_id,
+                                         subject_id=str(subject_a), cursor=cursor, limit=2)
+    assert [e.sequence for e in rest] == [3]
+    assert end is None
+
+
+async def test_rolled_back_change_leaves_no_event(
+    session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock
+) -> None:
+    account_id, _ = await make_account()
+    await events.record(session, account_id=account_id, type="porting_order.created",
+                        subject_type="porting_order", subject_id=uuid.uuid4(), data={},
+                        occurred_at=clock.now())
+    await session.rollback()
+    assert await count_rows(session, "events") == 0
