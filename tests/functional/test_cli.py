@@ -1,0 +1,88 @@
+"""The CLI as an operator uses it: migrate, create an account and an operator key,
+serve, and call the API with the printed keys."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import pg_url, recreate_pg_database
+
+STARTUP_TIMEOUT_S = 30.0
+
+
+@pytest.fixture
+def fresh_database_url(backend: str, tmp_path: Path, worker_id: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    name = f"porthook_cli_{worker_id}"
+    asyncio.run(recreate_pg_database(name))
+    return pg_url(name)
+
+
+def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PORTHOOK_DATABASE_URL": database_url,
+            "PORTHOOK_MAIL_DIR": str(tmp_path / "mail"), "PORTHOOK_LOG_LEVEL": "WARNING"}
+
+
+def _porthook(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run([sys.executable, "-m", "porthook", *args], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(fresh_database_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    env = _env(fresh_database_url, tmp_path)
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "porthook", "serve", "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("porthook serve did not become healthy")
+        yield base, env
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr:
+            process.stderr.close()
+
+
+def test_serve_then_cli_keys_work_over_http(served: tuple[str, dict[str, str]]) -> None:
+    base, env = served
+    account = json.loads(_porthook("accounts", "create", "Acme", "--json", env=env))
+    assert set(account) == {"account_id", "api_key"}
+    operator = json.loads(_porthook("operator-keys", "create", "--json", env=env))
+    customer = {"Authorization": f"Bearer {account['api_key']}"}
+    desk = {"Authorization": f"Bearer {operator['api_key']}"}
+    assert httpx.get(f"{base}/v1/events", headers=customer).status_code == 200
+    read = httpx.get(f"{base}/v1/accounts/{account['account_id']}", headers=desk)
+    assert read.json()["name"] == "Acme"
+    _porthook("api-keys", "revoke", operator["key_id"], env=env)
+    assert httpx.get(f"{base}/v1/accounts/{account['account_id']}", headers=desk).status_code == 401
+    assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "porthook"
