@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery.dispatcher import Dispatcher
+from porthook.events import service as events
+from porthook.idempotency import service as idempotency
 from porthook.porting import due
 
 log = logging.getLogger(__name__)
@@ -39,10 +42,21 @@ class Worker:
     async def _due_work_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                async with self.database.sessions() as session:
-                    await due.run_due_work(session, now=self.clock.now(), settings=self.settings)
-                    await session.commit()
+                await self._due_work_pass()
             except Exception:  # a bad pass must not end the loop; the next one retries
                 log.exception("due-work pass failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.due_work_interval_s)
+
+    async def _due_work_pass(self) -> None:
+        now = self.clock.now()
+        async with self.database.sessions() as session:
+            await due.run_due_work(session, now=now, settings=self.settings)
+            await session.commit()
+        # Housekeeping in its own transaction: a slow purge must not hold back activations.
+        async with self.database.sessions() as session:
+            retention = timedelta(days=self.settings.event_retention_days)
+            await events.purge_older_than(session, before=now - retention)
+            ttl = timedelta(seconds=self.settings.idempotency_ttl_s)
+            await idempotency.purge_older_than(session, before=now - ttl)
+            await session.commit()
