@@ -4,36 +4,115 @@ Each format of a seed lives in its own module naming that seed file:
 ``standard`` (Standard Webhooks envelope, porthook's own types), ``telnyx``
 (seed 001), ``sinch`` (seed 000), ``records`` (seed 002). A format that has no
 equivalent for an event type says so through ``supports`` and the event is not
-sent to endpoints of that format.
+sent to endpoints of that format. E-mail endpoints get ``email.render_email``
+whatever their format, for every event type.
+
+Which event types each format sends (the detail is in each module's docstring):
+
+==================================  ========  ======================  ==================  ========
+porthook type                       standard  telnyx                  sinch               records
+==================================  ========  ======================  ==================  ========
+porting_order.created               yes       —                       ORDER_UPDATED       —
+porting_order.updated               yes       —                       ORDER_UPDATED       —
+porting_order.status_changed        yes       status_changed          ORDER_UPDATED       —
+porting_order.new_comment           yes       new_comment             NEW_ORDER_NOTE      —
+porting_order.split                 yes       split                   ORDER_UPDATED       —
+porting_order.messaging_changed     yes       messaging_changed (v2)  —                   —
+porting_order.deleted               yes       deleted (v2)            —                   —
+porting_order.numbers_confirmed     yes       —                       NUMBERS_CONFIRMED   —
+porting_order.numbers_rejected      yes       —                       NUMBERS_REJECTED    —
+porting_order.numbers_activated     yes       —                       NUMBERS_ACTIVATED   —
+porting_order.document_added        yes       —                       ORDER_UPDATED       —
+record.<schema>.inserted            yes       —                       —                   insert
+record.<schema>.updated             yes       —                       —                   update
+record.<schema>.deleted             yes       —                       —                   delete
+sms_enablement.completed            yes       —                       —                   update
+endpoint.failing|disabled|recovered yes       —                       —                   —
+==================================  ========  ======================  ==================  ========
+
+Porting orders reach ``records`` endpoints as their ``lnp_requests`` /
+``lnp_numbers`` record events, which the records domain emits alongside.
+
+``render`` returns compact UTF-8 JSON. Whatever the format, keys that name a
+secret (PINs, passwords) are dropped from the output (see ``base.without_secrets``).
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+import copy
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from porthook.delivery.formats import records, sinch, standard, telnyx
+from porthook.delivery.formats.base import Attempt, EventView, UnsupportedEvent, without_secrets
+
+if TYPE_CHECKING:
+    from porthook.events.models import Event
+
+__all__ = [
+    "FORMATS",
+    "Attempt",
+    "EventView",
+    "UnsupportedEvent",
+    "build",
+    "event_view",
+    "render",
+    "supports",
+]
 
 FORMATS = ("standard", "telnyx", "sinch", "records")
+_SUPPORTS: dict[str, Callable[[str], bool]] = {
+    "standard": standard.supports,
+    "telnyx": telnyx.supports,
+    "sinch": sinch.supports,
+    "records": records.supports,
+}
 
 
-@dataclass(frozen=True)
-class EventView:
-    """What a format sees of an event (a plain copy of the ``events`` row)."""
-
-    id: uuid.UUID
-    type: str
-    account_id: uuid.UUID
-    subject_type: str
-    subject_id: str
-    sequence: int
-    occurred_at: datetime
-    data: dict[str, Any]
+def _check(format: str) -> None:
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """Per-attempt facts some formats carry (seed 001's ``meta``)."""
+def supports(format: str, event_type: str) -> bool:
+    """Whether endpoints of ``format`` receive events of ``event_type``."""
+    _check(format)
+    return _SUPPORTS[format](event_type)
 
-    number: int  # 1 for the first try
-    delivered_to: str  # the URL (or e-mail address) this attempt goes to
+
+def build(format: str, event: EventView, attempt: Attempt) -> dict[str, Any]:
+    """The body as a JSON-ready dict. Raises ``UnsupportedEvent`` (see ``supports``)."""
+    _check(format)
+    if not supports(format, event.type):
+        raise UnsupportedEvent(format, event.type)
+    if format == "telnyx":
+        body = telnyx.build(event, attempt)
+    elif format == "sinch":
+        body = sinch.build(event)
+    elif format == "records":
+        body = records.build(event)
+    else:
+        body = standard.build(event)
+    cleaned: dict[str, Any] = without_secrets(body)
+    return cleaned
+
+
+def render(format: str, event: EventView, attempt: Attempt) -> bytes:
+    """The body to send: compact JSON, UTF-8. Raises ``UnsupportedEvent``."""
+    body = build(format, event, attempt)
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_view(event: Event) -> EventView:
+    """A plain, detached copy of an ``events`` row (safe outside its session)."""
+    return EventView(
+        id=event.id,
+        type=event.type,
+        account_id=event.account_id,
+        subject_type=event.subject_type,
+        subject_id=event.subject_id,
+        sequence=event.sequence,
+        occurred_at=event.occurred_at,
+        data=copy.deepcopy(event.data),
+    )

@@ -1,0 +1,65 @@
+"""Format ``records``: the account-wide change hooks of seed ``002_8c94001453ec1edb.txt``.
+
+===================================  ==================================================
+porthook type                        body
+===================================  ==================================================
+record.<schema>.inserted             ``{"type": "insert", "schema": <schema>,
+                                     "data": "<the record as a JSON string>"}``
+record.<schema>.updated              the same with ``"type": "update"``
+record.<schema>.deleted              the same with ``"type": "delete"``
+sms_enablement.completed             ``{"type": "update", "schema": "sms_enablement",
+                                     "status": "success"|"error", "verbose": <reason>}``
+anything else                        not sent (porting orders reach this format as
+                                     their ``lnp_requests`` / ``lnp_numbers`` records)
+===================================  ==================================================
+
+``data`` is a JSON *string*, as the seed says ("will need a parse on your end"),
+holding the record's seed fields in the seed's order. Secret fields the seed
+lists (``wireless_pin``, ``inbox_pin``) are never in it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from porthook.delivery.formats.base import EventView, UnsupportedEvent, without_secrets
+from porthook.events.types import RECORD_OPERATIONS, EventType
+
+SEED_TYPE = {"inserted": "insert", "updated": "update", "deleted": "delete"}
+assert set(SEED_TYPE) == set(RECORD_OPERATIONS)
+
+
+def _record_parts(event_type: str) -> tuple[str, str] | None:
+    """``record.dids.updated`` → ``("dids", "updated")``; None for other types."""
+    prefix, _, rest = event_type.partition(".")
+    schema, _, operation = rest.rpartition(".")
+    if prefix != "record" or not schema or operation not in SEED_TYPE:
+        return None
+    return schema, operation
+
+
+def supports(event_type: str) -> bool:
+    return (
+        event_type == EventType.SMS_ENABLEMENT_COMPLETED or _record_parts(event_type) is not None
+    )
+
+
+def build(event: EventView) -> dict[str, Any]:
+    if event.type == EventType.SMS_ENABLEMENT_COMPLETED:
+        return {
+            "type": "update",
+            "schema": "sms_enablement",
+            "status": event.data.get("status"),
+            "verbose": event.data.get("verbose") or "",
+        }
+    parts = _record_parts(event.type)
+    if parts is None:
+        raise UnsupportedEvent("records", event.type)
+    schema, operation = parts
+    record = without_secrets(event.data.get("record") or {})
+    return {
+        "type": SEED_TYPE[operation],
+        "schema": schema,
+        "data": json.dumps(record, separators=(",", ":"), ensure_ascii=False),
+    }

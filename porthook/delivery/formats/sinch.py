@@ -1,0 +1,148 @@
+"""Format ``sinch``: the porting webhooks of seed ``000_daea8fd66a9fc9e7.txt``.
+
+=================================  ===================  ==============================
+porthook type                      seed event           body besides event/type/orderId
+=================================  ===================  ==============================
+porting_order.created              ORDER_UPDATED        ``order`` (OrderBaseItem)
+porting_order.updated              ORDER_UPDATED        ``order``
+porting_order.status_changed       ORDER_UPDATED        ``order``
+porting_order.split                ORDER_UPDATED        ``order`` (the order the event
+                                                        is about, numbers as they now are)
+porting_order.document_added       ORDER_UPDATED        ``order`` (its ``documents`` grew)
+porting_order.numbers_activated    NUMBERS_ACTIVATED    ``phoneNumbers``: those concerned
+porting_order.numbers_confirmed    NUMBERS_CONFIRMED    ``phoneNumbers``: those concerned
+porting_order.numbers_rejected     NUMBERS_REJECTED     ``phoneNumbers``: those concerned
+porting_order.new_comment          NEW_ORDER_NOTE       ``note``: the comment's text
+porting_order.messaging_changed    —                    not sent: OrderBaseItem carries
+                                                        nothing about messaging
+porting_order.deleted              —                    not sent: the seed has no such
+                                                        event and no status for it
+anything else                      —                    not sent
+=================================  ===================  ==============================
+
+Where the seed contradicts itself porthook keeps both readings working:
+
+* the event name is ``event`` in the seed's schema and ``type`` in its samples:
+  both keys are sent, with the same value;
+* ``orderId`` is typed ``string`` in every schema but is a number in four of
+  the five samples: porthook sends the decimal string of the order number
+  (``"897867"``). The schema is the contract typed clients are generated from,
+  and a string parses as a number everywhere (``int(orderId)``,
+  ``Number(orderId)``), while a number fed to a string-typed client fails.
+  ``order.id`` stays the number the schema says it is.
+
+Order statuses map draft→ORDER_BUILDING; in-process, submitted,
+exception→PENDING; foc-date-confirmed→CONFIRMED; ported→COMPLETED;
+cancel-pending→PENDING_CANCELATION; cancelled→CANCELED. Number statuses are the
+native ones upper-cased. ``documents[].id`` is porthook's document UUID (a
+string, not the seed's number: it is what fetches the document from the API).
+``notes[].createdBy`` is the comment's ``user_type`` ("user" for the customer,
+"admin" for the porting desk). Strings the seed defaults to ``""``
+(customerOrderReference, exclusionReason, resellerName) are ``""`` when unset;
+other unset fields are ``null``. PINs (``newPortOutPin``) are never sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from porthook.delivery.formats.base import EventView, UnsupportedEvent, iso_z, order_of
+from porthook.events.types import EventType
+
+ORDER_STATUS = {
+    "draft": "ORDER_BUILDING",
+    "in-process": "PENDING",
+    "submitted": "PENDING",
+    "exception": "PENDING",
+    "foc-date-confirmed": "CONFIRMED",
+    "ported": "COMPLETED",
+    "cancel-pending": "PENDING_CANCELATION",
+    "cancelled": "CANCELED",
+}
+
+SEED_EVENT: dict[str, str] = {
+    EventType.PORTING_ORDER_CREATED: "ORDER_UPDATED",
+    EventType.PORTING_ORDER_UPDATED: "ORDER_UPDATED",
+    EventType.PORTING_ORDER_STATUS_CHANGED: "ORDER_UPDATED",
+    EventType.PORTING_ORDER_SPLIT: "ORDER_UPDATED",
+    EventType.PORTING_ORDER_DOCUMENT_ADDED: "ORDER_UPDATED",
+    EventType.PORTING_ORDER_NUMBERS_ACTIVATED: "NUMBERS_ACTIVATED",
+    EventType.PORTING_ORDER_NUMBERS_CONFIRMED: "NUMBERS_CONFIRMED",
+    EventType.PORTING_ORDER_NUMBERS_REJECTED: "NUMBERS_REJECTED",
+    EventType.PORTING_ORDER_NEW_COMMENT: "NEW_ORDER_NOTE",
+}
+
+
+def supports(event_type: str) -> bool:
+    return event_type in SEED_EVENT
+
+
+def build(event: EventView) -> dict[str, Any]:
+    if not supports(event.type):
+        raise UnsupportedEvent("sinch", event.type)
+    name = SEED_EVENT[event.type]
+    order = order_of(event)
+    body: dict[str, Any] = {"type": name, "event": name, "orderId": _order_id(order)}
+    if name == "ORDER_UPDATED":
+        body["order"] = order_item(order)
+    elif name == "NEW_ORDER_NOTE":
+        body["note"] = (event.data.get("comment") or {}).get("body", "")
+    else:
+        body["phoneNumbers"] = [phone_number_item(n) for n in event.data.get("phone_numbers", [])]
+    return body
+
+
+def _order_id(order: dict[str, Any]) -> str | None:
+    number = order.get("order_number")
+    return None if number is None else str(number)
+
+
+def order_item(order: dict[str, Any]) -> dict[str, Any]:
+    """The seed's OrderBaseItem, from porthook's order snapshot."""
+    return {
+        "id": order.get("order_number"),
+        "customerOrderReference": order.get("customer_reference") or "",
+        "desiredPortSchedule": {
+            "desiredPortDate": order.get("desired_port_date"),
+            "desiredPortTime": order.get("desired_port_time"),
+            "desiredPortTimeZone": order.get("desired_port_time_zone"),
+        },
+        "status": ORDER_STATUS.get(str(order.get("status")), "PENDING"),
+        "onDemandActivation": bool(order.get("on_demand_activation")),
+        "phoneNumbers": [phone_number_item(n) for n in order.get("phone_numbers") or []],
+        "notes": [_note_item(c) for c in order.get("comments") or []],
+        "documents": [_document_item(d) for d in order.get("documents") or []],
+        "resellerName": order.get("reseller_name") or "",
+    }
+
+
+def phone_number_item(number: dict[str, Any]) -> dict[str, Any]:
+    """The seed's PhoneNumberMinItem (also the order's phoneNumbers entries)."""
+    return {
+        "phoneNumber": number.get("phone_number"),
+        "status": str(number.get("status") or "pending").upper(),
+        "exclusionReason": number.get("exclusion_reason") or "",
+        "exclusionTime": iso_z(number.get("exclusion_time")),
+        "countryCode": number.get("country_code"),
+        "activateTime": iso_z(number.get("activate_time")),
+        "activateUser": number.get("activate_user"),
+        "rejectReason": number.get("reject_reason"),
+        "focDate": iso_z(number.get("foc_date")),
+    }
+
+
+def _note_item(comment: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "note": comment.get("body"),
+        "createdTime": iso_z(comment.get("inserted_at")),
+        "createdBy": comment.get("user_type"),
+    }
+
+
+def _document_item(document: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": document.get("id"),
+        "documentName": document.get("filename"),
+        "description": document.get("document_type"),
+        "createdDate": iso_z(document.get("created_at")),
+    }
