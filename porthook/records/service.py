@@ -1,0 +1,249 @@
+"""Use cases of the records domain, the same for every schema. Never commits.
+
+Values arrive validated and normalised by the generated schemas; this module
+checks what needs the database (references within the account, uniqueness,
+referrers before a delete) and records one ``record.<schema>.<operation>``
+event per change, in the change's transaction. The event code knows no schema.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.events import service as events
+from porthook.events.types import record_event_type
+from porthook.pagination import decode_cursor, encode_cursor
+from porthook.problems import Conflict, FieldError, NotFound, Unprocessable
+from porthook.records import rules
+from porthook.records.models import TABLES, SmsEnablement
+from porthook.records.registry import OWN_SCHEMAS, SchemaSpec, referrers
+from porthook.records.schemas import snapshot
+
+Record = dict[str, Any]
+
+
+def _spec(schema: str) -> SchemaSpec:
+    spec = OWN_SCHEMAS.get(schema)
+    if spec is None:
+        raise NotFound(f"unknown records schema {schema!r}")
+    return spec
+
+
+async def _emit(
+    session: AsyncSession, *, account_id: uuid.UUID, schema: str, operation: str,
+    row: Record, now: datetime,
+) -> None:
+    await events.record(
+        session, account_id=account_id, type=record_event_type(schema, operation),
+        subject_type=schema, subject_id=str(row["id"]),
+        data={"schema": schema, "record": snapshot(schema, row)}, occurred_at=now,
+    )
+
+
+async def get_record(
+    session: AsyncSession, *, account_id: uuid.UUID, schema: str, record_id: int,
+    for_update: bool = False,
+) -> Record:
+    table = TABLES[_spec(schema).name]
+    query = sa.select(table).where(table.c.id == record_id, table.c.account_id == account_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"{schema} record {record_id} does not exist")
+    return dict(row)
+
+
+async def list_records(
+    session: AsyncSession, *, account_id: uuid.UUID, schema: str, filters: dict[str, Any],
+    cursor: str | None, limit: int,
+) -> tuple[list[Record], str | None]:
+    table = TABLES[_spec(schema).name]
+    query = sa.select(table).where(table.c.account_id == account_id)
+    for name, value in filters.items():
+        query = query.where(table.c[name] == value)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(table.c.id > int(after))
+    rows = (await session.execute(query.order_by(table.c.id).limit(limit + 1))).mappings().all()
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return [dict(r) for r in rows[:limit]], next_cursor
+
+
+async def create_record(
+    session: AsyncSession, *, account_id: uuid.UUID, schema: str, values: dict[str, Any],
+    now: datetime,
+) -> Record:
+    spec = _spec(schema)
+    row = {f.name: f.default for f in spec.fields} | values
+    await _check(session, spec=spec, account_id=account_id, row=row, changed=row.keys())
+    table = TABLES[schema]
+    statement = sa.insert(table).values(
+        account_id=account_id, created_at=now, updated_at=now, **row
+    ).returning(*table.c)
+    created = dict((await _write(session, statement, spec)).mappings().one())
+    await _emit(session, account_id=account_id, schema=schema, operation="inserted",
+                row=created, now=now)
+    return created
+
+
+async def update_record(
+    session: AsyncSession, *, account_id: uuid.UUID, schema: str, record_id: int,
+    changes: dict[str, Any], now: datetime,
+) -> Record:
+    spec = _spec(schema)
+    current = await get_record(session, account_id=account_id, schema=schema,
+                               record_id=record_id, for_update=True)
+    row = current | changes
+    await _check(session, spec=spec, account_id=account_id, row=row, changed=changes.keys(),
+                 record_id=record_id)
+    table = TABLES[schema]
+    statement = (
+        sa.update(table).where(table.c.id == record_id)
+        .values(updated_at=now, **changes).returning(*table.c)
+    )
+    updated = dict((await _write(session, statement, spec)).mappings().one())
+    await _emit(session, account_id=account_id, schema=schema, operation="updated",
+                row=updated, now=now)
+    return updated
+
+
+async def delete_record(
+    session: AsyncSession, *, account_id: uuid.UUID, schema: str, record_id: int, now: datetime
+) -> None:
+    spec = _spec(schema)
+    current = await get_record(session, account_id=account_id, schema=schema,
+                               record_id=record_id, for_update=True)
+    blocking = await _referrers(session, account_id=account_id, schema=schema, record_id=record_id)
+    if blocking:
+        named = "; ".join(f"{name} {', '.join(map(str, ids))}" for name, ids in blocking.items())
+        raise Conflict(
+            f"{schema} record {record_id} is referenced by other records; delete or change"
+            f" them first: {named}",
+            extra={"referenced_by": blocking},
+        )
+    table = TABLES[schema]
+    await _write(session, sa.delete(table).where(table.c.id == record_id), spec)
+    await _emit(session, account_id=account_id, schema=schema, operation="deleted",
+                row=current, now=now)
+
+
+async def _write(session: AsyncSession, statement: Any, spec: SchemaSpec) -> Any:
+    try:
+        return await session.execute(statement)
+    except IntegrityError as exc:
+        # The checks above ran first; only a concurrent writer gets here.
+        raise Conflict(
+            f"the {spec.name} record conflicts with a concurrent change; retry the request"
+        ) from exc
+
+
+async def _check(
+    session: AsyncSession, *, spec: SchemaSpec, account_id: uuid.UUID, row: dict[str, Any],
+    changed: Any, record_id: int | None = None,
+) -> None:
+    errors = _cross_field_errors(spec, row)
+    if errors:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        raise Unprocessable(f"The {spec.name} record is invalid: {detail}", errors=errors)
+    for ref in spec.refs:
+        if ref.name in changed and row.get(ref.name) is not None and ref.ref:
+            target = TABLES[ref.ref]
+            found = await session.scalar(sa.select(target.c.id).where(
+                target.c.id == row[ref.name], target.c.account_id == account_id))
+            if found is None:
+                raise NotFound(f"{ref.name}: {ref.ref} record {row[ref.name]} does not exist")
+    await _check_unique(session, spec=spec, account_id=account_id, row=row, changed=changed,
+                        record_id=record_id)
+
+
+def _cross_field_errors(spec: SchemaSpec, row: dict[str, Any]) -> list[FieldError]:
+    names = {f.name for f in spec.fields}
+    if {"state", "zip"} <= names:
+        message = rules.zip_state_errors(row.get("state"), row.get("zip"))
+        if message:
+            return [FieldError(field="body.zip", message=message)]
+    return []
+
+
+async def _check_unique(
+    session: AsyncSession, *, spec: SchemaSpec, account_id: uuid.UUID, row: dict[str, Any],
+    changed: Any, record_id: int | None,
+) -> None:
+    table = TABLES[spec.name]
+    for name in spec.unique:
+        if name not in changed:
+            continue
+        query = sa.select(table.c.id).where(
+            table.c.account_id == account_id, table.c[name] == row[name])
+        if record_id is not None:
+            query = query.where(table.c.id != record_id)
+        other = await session.scalar(query)
+        if other is not None:
+            raise Conflict(f"{spec.name} record {other} already has {name} {row[name]}")
+
+
+async def _referrers(
+    session: AsyncSession, *, account_id: uuid.UUID, schema: str, record_id: int
+) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for spec, ref in referrers(schema):
+        table = TABLES[spec.name]
+        query = sa.select(table.c.id).where(
+            table.c.account_id == account_id, table.c[ref.name] == record_id
+        )
+        if spec.name == schema:  # a self-reference does not block its own deletion
+            query = query.where(table.c.id != record_id)
+        ids = list((await session.scalars(query.order_by(table.c.id).limit(20))).all())
+        if ids:
+            found.setdefault(spec.name, []).extend(ids)
+    return found
+
+
+async def add_ported_did(
+    session: AsyncSession, *, account_id: uuid.UUID, number_e164: str, now: datetime
+) -> Record:
+    """An activated port-in number becomes a DID of the account (``record.dids.inserted``).
+
+    Idempotent: a number the account already has as a DID is returned unchanged,
+    so a repeated activation does not fail or duplicate.
+    """
+    facts = rules.ported_number_facts(number_e164)
+    table = TABLES["dids"]
+    existing = (await session.execute(sa.select(table).where(
+        table.c.account_id == account_id, table.c.number == facts.number))).mappings().first()
+    if existing is not None:
+        return dict(existing)
+    values = {"number": facts.number, "number_type": facts.number_type,
+              "state": facts.state, "ratecenter": facts.ratecenter}
+    return await create_record(session, account_id=account_id, schema="dids", values=values,
+                               now=now)
+
+
+async def request_sms_enablement(
+    session: AsyncSession, *, account_id: uuid.UUID, did_id: int, now: datetime
+) -> SmsEnablement:
+    """Queue SMS enablement of a DID; ``due.run_sms_enablements`` carries it out."""
+    await get_record(session, account_id=account_id, schema="dids", record_id=did_id)
+    request = SmsEnablement(id=uuid.uuid4(), account_id=account_id, did_id=did_id,
+                            status="pending", requested_at=now)
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def get_sms_enablement(
+    session: AsyncSession, *, account_id: uuid.UUID, did_id: int, request_id: uuid.UUID
+) -> SmsEnablement:
+    request = await session.scalar(sa.select(SmsEnablement).where(
+        SmsEnablement.id == request_id, SmsEnablement.account_id == account_id,
+        SmsEnablement.did_id == did_id))
+    if request is None:
+        raise NotFound(f"SMS enablement request {request_id} of DID {did_id} does not exist")
+    return request
