@@ -18,6 +18,7 @@ from porthook.delivery.dispatcher import Dispatcher
 from porthook.events import service as events
 from porthook.idempotency import service as idempotency
 from porthook.porting import due
+from porthook.records import due as records_due
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ class Worker:
         now = self.clock.now()
         async with self.database.sessions() as session:
             await due.run_due_work(session, now=now, settings=self.settings)
+            await session.commit()
+        # SMS enablements in their own transaction: a failing one must not hold back porting.
+        async with self.database.sessions() as session:
+            await records_due.run_sms_enablements(session, now=now)
             await session.commit()
         # Housekeeping in its own transaction: a slow purge must not hold back activations.
         async with self.database.sessions() as session:
