@@ -1,3 +1,227 @@
-from fastapi import APIRouter
+"""Customer routes of porting orders (the operator's are in ``desk_routes.py``,
+included here so that ``web.ROUTERS`` names the domain once)."""
 
-router = APIRouter(prefix="/v1")
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+
+from porthook.deps import AccountIdDep, ClockDep, PrincipalDep, SessionDep, SettingsDep
+from porthook.pagination import Page, PageParams, page_params
+from porthook.porting import attachments, defaults, desk_routes, service
+from porthook.porting.exception_types import EXCEPTION_TYPES
+from porthook.porting.schemas import (
+    CommentCreate,
+    CommentPublic,
+    DocumentPublic,
+    DocumentType,
+    ExceptionType,
+    PortabilityCheckIn,
+    PortabilityCheckPublic,
+    PortingDefaultsIn,
+    PortingDefaultsPublic,
+    PortingOrderCreate,
+    PortingOrderPublic,
+    PortingOrderUpdate,
+)
+from porthook.porting.snapshot import comment_public, document_public, to_public
+from porthook.problems import responses
+
+router = APIRouter(prefix="/v1", responses=responses(401, 403))
+orders_router = APIRouter(prefix="/porting-orders", tags=["porting orders"])
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+@orders_router.post("", status_code=201, response_model=PortingOrderPublic,
+                    responses=responses(409, 422))
+async def create_porting_order(
+    body: PortingOrderCreate, session: SessionDep, account_id: AccountIdDep,
+    clock: ClockDep, settings: SettingsDep,
+) -> PortingOrderPublic:
+    order = await service.create_order(session, account_id=account_id, body=body,
+                                       settings=settings, now=clock.now())
+    await session.commit()
+    return to_public(order)
+
+
+@orders_router.get("", response_model=Page[PortingOrderPublic], responses=responses(422))
+async def read_porting_orders(
+    session: SessionDep, account_id: AccountIdDep, page: PageDep,
+    status: Annotated[str | None, Query()] = None,
+    customer_reference: Annotated[str | None, Query()] = None,
+    phone_number: Annotated[str | None, Query(description="E.164")] = None,
+) -> Page[PortingOrderPublic]:
+    rows, next_cursor = await service.list_orders(
+        session, account_id=account_id, status=status, customer_reference=customer_reference,
+        phone_number=phone_number, cursor=page.cursor, limit=page.limit,
+    )
+    return Page(data=[to_public(o) for o in rows], next_cursor=next_cursor)
+
+
+@orders_router.get("/{order_id}", response_model=PortingOrderPublic, responses=responses(404))
+async def read_porting_order(
+    order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
+) -> PortingOrderPublic:
+    return to_public(await service.get_order(session, order_id=order_id, account_id=account_id))
+
+
+@orders_router.patch("/{order_id}", response_model=PortingOrderPublic,
+                     responses=responses(404, 409, 422))
+async def update_porting_order(
+    order_id: uuid.UUID, body: PortingOrderUpdate, session: SessionDep,
+    account_id: AccountIdDep, clock: ClockDep, settings: SettingsDep,
+) -> PortingOrderPublic:
+    order = await service.update_order(session, account_id=account_id, order_id=order_id,
+                                       body=body, settings=settings, now=clock.now())
+    await session.commit()
+    return to_public(order)
+
+
+@orders_router.delete("/{order_id}", status_code=204, responses=responses(404, 409))
+async def delete_porting_order(
+    order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
+) -> Response:
+    await service.delete_order(session, account_id=account_id, order_id=order_id,
+                               now=clock.now())
+    await session.commit()
+    return Response(status_code=204)
+
+
+@orders_router.post("/{order_id}/actions/submit", response_model=PortingOrderPublic,
+                    responses=responses(404, 409, 422))
+async def submit_porting_order(
+    order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
+) -> PortingOrderPublic:
+    order = await service.submit_order(session, account_id=account_id, order_id=order_id,
+                                       now=clock.now())
+    await session.commit()
+    return to_public(order)
+
+
+@orders_router.post("/{order_id}/actions/cancel", response_model=PortingOrderPublic,
+                    responses=responses(404, 409))
+async def cancel_porting_order(
+    order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
+) -> PortingOrderPublic:
+    order = await service.cancel_order(session, account_id=account_id, order_id=order_id,
+                                       now=clock.now())
+    await session.commit()
+    return to_public(order)
+
+
+@orders_router.post("/{order_id}/actions/activate", response_model=PortingOrderPublic,
+                    responses=responses(404, 409))
+async def activate_porting_order(
+    order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
+) -> PortingOrderPublic:
+    """On-demand activation of every confirmed number (seed 000's ``:activate``)."""
+    order = await service.activate_on_demand(session, account_id=account_id,
+                                             order_id=order_id, now=clock.now())
+    await session.commit()
+    return to_public(order)
+
+
+@orders_router.get("/{order_id}/comments", response_model=Page[CommentPublic],
+                   responses=responses(404))
+async def read_porting_order_comments(
+    order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
+) -> Page[CommentPublic]:
+    order = await service.get_order(session, order_id=order_id, account_id=account_id)
+    return Page(data=[comment_public(c) for c in order.comments])
+
+
+@orders_router.post("/{order_id}/comments", status_code=201, response_model=CommentPublic,
+                    responses=responses(404, 422))
+async def create_porting_order_comment(
+    order_id: uuid.UUID, body: CommentCreate, session: SessionDep, account_id: AccountIdDep,
+    clock: ClockDep,
+) -> CommentPublic:
+    comment = await attachments.add_comment(
+        session, order_id=order_id, account_id=account_id, body=body.body, user_type="user",
+        user_id=str(account_id), now=clock.now(),
+    )
+    await session.commit()
+    return comment_public(comment)
+
+
+@orders_router.get("/{order_id}/documents", response_model=Page[DocumentPublic],
+                   responses=responses(404))
+async def read_porting_order_documents(
+    order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
+) -> Page[DocumentPublic]:
+    order = await service.get_order(session, order_id=order_id, account_id=account_id)
+    return Page(data=[document_public(d) for d in order.documents])
+
+
+@orders_router.post("/{order_id}/documents", status_code=201, response_model=DocumentPublic,
+                    responses=responses(404, 409, 413, 415, 422))
+async def create_porting_order_document(
+    order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
+    settings: SettingsDep, file: Annotated[UploadFile, File(description="PDF, PNG or JPEG")],
+    document_type: Annotated[DocumentType, Form()],
+) -> DocumentPublic:
+    # Read one byte past the limit: enough to know it is too large, no more.
+    content = await file.read(settings.document_max_bytes + 1)
+    document = await attachments.add_document(
+        session, order_id=order_id, account_id=account_id, document_type=document_type,
+        filename=file.filename or "document", content=content,
+        max_bytes=settings.document_max_bytes, now=clock.now(),
+    )
+    await session.commit()
+    return document_public(document)
+
+
+@orders_router.get("/{order_id}/documents/{document_id}/content", response_class=Response,
+                   responses={**responses(404), 200: {"content": {
+                       "application/pdf": {}, "image/png": {}, "image/jpeg": {}}}})
+async def read_porting_order_document_content(
+    order_id: uuid.UUID, document_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
+) -> Response:
+    document, content = await attachments.read_document_content(
+        session, order_id=order_id, account_id=account_id, document_id=document_id
+    )
+    disposition = f'attachment; filename="{document.filename.replace(chr(34), "")}"'
+    return Response(content=content, media_type=document.content_type,
+                    headers={"Content-Disposition": disposition, "ETag": document.sha256})
+
+
+@router.post("/portability-checks", response_model=PortabilityCheckPublic,
+             tags=["porting orders"], responses=responses(422))
+async def create_portability_check(
+    body: PortabilityCheckIn, session: SessionDep, account_id: AccountIdDep
+) -> PortabilityCheckPublic:
+    results = await defaults.check_portability(session, account_id=account_id,
+                                               phone_numbers=body.phone_numbers)
+    return PortabilityCheckPublic(data=results)
+
+
+@router.get("/porting-defaults", response_model=PortingDefaultsPublic, tags=["porting defaults"])
+async def read_porting_defaults(
+    session: SessionDep, account_id: AccountIdDep
+) -> PortingDefaultsPublic:
+    return await defaults.read_defaults(session, account_id=account_id)
+
+
+@router.put("/porting-defaults", response_model=PortingDefaultsPublic,
+            tags=["porting defaults"], responses=responses(422))
+async def update_porting_defaults(
+    body: PortingDefaultsIn, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
+    settings: SettingsDep,
+) -> PortingDefaultsPublic:
+    result = await defaults.put_defaults(session, account_id=account_id, body=body,
+                                         settings=settings, now=clock.now())
+    await session.commit()
+    return result
+
+
+@router.get("/porting-exception-types", response_model=list[ExceptionType],
+            tags=["porting orders"])
+async def read_porting_exception_types(_: PrincipalDep) -> list[ExceptionType]:
+    return [ExceptionType(code=c, description=d) for c, d in EXCEPTION_TYPES.items()]
+
+
+router.include_router(orders_router)
+router.include_router(desk_routes.router)

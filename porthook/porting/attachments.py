@@ -1,0 +1,86 @@
+"""Comments (seed 000's notes) and documents on porting orders.
+Given a session; never commits."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.events.types import EventType
+from porthook.porting import outbox, rules
+from porthook.porting import service as orders
+from porthook.porting.models import PortingComment, PortingDocument
+from porthook.porting.snapshot import comment_public, document_public
+from porthook.problems import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType
+
+# Magic bytes of the accepted formats: the declared content type is not trusted.
+SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+)
+
+
+def sniff(content: bytes) -> str | None:
+    return next((kind for magic, kind in SIGNATURES if content.startswith(magic)), None)
+
+
+async def add_comment(
+    session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID | None, body: str,
+    user_type: str, user_id: str | None, now: datetime,
+) -> PortingComment:
+    """A comment by the customer (``user``) or the desk (``admin``, seed 001)."""
+    order = await orders.get_order(session, order_id=order_id, account_id=account_id,
+                                   for_update=True)
+    before = outbox.baseline(order)
+    comment = PortingComment(id=uuid.uuid4(), body=body, user_type=user_type, user_id=user_id,
+                             inserted_at=now)
+    order.comments.append(comment)
+    change = outbox.Change(order, EventType.PORTING_ORDER_NEW_COMMENT,
+                           {"comment": comment_public(comment).model_dump(mode="json")})
+    await outbox.publish(session, before=before, changes=[change], now=now)
+    return comment
+
+
+async def add_document(
+    session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID, document_type: str,
+    filename: str, content: bytes, max_bytes: int, now: datetime,
+) -> PortingDocument:
+    if len(content) > max_bytes:
+        raise PayloadTooLarge(f"documents are limited to {max_bytes} bytes")
+    content_type = sniff(content)
+    if content_type is None:
+        raise UnsupportedMediaType("documents must be PDF, PNG or JPEG files")
+    order = await orders.get_order(session, order_id=order_id, account_id=account_id,
+                                   for_update=True)
+    if not rules.is_open(rules.OrderStatus(order.status)):
+        raise Conflict(f"porting order {order.id} is {order.status}: documents can be added "
+                       "only to open orders")
+    before = outbox.baseline(order)
+    document = PortingDocument(
+        id=uuid.uuid4(), document_type=document_type, filename=filename[:255] or "document",
+        content_type=content_type, size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(), content=content, created_at=now,
+    )
+    order.documents.append(document)
+    change = outbox.Change(order, EventType.PORTING_ORDER_DOCUMENT_ADDED,
+                           {"document": document_public(document).model_dump(mode="json")})
+    await outbox.publish(session, before=before, changes=[change], now=now)
+    return document
+
+
+async def read_document_content(
+    session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID, document_id: uuid.UUID
+) -> tuple[PortingDocument, bytes]:
+    order = await orders.get_order(session, order_id=order_id, account_id=account_id)
+    document = next((d for d in order.documents if d.id == document_id), None)
+    if document is None:
+        raise NotFound(f"document {document_id} does not exist on porting order {order_id}")
+    content = await session.scalar(
+        sa.select(PortingDocument.content).where(PortingDocument.id == document_id)
+    )
+    return document, content or b""

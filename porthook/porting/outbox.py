@@ -1,0 +1,129 @@
+"""The one way porting changes leave the domain: ``publish``.
+
+Every use case that changes an order takes a ``Baseline`` before the change and
+calls ``publish`` after it, in the same session. ``publish`` keeps the number
+holds in step with the statuses, flushes, and records in that same transaction
+the ``porting_order.*`` events (each carrying the order snapshot) and the seed
+002 record events (``record.lnp_requests.*``, ``record.lnp_numbers.*``) for
+whatever those records became.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.events import service as events
+from porthook.events.types import record_event_type
+from porthook.porting import lnp, rules
+from porthook.porting.models import PortingOrder
+from porthook.porting.snapshot import snapshot
+from porthook.problems import Conflict
+
+SUBJECT = "porting_order"
+Record = dict[str, Any]
+
+
+@dataclass
+class Baseline:
+    """The lnp records of the orders a use case is about to change."""
+
+    requests: dict[str, Record] = field(default_factory=dict)
+    numbers: dict[str, Record] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    order: PortingOrder
+    type: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def baseline(*orders: PortingOrder) -> Baseline:
+    before = Baseline()
+    for order in orders:
+        _collect(snapshot(order), order.status, before)
+    return before
+
+
+def _collect(public: Record, status: str, into: Baseline) -> None:
+    # A deleted order has no records left.
+    if status == rules.OrderStatus.DELETED:
+        return
+    _collect_all(public, into)
+
+
+def _collect_all(public: Record, into: Baseline) -> None:
+    into.requests[str(public["id"])] = lnp.lnp_request_record(public)
+    for number in public["phone_numbers"]:
+        into.numbers[str(number["id"])] = lnp.lnp_number_record(public["id"], number)
+
+
+def sync_holds(order: PortingOrder) -> None:
+    status = rules.OrderStatus(order.status)
+    for number in order.numbers:
+        holds = rules.holds_number(status, rules.NumberStatus(number.status))
+        number.held_number = number.phone_number if holds else None
+
+
+async def publish(
+    session: AsyncSession, *, before: Baseline, changes: Sequence[Change], now: datetime
+) -> None:
+    orders = list({c.order.id: c.order for c in changes}.values())
+    for order in orders:
+        order.updated_at = now
+        sync_holds(order)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # The pre-checks name the holding order; this is the race they cannot see.
+        raise Conflict("a phone number of this order was just put on another open "
+                       "porting order; retry to see which") from exc
+    snapshots = {order.id: snapshot(order) for order in orders}
+    for change in changes:
+        await events.record(
+            session, account_id=change.order.account_id, type=change.type,
+            subject_type=SUBJECT, subject_id=change.order.id,
+            data={"porting_order": snapshots[change.order.id], **change.extra},
+            occurred_at=now,
+        )
+    after, last = Baseline(), Baseline()
+    for order in orders:
+        _collect(snapshots[order.id], order.status, after)
+        _collect_all(snapshots[order.id], last)
+    if orders:
+        await _record_diff(session, orders[0].account_id, before, after, last, now)
+
+
+async def _record_diff(
+    session: AsyncSession, account_id: Any, before: Baseline, after: Baseline,
+    last: Baseline, now: datetime,
+) -> None:
+    for schema, old, new, latest in (
+        (lnp.LNP_REQUESTS, before.requests, after.requests, last.requests),
+        (lnp.LNP_NUMBERS, before.numbers, after.numbers, last.numbers),
+    ):
+        for record_id in [*new, *(k for k in old if k not in new)]:
+            operation = _operation(old.get(record_id), new.get(record_id))
+            if operation is None:
+                continue
+            # A deleted record goes out as it last was (a removed number: as before).
+            record = latest.get(record_id) or old[record_id]
+            await events.record(
+                session, account_id=account_id, type=record_event_type(schema, operation),
+                subject_type=schema, subject_id=record_id,
+                data={"schema": schema, "record": record}, occurred_at=now,
+            )
+
+
+def _operation(old: Record | None, new: Record | None) -> str | None:
+    if old is None:
+        return "inserted" if new is not None else None
+    if new is None:
+        return "deleted"
+    return "updated" if old != new else None

@@ -1,0 +1,398 @@
+"""Porting-order use cases of the customer, and the one activation path.
+
+Given a session; never commits. Every change goes out through
+``outbox.publish`` (events and lnp record events in the same transaction).
+Operator use cases live in ``desk.py``, comments and documents in
+``attachments.py``, defaults and portability checks in ``defaults.py``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.config import Settings
+from porthook.delivery import ssrf
+from porthook.events.types import EventType
+from porthook.pagination import decode_cursor, encode_cursor
+from porthook.porting import numbers, outbox, rules
+from porthook.porting.models import PortingNumber, PortingOrder
+from porthook.porting.schemas import PortingOrderCreate, PortingOrderUpdate
+from porthook.porting.snapshot import number_public, snapshot
+from porthook.problems import Conflict, FieldError, NotFound, Unprocessable
+
+Status = rules.OrderStatus
+SUPPORT_KEY_ATTEMPTS = 8
+
+
+async def get_order(
+    session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID | None,
+    for_update: bool = False,
+) -> PortingOrder:
+    """The order, for its account (or for the operator: ``account_id=None``).
+    Another account's order and a deleted draft both answer 404."""
+    query = sa.select(PortingOrder).where(
+        PortingOrder.id == order_id, PortingOrder.status != Status.DELETED
+    )
+    if account_id is not None:
+        query = query.where(PortingOrder.account_id == account_id)
+    if for_update:
+        # Serialises concurrent changes of one order on PostgreSQL.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    order = await session.scalar(query)
+    if order is None:
+        raise NotFound(f"porting order {order_id} does not exist")
+    return order
+
+
+async def list_orders(
+    session: AsyncSession, *, account_id: uuid.UUID | None, status: str | None = None,
+    customer_reference: str | None = None, phone_number: str | None = None,
+    cursor: str | None, limit: int,
+) -> tuple[list[PortingOrder], str | None]:
+    query = (sa.select(PortingOrder).where(PortingOrder.status != Status.DELETED)
+             .order_by(PortingOrder.order_number).limit(limit + 1))
+    if account_id is not None:
+        query = query.where(PortingOrder.account_id == account_id)
+    if status:
+        query = query.where(PortingOrder.status == status)
+    if customer_reference:
+        query = query.where(PortingOrder.customer_reference == customer_reference)
+    if phone_number:
+        query = query.where(PortingOrder.id.in_(
+            sa.select(PortingNumber.order_id)
+            .where(PortingNumber.phone_number == _normalise(phone_number))
+        ))
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(PortingOrder.order_number > int(after))
+    rows = list((await session.scalars(query)).all())
+    next_cursor = encode_cursor(rows[limit - 1].order_number) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def _normalise(raw: str) -> str:
+    try:
+        return numbers.parse(raw).e164
+    except numbers.NumberError:
+        return raw
+
+
+async def holders(
+    session: AsyncSession, e164s: Sequence[str]
+) -> dict[str, tuple[uuid.UUID, uuid.UUID]]:
+    """Which open order (id, account id) holds each of these numbers."""
+    if not e164s:
+        return {}
+    rows = await session.execute(
+        sa.select(PortingNumber.held_number, PortingOrder.id, PortingOrder.account_id)
+        .join(PortingOrder, PortingOrder.id == PortingNumber.order_id)
+        .where(PortingNumber.held_number.in_(list(e164s)))
+    )
+    return {str(r[0]): (r[1], r[2]) for r in rows}
+
+
+def held_reason(holder: tuple[uuid.UUID, uuid.UUID], account_id: uuid.UUID) -> str:
+    order_id, owner = holder
+    # Naming another tenant's order would leak it: only the caller's own is named.
+    if owner == account_id:
+        return f"already on open porting order {order_id}"
+    return "already on an open porting order of another account"
+
+
+async def ensure_free(
+    session: AsyncSession, parsed: Sequence[numbers.ParsedNumber], *,
+    account_id: uuid.UUID, order_id: uuid.UUID | None,
+) -> None:
+    """409 naming, per number, the open order that already holds it."""
+    held = await holders(session, [p.e164 for p in parsed])
+    errors = [
+        FieldError(field="phone_numbers", message=f"{e164}: {held_reason(h, account_id)}")
+        for e164, h in held.items() if h[0] != order_id
+    ]
+    if errors:
+        detail = "; ".join(e.message for e in errors)
+        raise Conflict(f"a number may sit on one open porting order only: {detail}",
+                       errors=errors)
+
+
+async def new_support_key(session: AsyncSession) -> str:
+    for _ in range(SUPPORT_KEY_ATTEMPTS):
+        key = f"sr_{secrets.token_hex(3)}"
+        taken = await session.scalar(
+            sa.select(PortingOrder.order_number).where(PortingOrder.support_key == key)
+        )
+        if taken is None:
+            return key
+    raise Conflict("could not allocate a support key; retry")
+
+
+def _new_number(parsed: numbers.ParsedNumber, position: int) -> PortingNumber:
+    return PortingNumber(id=uuid.uuid4(), position=position, phone_number=parsed.e164,
+                         country_code=parsed.country_code, status=rules.NumberStatus.PENDING)
+
+
+def _split_port_out(port_out: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    secrets_: dict[str, Any] = {
+        k: port_out.pop(k) for k in ("pin", "wireless_pin") if k in port_out
+    }
+    return port_out, secrets_
+
+
+def _merge(stored: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(stored)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+async def create_order(
+    session: AsyncSession, *, account_id: uuid.UUID, body: PortingOrderCreate,
+    settings: Settings, now: datetime,
+) -> PortingOrder:
+    parsed = numbers.parse_all(body.phone_numbers)
+    if body.webhook_url:
+        await ssrf.check_url(body.webhook_url, settings, field="webhook_url")
+    await ensure_free(session, parsed, account_id=account_id, order_id=None)
+    data = body.model_dump(exclude={"phone_numbers", "messaging", "end_user", "port_out"})
+    port_out, pins = _split_port_out(body.port_out.model_dump(exclude_none=True)
+                                     if body.port_out else {})
+    enable = bool(body.messaging and body.messaging.enable_messaging)
+    order = PortingOrder(
+        id=uuid.uuid4(), account_id=account_id, support_key=await new_support_key(session),
+        status=Status.DRAFT, status_details=[], **data,
+        end_user=body.end_user.model_dump(exclude_none=True) if body.end_user else {},
+        port_out=port_out, port_out_pin=pins.get("pin"), wireless_pin=pins.get("wireless_pin"),
+        enable_messaging=enable, messaging_capable=True,
+        messaging_port_status="pending" if enable else "not_applicable",
+        created_at=now, updated_at=now,
+        numbers=[_new_number(p, i) for i, p in enumerate(parsed)], comments=[], documents=[],
+    )
+    session.add(order)
+    await outbox.publish(session, before=outbox.Baseline(),
+                         changes=[outbox.Change(order, EventType.PORTING_ORDER_CREATED)], now=now)
+    return order
+
+
+def _ensure_editable(order: PortingOrder) -> None:
+    if not rules.is_editable(Status(order.status)):
+        raise Conflict(
+            f"porting order {order.id} is {order.status}: a porting order can be edited "
+            "only in draft or exception"
+        )
+
+
+async def update_order(
+    session: AsyncSession, *, account_id: uuid.UUID, order_id: uuid.UUID,
+    body: PortingOrderUpdate, settings: Settings, now: datetime,
+) -> PortingOrder:
+    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
+    _ensure_editable(order)
+    if body.webhook_url:
+        await ssrf.check_url(body.webhook_url, settings, field="webhook_url")
+    before, old_public = outbox.baseline(order), snapshot(order)
+    patch = body.model_dump(exclude_unset=True)
+    if body.phone_numbers is not None:
+        await _replace_numbers(session, order, patch.pop("phone_numbers"))
+    messaging = patch.pop("messaging", None)
+    if "end_user" in patch:
+        order.end_user = _merge(order.end_user, patch.pop("end_user") or {})
+    if "port_out" in patch:
+        _patch_port_out(order, patch.pop("port_out") or {})
+    for key, value in patch.items():
+        if value is None and key == "on_demand_activation":
+            continue  # a flag, not nullable: null leaves it as it is
+        setattr(order, key, value)
+    changes = _messaging_changes(order, messaging)
+    new_public = snapshot(order)
+    changed = [k for k in new_public if k != "updated_at" and new_public[k] != old_public[k]]
+    if "port_out" in body.model_fields_set and "port_out" not in changed:
+        changed.append("port_out")  # a new PIN changes nothing visible, but it changed
+    if changed:
+        changes.insert(0, outbox.Change(order, EventType.PORTING_ORDER_UPDATED,
+                                        {"changed_fields": changed}))
+        await outbox.publish(session, before=before, changes=changes, now=now)
+    return order
+
+
+def _patch_port_out(order: PortingOrder, patch: dict[str, Any]) -> None:
+    port_out, pins = _split_port_out(dict(patch))
+    order.port_out = _merge(order.port_out, port_out)
+    if "pin" in pins:
+        order.port_out_pin = pins["pin"]
+    if "wireless_pin" in pins:
+        order.wireless_pin = pins["wireless_pin"]
+
+
+def _messaging_changes(order: PortingOrder, messaging: dict[str, Any] | None) -> list[
+    outbox.Change
+]:
+    if messaging is None or messaging["enable_messaging"] == order.enable_messaging:
+        return []
+    previous = order.messaging_port_status
+    order.enable_messaging = messaging["enable_messaging"]
+    order.messaging_port_status = "pending" if order.enable_messaging else "not_applicable"
+    return [outbox.Change(order, EventType.PORTING_ORDER_MESSAGING_CHANGED,
+                          {"previous_messaging_port_status": previous})]
+
+
+async def _replace_numbers(session: AsyncSession, order: PortingOrder, raws: list[str]) -> None:
+    parsed = numbers.parse_all(raws)
+    current = {n.phone_number: n for n in order.numbers}
+    added = [p for p in parsed if p.e164 not in current]
+    await ensure_free(session, added, account_id=order.account_id, order_id=order.id)
+    wanted = {p.e164 for p in parsed}
+    for number in [n for n in order.numbers if n.phone_number not in wanted]:
+        order.numbers.remove(number)
+    start = max((n.position for n in order.numbers), default=-1) + 1
+    order.numbers.extend(_new_number(p, start + i) for i, p in enumerate(added))
+
+
+def ensure_allowed(order: PortingOrder, action: rules.Action) -> rules.OrderStatus:
+    """The status ``action`` leads to, or 409 naming the current status and the
+    allowed moves."""
+    current = Status(order.status)
+    decision = rules.decide(current, action)
+    if not decision.allowed or decision.target is None:
+        raise Conflict(decision.message, extra={
+            "current_status": current.value,
+            "allowed_actions": [a.value for a in rules.allowed_actions(current)],
+        })
+    return decision.target
+
+
+def move(order: PortingOrder, action: rules.Action) -> str:
+    """Apply a status move (or raise 409); returns the previous status."""
+    previous = order.status
+    order.status = ensure_allowed(order, action)
+    return previous
+
+
+def status_changed(order: PortingOrder, previous: str) -> outbox.Change:
+    return outbox.Change(order, EventType.PORTING_ORDER_STATUS_CHANGED,
+                         {"previous_status": previous})
+
+
+async def delete_order(
+    session: AsyncSession, *, account_id: uuid.UUID | None, order_id: uuid.UUID, now: datetime
+) -> PortingOrder:
+    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
+    await expire_draft(session, order=order, now=now)
+    return order
+
+
+async def expire_draft(session: AsyncSession, *, order: PortingOrder, now: datetime) -> None:
+    """Soft-delete a draft (customer DELETE, or seed 001's 30 days untouched)."""
+    before = outbox.baseline(order)
+    move(order, rules.Action.DELETE)
+    order.deleted_at = now
+    change = outbox.Change(order, EventType.PORTING_ORDER_DELETED,
+                           {"deleted_at": now.isoformat().replace("+00:00", "Z")})
+    await outbox.publish(session, before=before, changes=[change], now=now)
+
+
+async def submit_order(
+    session: AsyncSession, *, account_id: uuid.UUID, order_id: uuid.UUID, now: datetime
+) -> PortingOrder:
+    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
+    before = outbox.baseline(order)
+    ensure_allowed(order, rules.Action.SUBMIT)
+    missing = rules.missing_for_submit(snapshot(order))
+    if missing:
+        raise Unprocessable(
+            f"the order is incomplete; missing: {', '.join(missing)}",
+            errors=[FieldError(field=f, message="required to submit") for f in missing],
+        )
+    previous = move(order, rules.Action.SUBMIT)
+    await outbox.publish(session, before=before, changes=[status_changed(order, previous)],
+                         now=now)
+    return order
+
+
+async def cancel_order(
+    session: AsyncSession, *, account_id: uuid.UUID, order_id: uuid.UUID, now: datetime
+) -> PortingOrder:
+    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
+    before = outbox.baseline(order)
+    previous = move(order, rules.Action.CANCEL)
+    await outbox.publish(session, before=before, changes=[status_changed(order, previous)],
+                         now=now)
+    return order
+
+
+def select_numbers(
+    order: PortingOrder, raws: Sequence[str] | None, move_: rules.NumberMove
+) -> list[PortingNumber]:
+    """The order's numbers named in ``raws`` (every number the move applies to
+    when ``None``); 422 for numbers not on the order, 409 for wrong statuses."""
+    if raws is None:
+        return [n for n in order.numbers
+                if rules.number_move_allowed(rules.NumberStatus(n.status), move_)]
+    by_number = {n.phone_number: n for n in order.numbers}
+    parsed = numbers.parse_all(raws)
+    unknown = [FieldError(field="phone_numbers", message=f"{p.e164}: not on this order")
+               for p in parsed if p.e164 not in by_number]
+    if unknown:
+        raise Unprocessable("; ".join(e.message for e in unknown), errors=unknown)
+    chosen = [by_number[p.e164] for p in parsed]
+    wrong = [f"{n.phone_number} is {n.status}" for n in chosen
+             if not rules.number_move_allowed(rules.NumberStatus(n.status), move_)]
+    if wrong:
+        allowed = ", ".join(sorted(rules.NUMBER_MOVES[move_][0]))
+        raise Conflict(f"cannot {move_.value} {'; '.join(wrong)} (only {allowed} numbers can be)")
+    return chosen
+
+
+def numbers_data(chosen: Sequence[PortingNumber]) -> dict[str, Any]:
+    return {"phone_numbers": [number_public(n).model_dump(mode="json") for n in chosen]}
+
+
+async def activate_numbers(
+    session: AsyncSession, *, order: PortingOrder, phone_numbers: Sequence[str] | None,
+    activate_user: str, now: datetime,
+) -> list[PortingNumber]:
+    """The one path of every activation (customer on demand, operator, scheduled).
+
+    Activates the named confirmed numbers (all confirmed ones when ``None``),
+    emits ``numbers_activated``, and ports the order once no confirmed number
+    is left unactivated.
+    """
+    if order.status != Status.FOC_DATE_CONFIRMED:
+        raise Conflict(f"numbers are activated once the order is foc-date-confirmed; "
+                       f"porting order {order.id} is {order.status}")
+    chosen = select_numbers(order, phone_numbers, rules.NumberMove.ACTIVATE)
+    if not chosen:
+        raise Conflict(f"porting order {order.id} has no confirmed number waiting for activation")
+    before = outbox.baseline(order)
+    for number in chosen:
+        number.status = rules.NumberStatus.ACTIVATED
+        number.activate_time = now
+        number.activate_user = activate_user
+    changes = [outbox.Change(order, EventType.PORTING_ORDER_NUMBERS_ACTIVATED,
+                             numbers_data(chosen))]
+    if rules.should_port(rules.NumberStatus(n.status) for n in order.numbers):
+        changes.append(status_changed(order, move(order, rules.Action.PORT)))
+        order.activation_due_at = None
+    await outbox.publish(session, before=before, changes=changes, now=now)
+    return chosen
+
+
+async def activate_on_demand(
+    session: AsyncSession, *, account_id: uuid.UUID, order_id: uuid.UUID, now: datetime
+) -> PortingOrder:
+    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
+    if not order.on_demand_activation:
+        raise Conflict("this order is activated at its desired port date and time; "
+                       "actions/activate is for orders with on_demand_activation")
+    await activate_numbers(session, order=order, phone_numbers=None,
+                           activate_user="customer", now=now)
+    return order
