@@ -1,19 +1,359 @@
-"""The delivery engine (filled in with the delivery domain)."""
+"""The delivery engine: claim due deliveries, send them, record what happened.
+
+One loop claims batches (``queue.claim``, a short transaction), one task per
+delivery sends it outside any transaction under a per-endpoint semaphore, and
+one flusher writes the outcomes in batches. A slow endpoint only fills its own
+semaphore: rows beyond what it can send within the lease are released, and it
+is left out of further claims while its backlog is full, so the rest of the
+traffic keeps flowing. PostgreSQL wakes the claim loop with LISTEN/NOTIFY;
+polling every ``worker_poll_interval_s`` is the fallback (and SQLite's only way).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+import aiosmtplib
+import asyncpg  # type: ignore[import-untyped]  # no stubs: used for one LISTEN connection
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.accounts.models import Account
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
+from porthook.delivery import fanout, formats, metrics, queue, rules, senders, service
+from porthook.delivery.formats import email as email_format
+from porthook.delivery.models import Endpoint
+from porthook.events.models import Event
+
+log = logging.getLogger(__name__)
+
+FLUSH_DELAY_S = 0.02  # outcomes wait this long to share a transaction with others
+FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease expiry
+LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
+MAX_BACKLOG_FACTOR = 64  # an endpoint's claimed-but-unsent rows: at most cap times this
+DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
+
+
+@dataclass(frozen=True)
+class Target:
+    """An endpoint as read in the claim's transaction."""
+
+    id: uuid.UUID
+    account_id: uuid.UUID
+    account_name: str
+    channel: str
+    address: str  # URL or e-mail address
+    format: str
+    credentials: dict[str, Any] | None
+    secrets: list[str]
+    enabled: bool
+    cap: int
+    failing: bool
 
 
 class Dispatcher:
-    def __init__(self, settings: Settings, *, database: Database, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, *, database: Database, clock: Clock,
+        random_source: Callable[[], float] = random.random,
+        mail: senders.MailSender | None = None,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.clock = clock
+        self._random = random_source
+        self._http = senders.HttpSender(settings)
+        self._mail = mail or senders.mail_sender(settings)
+        self._wake = asyncio.Event()
+        self._outcomes: list[queue.Outcome] = []
+        self._outcomes_ready = asyncio.Event()
+        self._closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._backlog: Counter[uuid.UUID] = Counter()
+        self._slots: dict[uuid.UUID, asyncio.Semaphore] = {}
+        self._latency_s: dict[uuid.UUID, float] = {}
+        self._caps: dict[uuid.UUID, int] = {}
+        self._watch: set[uuid.UUID] = set()  # endpoints left out of the last claim
+        self._telnyx_key: bytes | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        await self._http.start()
+        helpers = [asyncio.create_task(self._wake_on(stop))]
+        if self.database.is_postgres:
+            helpers.append(asyncio.create_task(self._listen(stop)))
+        flusher = asyncio.create_task(self._flush_loop())
+        try:
+            await self._claim_loop(stop)
+        finally:
+            await self._drain()
+            self._closing = True
+            self._outcomes_ready.set()
+            await flusher
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            await self._http.close()
+
+    async def _wake_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
+        self._wake.set()
+
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            room = min(self.settings.worker_batch_size,
+                       self.settings.worker_concurrency - len(self._tasks))
+            taken = 0
+            if room > 0:
+                try:
+                    taken = await self._claim_and_start(room)
+                except Exception:  # the database may be briefly away: poll again
+                    log.exception("claiming deliveries failed")
+            if taken < room or room <= 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(),
+                                           timeout=self.settings.worker_poll_interval_s)
+
+    def _allowance(self, endpoint_id: uuid.UUID, cap: int) -> int:
+        # How many rows of one endpoint can wait here and still be sent within
+        # half a lease, judging by its recent latency.
+        latency = max(self._latency_s.get(endpoint_id, 0.01), 0.001)
+        factor = self.settings.worker_lease_s / 2 / latency
+        return int(cap * min(max(factor, 1.0), MAX_BACKLOG_FACTOR))
+
+    def _full_endpoints(self) -> list[uuid.UUID]:
+        return [endpoint_id for endpoint_id, count in self._backlog.items()
+                if count >= self._allowance(endpoint_id, self._caps.get(
+                    endpoint_id, self.settings.endpoint_concurrency))]
+
+    async def _claim_and_start(self, room: int) -> int:
+        if self._telnyx_key is None:
+            async with self.database.sessions() as session:
+                self._telnyx_key = await service.signing_key(session, now=self.clock.now())
+                await session.commit()
+        now = self.clock.now()
+        async with self.database.sessions() as session:
+            full = self._full_endpoints()
+            self._watch = set(full)
+            claimed = await queue.claim(session, now=now, limit=room,
+                                        lease_s=self.settings.worker_lease_s,
+                                        exclude_endpoints=full)
+            views, targets = await self._load(session, claimed) if claimed else ({}, {})
+            await session.commit()
+        metrics.CLAIM_BATCH_SIZE.observe(len(claimed))
+        for item in claimed:
+            view, target = views.get(item.event_id), targets.get(item.endpoint_id)
+            if view is not None and target is not None:
+                self._start(item, view, target)
+        return len(claimed)
+
+    async def _load(
+        self, session: AsyncSession, claimed: list[queue.Claimed]
+    ) -> tuple[dict[uuid.UUID, formats.EventView], dict[uuid.UUID, Target]]:
+        event_ids = list({c.event_id for c in claimed})
+        rows = (await session.scalars(sa.select(Event).where(Event.id.in_(event_ids)))).all()
+        views = {row.id: formats.event_view(row) for row in rows}
+        endpoint_ids = list({c.endpoint_id for c in claimed})
+        result = await session.execute(
+            sa.select(Endpoint, Account.name).join(Account, Account.id == Endpoint.account_id)
+            .where(Endpoint.id.in_(endpoint_ids)))
+        now = self.clock.now()
+        targets = {endpoint.id: self._target(endpoint, name, now)
+                   for endpoint, name in result.all()}
+        return views, targets
+
+    def _target(self, endpoint: Endpoint, account_name: str, now: Any) -> Target:
+        cap = endpoint.max_concurrency or self.settings.endpoint_concurrency
+        self._caps[endpoint.id] = cap
+        return Target(
+            id=endpoint.id, account_id=endpoint.account_id, account_name=account_name,
+            channel=endpoint.channel,
+            address=(endpoint.url if endpoint.channel == "webhook" else endpoint.email_address)
+            or "",
+            format=endpoint.format, credentials=endpoint.credentials,
+            secrets=rules.signing_secrets(endpoint.secret, endpoint.previous_secret,
+                                          endpoint.previous_secret_expires_at, now),
+            enabled=endpoint.enabled, cap=cap, failing=endpoint.failing_since is not None,
+        )
+
+    def _start(self, item: queue.Claimed, view: formats.EventView, target: Target) -> None:
+        self._backlog[target.id] += 1
+        if target.id not in self._slots:
+            self._slots[target.id] = asyncio.Semaphore(target.cap)
+        task = asyncio.create_task(self._deliver(item, view, target))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, item: queue.Claimed, view: formats.EventView, target: Target) -> None:
+        try:
+            outcome = await self._attempt(item, view, target)
+        except Exception as error:  # never lose the row: record the failure
+            log.exception("delivery %s failed unexpectedly", item.id)
+            outcome = queue.Outcome(claimed=item, attempted_at=self.clock.now(),
+                                    delivered_to=target.address, error=f"internal: {error}")
+        finally:
+            self._backlog[target.id] -= 1
+            if self._backlog[target.id] <= 0:
+                del self._backlog[target.id]
+                self._slots.pop(target.id, None)
+            if len(self._tasks) >= self.settings.worker_concurrency or target.id in self._watch:
+                self._wake.set()  # room again for a claim that was held back
+        self._outcomes.append(outcome)
+        self._outcomes_ready.set()
+
+    async def _attempt(
+        self, item: queue.Claimed, view: formats.EventView, target: Target
+    ) -> queue.Outcome:
+        if not target.enabled:
+            return queue.Outcome(claimed=item, attempted_at=self.clock.now(), skipped="held")
+        async with self._slots[target.id]:
+            now = self.clock.now()
+            if not rules.lease_left_for_send(item.lease_expires_at, now,
+                                             self.settings.request_timeout_s):
+                return queue.Outcome(claimed=item, attempted_at=now, skipped="released")
+            if target.channel == "email":
+                result = await self._send_mail(item, view, target)
+            else:
+                result = await self._send_webhook(item, view, target, now)
+        self._observe(target, result)
+        return queue.Outcome(
+            claimed=item, attempted_at=now, duration_ms=result.duration_ms,
+            delivered_to=target.address, status_code=result.status_code,
+            response_excerpt=result.response_excerpt, error=result.error,
+            retry_after=result.retry_after, endpoint_was_failing=target.failing,
+        )
+
+    def _observe(self, target: Target, result: senders.SendResult) -> None:
+        seconds = result.duration_ms / 1000
+        previous = self._latency_s.get(target.id, seconds)
+        self._latency_s[target.id] = 0.8 * previous + 0.2 * seconds
+        metrics.ATTEMPT_SECONDS.observe(seconds)
+        ok = rules.succeeded(result.status_code, result.error)
+        (metrics.DELIVERIES_SENT if ok else metrics.DELIVERIES_FAILED).labels(target.channel).inc()
+
+    async def _send_webhook(
+        self, item: queue.Claimed, view: formats.EventView, target: Target, now: Any
+    ) -> senders.SendResult:
+        try:
+            attempt = formats.Attempt(item.attempt, target.address)
+            body = formats.render(target.format, view, attempt)
+        except formats.UnsupportedEvent as error:
+            return senders.SendResult(duration_ms=0, error=str(error))
+        headers = senders.webhook_headers(
+            event_id=view.id, body=body, timestamp=now, secrets=target.secrets,
+            credentials=target.credentials,
+            telnyx_key=self._telnyx_key if target.format == "telnyx" else None,
+        )
+        return await self._http.post(target.address, body, headers)
+
+    async def _send_mail(
+        self, item: queue.Claimed, view: formats.EventView, target: Target
+    ) -> senders.SendResult:
+        content = email_format.render_email(view, account_name=target.account_name)
+        message = senders.build_message(
+            sender=self.settings.mail_from, to=target.address, subject=content.subject,
+            text=content.text, html=content.html,
+            headers={"X-Porthook-Event-Id": str(view.id), "X-Porthook-Attempt": str(item.attempt)},
+        )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await self._mail.send(message)
+        except (aiosmtplib.SMTPException, OSError) as error:
+            return senders.SendResult(duration_ms=int((loop.time() - started) * 1000),
+                                      error=f"{type(error).__name__}: {error}")
+        # No status code: an e-mail attempt succeeds when the server (or the
+        # mail folder) accepted the message without error.
+        return senders.SendResult(duration_ms=int((loop.time() - started) * 1000))
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._outcomes_ready.wait()
+            self._outcomes_ready.clear()
+            if not self._closing and len(self._outcomes) < self.settings.worker_batch_size:
+                await asyncio.sleep(FLUSH_DELAY_S)
+            batch, self._outcomes = self._outcomes, []
+            if batch:
+                await self._write(batch)
+                self._wake.set()  # finished rows may unblock strictly ordered ones
+            if self._closing and not self._outcomes:
+                return
+
+    async def _write(self, batch: list[queue.Outcome]) -> None:
+        for attempt in range(FLUSH_RETRIES):
+            try:
+                async with self.database.sessions() as session:
+                    disabled = await queue.record_outcomes(
+                        session, batch, now=self.clock.now(), settings=self.settings,
+                        random=self._random)
+                    await session.commit()
+                break
+            except Exception:  # leases expire and the rows are sent again: at least once
+                log.exception("recording %d outcomes failed (try %d)", len(batch), attempt + 1)
+                await asyncio.sleep(0.1 * (attempt + 1))
+        else:
+            return
+        for endpoint in disabled:
+            await self._tell_owner(endpoint)
+
+    async def _tell_owner(self, endpoint: Endpoint) -> None:
+        async with self.database.sessions() as session:
+            account = await session.get(Account, endpoint.account_id)
+        if account is None or not account.contact_email:
+            return
+        target = endpoint.url or endpoint.email_address
+        message = senders.build_message(
+            sender=self.settings.mail_from, to=account.contact_email,
+            subject=f"porthook: endpoint {target} was disabled",
+            text=(f"Hello {account.name},\n\nporthook stopped sending to {target} "
+                  f"(endpoint {endpoint.id}): {endpoint.disabled_reason}.\n\n"
+                  "Events meant for it are kept. Fix the receiver, then enable the endpoint "
+                  "(POST /v1/endpoints/{id}/actions/enable) and recover what it missed "
+                  "(POST /v1/endpoints/{id}/actions/recover).\n"),
+        )
+        try:
+            await self._mail.send(message)
+        except (aiosmtplib.SMTPException, OSError):
+            log.exception("could not tell %s that endpoint %s was disabled",
+                          account.contact_email, endpoint.id)
+
+    async def _drain(self) -> None:
+        if not self._tasks:
+            return
+        _, late = await asyncio.wait(set(self._tasks),
+                                     timeout=self.settings.request_timeout_s + DRAIN_GRACE_S)
+        for task in late:  # their leases expire and another worker sends them
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        dsn = make_url(self.database.url).set(drivername="postgresql")
+        while not stop.is_set():
+            try:
+                connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+            except (OSError, asyncpg.PostgresError):
+                log.warning("LISTEN connection failed; polling until it is back")
+                await asyncio.sleep(LISTEN_RETRY_S)
+                continue
+            lost = asyncio.Event()
+            try:
+                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await connection.add_listener(fanout.NOTIFY_CHANNEL,
+                                              lambda *_args: self._wake.set())
+                waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(lost.wait())]
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+            finally:
+                with contextlib.suppress(Exception):
+                    await connection.close()

@@ -1,1 +1,160 @@
-"""Tables of this domain."""
+"""Tables of the delivery domain: endpoints, profiles, the deliveries queue, attempts.
+
+The ``deliveries`` table IS the queue. A row is due when ``status = 'pending'``
+and ``next_attempt_at <= now``; claiming a row moves ``next_attempt_at`` to the
+end of its lease, so a worker that dies mid-send simply lets the row become due
+again (no separate lease sweeper, and one partial index serves both cases).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from porthook.db import Base, BigIntPK, new_id
+
+# Delivery statuses.
+PENDING = "pending"  # waiting for its next attempt (or leased by a worker)
+DELIVERED = "delivered"
+DEAD = "dead"  # retries exhausted, or its endpoint answered 410
+HELD = "held"  # its endpoint is disabled: kept for enable + recover
+
+# Endpoint origins: who made the endpoint.
+ORIGIN_USER = "user"  # POST /v1/endpoints
+ORIGIN_DEFAULTS = "porting_defaults"  # the account's default webhook URL (seed 000)
+ORIGIN_ORDER = "porting_order"  # an order's own webhook_url (seed 001)
+
+_PENDING_ONLY = sa.text("status = 'pending'")
+
+
+class NotificationProfile(Base):
+    """A group of channels (seed 001's notification profiles)."""
+
+    __tablename__ = "notification_profiles"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # Patterns such as "porting_order.*": the profile's setting (seed 001's
+    # "Port In Notifications") narrows what its channels receive.
+    event_types: Mapped[list[Any]]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Endpoint(Base):
+    """Where an account's events go: a webhook URL or an e-mail address."""
+
+    __tablename__ = "endpoints"
+    __table_args__ = (sa.Index("ix_endpoints_account_origin_url", "account_id", "origin", "url"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    profile_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("notification_profiles.id", ondelete="SET NULL"), index=True
+    )
+    origin: Mapped[str] = mapped_column(sa.String(20), default=ORIGIN_USER)
+    channel: Mapped[str] = mapped_column(sa.String(16))  # webhook | email
+    url: Mapped[str | None] = mapped_column(sa.String(2048))
+    email_address: Mapped[str | None] = mapped_column(sa.String(320))
+    format: Mapped[str] = mapped_column(sa.String(16))
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+    event_types: Mapped[list[Any]]
+    # {"type": "basic", "username", "password"} | {"type": "bearer", "token"}:
+    # sent on each call, never returned by the API.
+    credentials: Mapped[dict[str, Any] | None]
+    secret: Mapped[str] = mapped_column(sa.String(100))
+    previous_secret: Mapped[str | None] = mapped_column(sa.String(100))
+    previous_secret_expires_at: Mapped[datetime | None]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    disabled_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+    failing_notified: Mapped[bool] = mapped_column(default=False)
+    strict_ordering: Mapped[bool] = mapped_column(default=False)
+    max_concurrency: Mapped[int | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """One event for one endpoint, with its retry state and lease."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "endpoint_id"),
+        # The claim scans this partial index in due order: with a million
+        # pending rows it still reads only the rows it takes.
+        sa.Index(
+            "ix_deliveries_due", "next_attempt_at",
+            postgresql_where=_PENDING_ONLY, sqlite_where=_PENDING_ONLY,
+        ),
+        # Strict ordering looks up an earlier unfinished event of the subject.
+        sa.Index("ix_deliveries_ordering", "endpoint_id", "ordering_key", "sequence"),
+        sa.Index("ix_deliveries_endpoint_created", "endpoint_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("endpoints.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(sa.String(16))
+    # Copied from the endpoint at fan-out so the claim needs no join.
+    ordered: Mapped[bool] = mapped_column(default=False)
+    ordering_key: Mapped[str] = mapped_column(sa.String(140))  # "<subject_type>:<subject_id>"
+    sequence: Mapped[int] = mapped_column(sa.BigInteger)
+    attempts: Mapped[int] = mapped_column(default=0)  # every attempt ever (meta.attempt)
+    # ``attempts`` when the current retry round began: a redelivery or a
+    # recovery starts the schedule afresh without renumbering the attempt log.
+    round_start: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_token: Mapped[uuid.UUID | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(1000))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class DeliveryAttempt(Base):
+    """One try of a delivery: what was sent where, and what came back."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    attempted_at: Mapped[datetime]
+    duration_ms: Mapped[int]
+    delivered_to: Mapped[str] = mapped_column(sa.String(2048))
+    status_code: Mapped[int | None]
+    response_excerpt: Mapped[str | None] = mapped_column(sa.String(1024))
+    error: Mapped[str | None] = mapped_column(sa.String(1000))
+
+
+class SigningKey(Base):
+    """The installation's ed25519 key for telnyx-style signatures.
+
+    Generated once by whichever process needs it first and shared by all
+    processes through the database, so every worker signs with the key the API
+    publishes.
+    """
+
+    __tablename__ = "signing_keys"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    private_key: Mapped[str] = mapped_column(sa.String(200))  # base64 of the raw 32 bytes
+    created_at: Mapped[datetime]

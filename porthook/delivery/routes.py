@@ -1,3 +1,249 @@
-from fastapi import APIRouter
+"""Endpoints, deliveries, notification profiles and the signing key (customer routes)."""
 
-router = APIRouter(prefix="/v1")
+from __future__ import annotations
+
+import uuid
+from enum import Enum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from porthook.delivery import probe, queue, service, signing
+from porthook.delivery.models import Delivery, DeliveryAttempt
+from porthook.delivery.schemas import (
+    AttemptPublic,
+    DeliveryDetail,
+    DeliveryPublic,
+    EndpointCreate,
+    EndpointCreated,
+    EndpointPublic,
+    EndpointTestResult,
+    EndpointUpdate,
+    ProfileCreate,
+    ProfilePublic,
+    ProfileUpdate,
+    RecoverRequest,
+    Requeued,
+    SecretRotated,
+    SigningKeyPublic,
+)
+from porthook.deps import AccountIdDep, ClockDep, SessionDep, SettingsDep
+from porthook.pagination import Page, PageParams, page_params
+from porthook.problems import responses
+
+router = APIRouter(prefix="/v1", responses=responses(401, 403))
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+ENDPOINTS: list[str | Enum] = ["endpoints"]
+DELIVERIES: list[str | Enum] = ["deliveries"]
+PROFILES: list[str | Enum] = ["notification profiles"]
+
+
+@router.post("/endpoints", status_code=201, response_model=EndpointCreated, tags=ENDPOINTS,
+             responses=responses(404, 422))
+async def create_endpoint(
+    body: EndpointCreate, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
+    settings: SettingsDep,
+) -> EndpointCreated:
+    endpoint = await service.create_endpoint(session, account_id=account_id, body=body,
+                                             settings=settings, now=clock.now())
+    await session.commit()
+    return EndpointCreated(**service.to_public(endpoint).model_dump(), secret=endpoint.secret)
+
+
+@router.get("/endpoints", response_model=Page[EndpointPublic], tags=ENDPOINTS,
+            responses=responses(422))
+async def read_endpoints(
+    session: SessionDep, account_id: AccountIdDep, page: PageDep
+) -> Page[EndpointPublic]:
+    rows, next_cursor = await service.list_endpoints(session, account_id=account_id,
+                                                     cursor=page.cursor, limit=page.limit)
+    return Page(data=[service.to_public(e) for e in rows], next_cursor=next_cursor)
+
+
+@router.get("/endpoints/{endpoint_id}", response_model=EndpointPublic, tags=ENDPOINTS,
+            responses=responses(404))
+async def read_endpoint(
+    endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
+) -> EndpointPublic:
+    return service.to_public(await service.get_endpoint(session, account_id=account_id,
+                                                        endpoint_id=endpoint_id))
+
+
+@router.patch("/endpoints/{endpoint_id}", response_model=EndpointPublic, tags=ENDPOINTS,
+              responses=responses(404, 422))
+async def update_endpoint(
+    endpoint_id: uuid.UUID, body: EndpointUpdate, session: SessionDep, account_id: AccountIdDep,
+    clock: ClockDep, settings: SettingsDep,
+) -> EndpointPublic:
+    endpoint = await service.update_endpoint(session, account_id=account_id,
+                                             endpoint_id=endpoint_id, body=body,
+                                             settings=settings, now=clock.now())
+    await session.commit()
+    return service.to_public(endpoint)
+
+
+@router.delete("/endpoints/{endpoint_id}", status_code=204, tags=ENDPOINTS,
+               responses=responses(404))
+async def delete_endpoint(
+    endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
+) -> Response:
+    await service.delete_endpoint(session, account_id=account_id, endpoint_id=endpoint_id)
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/endpoints/{endpoint_id}/actions/rotate-secret", response_model=SecretRotated,
+             tags=ENDPOINTS, responses=responses(404))
+async def rotate_endpoint_secret(
+    endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
+    settings: SettingsDep,
+) -> SecretRotated:
+    endpoint = await service.rotate_secret(session, account_id=account_id,
+                                           endpoint_id=endpoint_id, settings=settings,
+                                           now=clock.now())
+    await session.commit()
+    assert endpoint.previous_secret_expires_at is not None
+    return SecretRotated(secret=endpoint.secret,
+                         previous_secret_expires_at=endpoint.previous_secret_expires_at)
+
+
+@router.post("/endpoints/{endpoint_id}/actions/enable", response_model=EndpointPublic,
+             tags=ENDPOINTS, responses=responses(404))
+async def enable_endpoint(
+    endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
+) -> EndpointPublic:
+    endpoint = await service.enable(session, account_id=account_id, endpoint_id=endpoint_id,
+                                    now=clock.now())
+    await session.commit()
+    return service.to_public(endpoint)
+
+
+@router.post("/endpoints/{endpoint_id}/actions/test", response_model=EndpointTestResult,
+             tags=ENDPOINTS, responses=responses(404))
+async def test_endpoint(
+    endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
+    settings: SettingsDep,
+) -> EndpointTestResult:
+    result = await probe.test_endpoint(session, account_id=account_id, endpoint_id=endpoint_id,
+                                       settings=settings, now=clock.now())
+    await session.commit()  # the signing key, if this was its first use
+    return result
+
+
+@router.post("/endpoints/{endpoint_id}/actions/recover", status_code=202,
+             response_model=Requeued, tags=ENDPOINTS, responses=responses(404, 409, 422))
+async def recover_endpoint(
+    endpoint_id: uuid.UUID, body: RecoverRequest, session: SessionDep, account_id: AccountIdDep,
+    clock: ClockDep,
+) -> Requeued:
+    endpoint = await service.get_endpoint(session, account_id=account_id,
+                                          endpoint_id=endpoint_id)
+    count = await queue.requeue_endpoint(session, account_id=account_id, endpoint=endpoint,
+                                         since=body.since, now=clock.now())
+    await session.commit()
+    return Requeued(requeued=count)
+
+
+def _delivery(delivery: Delivery) -> DeliveryPublic:
+    public = DeliveryPublic.model_validate(delivery)
+    return public if delivery.status == "pending" else public.model_copy(
+        update={"next_attempt_at": None})
+
+
+@router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail, tags=DELIVERIES,
+            responses=responses(404))
+async def read_delivery(
+    delivery_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
+) -> DeliveryDetail:
+    delivery, attempts = await queue.get_delivery(session, account_id=account_id,
+                                                  delivery_id=delivery_id)
+    return DeliveryDetail(**_delivery(delivery).model_dump(),
+                          attempt_log=[_attempt(a) for a in attempts])
+
+
+def _attempt(attempt: DeliveryAttempt) -> AttemptPublic:
+    return AttemptPublic.model_validate(attempt)
+
+
+@router.get("/events/{event_id}/deliveries", response_model=Page[DeliveryPublic],
+            tags=DELIVERIES, responses=responses(404, 422))
+async def read_event_deliveries(
+    event_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, page: PageDep
+) -> Page[DeliveryPublic]:
+    rows, next_cursor = await queue.list_event_deliveries(
+        session, account_id=account_id, event_id=event_id, cursor=page.cursor, limit=page.limit)
+    return Page(data=[_delivery(d) for d in rows], next_cursor=next_cursor)
+
+
+@router.post("/events/{event_id}/actions/redeliver", status_code=202, response_model=Requeued,
+             tags=DELIVERIES, responses=responses(404))
+async def redeliver_event(
+    event_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
+) -> Requeued:
+    count = await queue.redeliver_event(session, account_id=account_id, event_id=event_id,
+                                        now=clock.now())
+    await session.commit()
+    return Requeued(requeued=count)
+
+
+@router.post("/notification-profiles", status_code=201, response_model=ProfilePublic,
+             tags=PROFILES, responses=responses(422))
+async def create_notification_profile(
+    body: ProfileCreate, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
+) -> ProfilePublic:
+    profile = await service.create_profile(session, account_id=account_id, body=body,
+                                           now=clock.now())
+    await session.commit()
+    return ProfilePublic.model_validate(profile)
+
+
+@router.get("/notification-profiles", response_model=Page[ProfilePublic], tags=PROFILES,
+            responses=responses(422))
+async def read_notification_profiles(
+    session: SessionDep, account_id: AccountIdDep, page: PageDep
+) -> Page[ProfilePublic]:
+    rows, next_cursor = await service.list_profiles(session, account_id=account_id,
+                                                    cursor=page.cursor, limit=page.limit)
+    return Page(data=[ProfilePublic.model_validate(p) for p in rows], next_cursor=next_cursor)
+
+
+@router.get("/notification-profiles/{profile_id}", response_model=ProfilePublic,
+            tags=PROFILES, responses=responses(404))
+async def read_notification_profile(
+    profile_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
+) -> ProfilePublic:
+    return ProfilePublic.model_validate(
+        await service.get_profile(session, account_id=account_id, profile_id=profile_id))
+
+
+@router.patch("/notification-profiles/{profile_id}", response_model=ProfilePublic,
+              tags=PROFILES, responses=responses(404, 422))
+async def update_notification_profile(
+    profile_id: uuid.UUID, body: ProfileUpdate, session: SessionDep, account_id: AccountIdDep,
+    clock: ClockDep,
+) -> ProfilePublic:
+    profile = await service.update_profile(session, account_id=account_id,
+                                           profile_id=profile_id, body=body, now=clock.now())
+    await session.commit()
+    return ProfilePublic.model_validate(profile)
+
+
+@router.delete("/notification-profiles/{profile_id}", status_code=204, tags=PROFILES,
+               responses=responses(404, 409))
+async def delete_notification_profile(
+    profile_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
+) -> Response:
+    await service.delete_profile(session, account_id=account_id, profile_id=profile_id)
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/webhook-signing-key", response_model=SigningKeyPublic, tags=ENDPOINTS)
+async def read_webhook_signing_key(
+    session: SessionDep, _: AccountIdDep, clock: ClockDep
+) -> SigningKeyPublic:
+    """The ed25519 public key that verifies ``telnyx-signature-ed25519`` headers."""
+    key = await service.signing_key(session, now=clock.now())
+    await session.commit()
+    return SigningKeyPublic(public_key=signing.public_key_b64(key))

@@ -1,0 +1,290 @@
+"""The deliveries table as a queue: claim, record outcomes, requeue.
+
+Every function takes a session and never commits: the dispatcher wraps a claim
+in one short transaction and a batch of outcomes in another, so a batch costs
+a handful of round trips whatever its size (no per-row queries).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from porthook.config import Settings
+from porthook.delivery import fanout, models, rules
+from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
+from porthook.events import service as events
+from porthook.pagination import decode_cursor, encode_cursor
+from porthook.problems import Conflict, NotFound
+
+EXCERPT_CHARS = 1024
+ERROR_CHARS = 1000
+# A literal, not a bound parameter: only then can the planners (PostgreSQL's
+# generic plans included) prove the partial index ``ix_deliveries_due`` applies.
+_PENDING: sa.ColumnElement[str] = sa.literal_column("'pending'", sa.String())
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: uuid.UUID
+    event_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    attempt: int  # the number of the attempt about to be made (1 = first)
+    round_attempt: int  # its number within the current retry round
+    lease_token: uuid.UUID
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one claimed delivery came to. ``skipped`` rows were not sent:
+    ``"held"`` (endpoint disabled meanwhile) or ``"released"`` (lease too short)."""
+
+    claimed: Claimed
+    attempted_at: datetime
+    duration_ms: int = 0
+    delivered_to: str = ""
+    status_code: int | None = None
+    response_excerpt: str | None = None
+    error: str | None = None
+    retry_after: str | None = None
+    skipped: str | None = None
+    endpoint_was_failing: bool = False
+
+
+async def claim(
+    session: AsyncSession, *, now: datetime, limit: int, lease_s: float,
+    exclude_endpoints: Collection[uuid.UUID] = (),
+) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries. On PostgreSQL ``SKIP LOCKED`` lets
+    many workers claim at once without waiting on each other; on SQLite the
+    writer lock (``BEGIN IMMEDIATE``) serialises claims."""
+    earlier = aliased(Delivery)
+    blocked = sa.exists().where(
+        earlier.endpoint_id == Delivery.endpoint_id,
+        earlier.ordering_key == Delivery.ordering_key,
+        earlier.sequence < Delivery.sequence,
+        earlier.status.in_((models.PENDING, models.HELD)),
+    )
+    due = (
+        sa.select(Delivery.id)
+        .where(Delivery.status == _PENDING, Delivery.next_attempt_at <= now,
+               sa.or_(Delivery.ordered.is_(False), ~blocked))
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Delivery)
+    )
+    if exclude_endpoints:
+        due = due.where(Delivery.endpoint_id.not_in(list(exclude_endpoints)))
+    token, expires = uuid.uuid4(), now + timedelta(seconds=lease_s)
+    statement = (
+        sa.update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(lease_token=token, next_attempt_at=expires, attempts=Delivery.attempts + 1,
+                updated_at=now)
+        .returning(Delivery.id, Delivery.event_id, Delivery.endpoint_id, Delivery.attempts,
+                   Delivery.round_start)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.execute(statement)).all()
+    return [Claimed(id=r.id, event_id=r.event_id, endpoint_id=r.endpoint_id, attempt=r.attempts,
+                    round_attempt=r.attempts - r.round_start, lease_token=token,
+                    lease_expires_at=expires) for r in rows]
+
+
+def _guarded_update(**values: Any) -> sa.Update:
+    table = Delivery.__table__
+    assert isinstance(table, sa.Table)
+    # The lease token guard: a worker whose lease was taken over records nothing.
+    return (sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id", type_=sa.Uuid()),
+                   table.c.lease_token == sa.bindparam("b_token", type_=sa.Uuid()))
+            .values(**values))
+
+
+async def record_outcomes(
+    session: AsyncSession, outcomes: Sequence[Outcome], *, now: datetime, settings: Settings,
+    random: Callable[[], float],
+) -> list[Endpoint]:
+    """Write a batch of outcomes and their attempts; apply endpoint health.
+
+    Returns the endpoints this batch disabled (their owners get an e-mail).
+    """
+    sent = [o for o in outcomes if o.skipped is None]
+    await _write_sent(session, sent, now=now, settings=settings, random=random)
+    await _write_skipped(session, [o for o in outcomes if o.skipped is not None], now=now)
+    if sent:
+        await session.execute(sa.insert(DeliveryAttempt), [_attempt_row(o) for o in sent])
+    return await _apply_health(session, sent, now=now, settings=settings)
+
+
+async def _write_sent(
+    session: AsyncSession, sent: Sequence[Outcome], *, now: datetime, settings: Settings,
+    random: Callable[[], float],
+) -> None:
+    if not sent:
+        return
+    params = []
+    for outcome in sent:
+        decision = rules.decide(
+            attempt=outcome.claimed.round_attempt, status_code=outcome.status_code,
+            error=outcome.error, retry_after=outcome.retry_after, now=now,
+            schedule=settings.retry_schedule,
+            jitter=settings.retry_jitter, retry_after_max_s=settings.retry_after_max_s,
+            random=random,
+        )
+        params.append({
+            "b_id": outcome.claimed.id, "b_token": outcome.claimed.lease_token,
+            "b_status": decision.status, "b_next": decision.next_attempt_at or now,
+            "b_code": outcome.status_code, "b_error": _error_text(outcome),
+            "b_delivered": now if decision.status == models.DELIVERED else None,
+        })
+    table = Delivery.__table__
+    assert isinstance(table, sa.Table)
+    statement = _guarded_update(
+        status=sa.bindparam("b_status", type_=sa.String()),
+        next_attempt_at=sa.bindparam("b_next", type_=table.c.next_attempt_at.type),
+        last_status_code=sa.bindparam("b_code", type_=sa.Integer()),
+        last_error=sa.bindparam("b_error", type_=sa.String()),
+        delivered_at=sa.bindparam("b_delivered", type_=table.c.delivered_at.type),
+        lease_token=None, updated_at=now,
+    )
+    await session.execute(statement, params)
+
+
+def _error_text(outcome: Outcome) -> str | None:
+    if outcome.error:
+        return outcome.error[:ERROR_CHARS]
+    if rules.succeeded(outcome.status_code, None):
+        return None
+    return f"HTTP {outcome.status_code}"
+
+
+async def _write_skipped(
+    session: AsyncSession, skipped: Sequence[Outcome], *, now: datetime
+) -> None:
+    for status, reason in ((models.HELD, "held"), (models.PENDING, "released")):
+        params = [{"b_id": o.claimed.id, "b_token": o.claimed.lease_token}
+                  for o in skipped if o.skipped == reason]
+        if params:
+            table = Delivery.__table__
+            assert isinstance(table, sa.Table)
+            # Not sent, so the claim's attempt is given back.
+            statement = _guarded_update(status=status, next_attempt_at=now, lease_token=None,
+                                        attempts=table.c.attempts - 1, updated_at=now)
+            await session.execute(statement, params)
+
+
+def _attempt_row(outcome: Outcome) -> dict[str, Any]:
+    excerpt = outcome.response_excerpt
+    return {
+        "delivery_id": outcome.claimed.id,
+        "number": outcome.claimed.attempt,
+        "attempted_at": outcome.attempted_at,
+        "duration_ms": outcome.duration_ms,
+        "delivered_to": outcome.delivered_to[:2048],
+        "status_code": outcome.status_code,
+        "response_excerpt": excerpt[:EXCERPT_CHARS] if excerpt is not None else None,
+        "error": outcome.error[:ERROR_CHARS] if outcome.error else None,
+    }
+
+
+async def _apply_health(
+    session: AsyncSession, sent: Sequence[Outcome], *, now: datetime, settings: Settings
+) -> list[Endpoint]:
+    from porthook.delivery import health
+
+    by_endpoint: dict[uuid.UUID, list[Outcome]] = {}
+    for outcome in sent:
+        by_endpoint.setdefault(outcome.claimed.endpoint_id, []).append(outcome)
+    # Only endpoints whose health may change are read: any failure, or a
+    # success of an endpoint known to be failing.
+    concerned = [
+        endpoint_id for endpoint_id, items in by_endpoint.items()
+        if any(not rules.succeeded(o.status_code, o.error) for o in items)
+        or any(o.endpoint_was_failing for o in items)
+    ]
+    if not concerned:
+        return []
+    return await health.apply(session, {e: by_endpoint[e] for e in concerned}, now=now,
+                              settings=settings)
+
+
+async def requeue_endpoint(
+    session: AsyncSession, *, account_id: uuid.UUID, endpoint: Endpoint, since: datetime,
+    now: datetime,
+) -> int:
+    """``recover``: every delivery of the endpoint that died or was held since ``since``."""
+    if not endpoint.enabled:
+        raise Conflict(f"endpoint {endpoint.id} is disabled: enable it (actions/enable), "
+                       "then recover")
+    result = await session.execute(
+        sa.update(Delivery)
+        .where(Delivery.account_id == account_id, Delivery.endpoint_id == endpoint.id,
+               Delivery.status.in_((models.DEAD, models.HELD)), Delivery.created_at >= since)
+        .values(status=models.PENDING, next_attempt_at=now, lease_token=None,
+                round_start=Delivery.attempts, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        await fanout.notify(session)
+    return count
+
+
+async def redeliver_event(
+    session: AsyncSession, *, account_id: uuid.UUID, event_id: uuid.UUID, now: datetime
+) -> int:
+    """Send the event again to every endpoint that has (or now wants) it."""
+    event = await events.get(session, account_id=account_id, event_id=event_id)
+    enabled = sa.select(Endpoint.id).where(Endpoint.account_id == account_id,
+                                           Endpoint.enabled.is_(True))
+    result = await session.execute(
+        sa.update(Delivery)
+        .where(Delivery.event_id == event.id, Delivery.status != models.PENDING,
+               Delivery.endpoint_id.in_(enabled.scalar_subquery()))
+        .values(status=models.PENDING, next_attempt_at=now, lease_token=None,
+                round_start=Delivery.attempts, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        await fanout.notify(session)
+    return count + await fanout.enqueue(session, event, only_missing=True)
+
+
+async def get_delivery(
+    session: AsyncSession, *, account_id: uuid.UUID, delivery_id: uuid.UUID
+) -> tuple[Delivery, list[DeliveryAttempt]]:
+    delivery = await session.scalar(sa.select(Delivery).where(
+        Delivery.id == delivery_id, Delivery.account_id == account_id))
+    if delivery is None:
+        raise NotFound(f"delivery {delivery_id} does not exist")
+    attempts = (await session.scalars(
+        sa.select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery.id)
+        .order_by(DeliveryAttempt.id))).all()
+    return delivery, list(attempts)
+
+
+async def list_event_deliveries(
+    session: AsyncSession, *, account_id: uuid.UUID, event_id: uuid.UUID, cursor: str | None,
+    limit: int,
+) -> tuple[list[Delivery], str | None]:
+    await events.get(session, account_id=account_id, event_id=event_id)
+    query = (sa.select(Delivery).where(Delivery.event_id == event_id,
+                                       Delivery.account_id == account_id)
+             .order_by(Delivery.id).limit(limit + 1))
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(Delivery.id > uuid.UUID(str(after)))
+    rows = list((await session.scalars(query)).all())
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], encode_cursor(str(rows[limit - 1].id))

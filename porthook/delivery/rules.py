@@ -1,0 +1,155 @@
+"""Pure decisions of the delivery engine: retries, endpoint health, routing.
+
+No I/O here: ``now`` and the random source are passed in, so every rule is a
+table of cases in ``tests/unit/test_delivery_rules.py``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from porthook.delivery import models
+
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+GONE = 410
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a delivery after one attempt."""
+
+    status: str  # models.PENDING (retry later) | models.DELIVERED | models.DEAD
+    next_attempt_at: datetime | None = None
+    disable_endpoint: bool = False
+
+
+def is_success(status_code: int | None) -> bool:
+    # 3xx is a failure: redirects are not followed (PRODUCT.md, Delivery).
+    return status_code is not None and 200 <= status_code < 300
+
+
+def succeeded(status_code: int | None, error: str | None) -> bool:
+    """An attempt succeeded: a 2xx, or (e-mail, no status code) no error at all."""
+    if error is not None:
+        return False
+    return status_code is None or is_success(status_code)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds asked for by a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - now).total_seconds())
+
+
+def retry_delay_s(
+    attempt: int, *, schedule: Sequence[float], jitter: float, random: Callable[[], float]
+) -> float | None:
+    """Delay before attempt ``attempt + 1``; ``None`` when the schedule is spent.
+
+    ``schedule[0]`` is the first try ("at once"), so after attempt n the next
+    waits ``schedule[n]``, spread by ±jitter so a recovering receiver is not
+    hit by every retry at the same instant.
+    """
+    if attempt >= len(schedule):
+        return None
+    spread = 1.0 + jitter * (2.0 * random() - 1.0)
+    return max(0.0, schedule[attempt] * spread)
+
+
+def decide(
+    *,
+    attempt: int,
+    status_code: int | None,
+    error: str | None,
+    retry_after: str | None,
+    now: datetime,
+    schedule: Sequence[float],
+    jitter: float,
+    retry_after_max_s: float,
+    random: Callable[[], float],
+) -> Decision:
+    if succeeded(status_code, error):
+        return Decision(status=models.DELIVERED)
+    if status_code == GONE:
+        return Decision(status=models.DEAD, disable_endpoint=True)
+    delay = retry_delay_s(attempt, schedule=schedule, jitter=jitter, random=random)
+    if delay is None:
+        return Decision(status=models.DEAD)
+    if status_code in RETRY_AFTER_STATUSES:
+        asked = parse_retry_after(retry_after, now)
+        if asked is not None:
+            # Honoured within bounds: never sooner than asked, never later than the cap.
+            delay = max(delay, min(asked, retry_after_max_s))
+    return Decision(status=models.PENDING, next_attempt_at=now + timedelta(seconds=delay))
+
+
+@dataclass(frozen=True)
+class Health:
+    """An endpoint's health after a batch of outcomes, and the events it owes."""
+
+    failing_since: datetime | None
+    failing_notified: bool
+    disable: bool = False
+    events: tuple[str, ...] = field(default=())
+
+
+def health_after(
+    *,
+    failing_since: datetime | None,
+    failing_notified: bool,
+    succeeded: bool,
+    gone: bool,
+    now: datetime,
+    disable_after_s: float,
+) -> Health:
+    """``succeeded``: at least one attempt of the batch got a 2xx (it wins)."""
+    if succeeded:
+        events = ("endpoint.recovered",) if failing_notified else ()
+        return Health(failing_since=None, failing_notified=False, events=events)
+    since = failing_since or now
+    owed: tuple[str, ...] = () if failing_notified else ("endpoint.failing",)
+    if gone or now - since >= timedelta(seconds=disable_after_s):
+        return Health(since, True, disable=True, events=(*owed, "endpoint.disabled"))
+    return Health(since, True, events=owed)
+
+
+def matches(patterns: Sequence[str], event_type: str) -> bool:
+    """Event-type filter: exact types, families such as ``porting_order.*``, or ``*``."""
+    if not patterns:
+        return True
+    for pattern in patterns:
+        if pattern in ("*", event_type):
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+def signing_secrets(
+    secret: str, previous: str | None, previous_expires_at: datetime | None, now: datetime
+) -> list[str]:
+    """Both secrets sign during the rotation overlap, so receivers can switch at leisure."""
+    if previous and previous_expires_at is not None and now < previous_expires_at:
+        return [secret, previous]
+    return [secret]
+
+
+def lease_left_for_send(
+    lease_expires_at: datetime, now: datetime, request_timeout_s: float
+) -> bool:
+    """A row may still be sent only if its lease outlives the request's timeout:
+    otherwise another worker could take it over mid-send and send it twice."""
+    return (lease_expires_at - now).total_seconds() > request_timeout_s + 1.0

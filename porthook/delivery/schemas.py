@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+Channel = Literal["webhook", "email"]
+Format = Literal["standard", "telnyx", "sinch", "records"]
+EventTypes = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=100)]],
+    Field(min_length=1, max_length=50,
+          description="Event types, families such as porting_order.*, or * for all"),
+]
+
+
+class BasicCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["basic"]
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class BearerCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["bearer"]
+    token: str = Field(min_length=1, max_length=2000)
+
+
+Credentials = Annotated[BasicCredentials | BearerCredentials, Field(discriminator="type")]
+
+
+class EndpointCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel = "webhook"
+    url: str | None = Field(default=None, max_length=2048, description="For channel webhook")
+    email_address: EmailStr | None = Field(default=None, description="For channel email")
+    format: Format = "standard"
+    description: str | None = Field(default=None, max_length=500)
+    event_types: EventTypes = ["*"]
+    credentials: Credentials | None = Field(
+        default=None, description="Sent on each call (seed 000: basic or bearer). Write-only."
+    )
+    strict_ordering: bool = Field(
+        default=False, description="Event n+1 of a subject waits until event n is delivered or dead"
+    )
+    max_concurrency: int | None = Field(default=None, ge=1, le=64)
+    profile_id: uuid.UUID | None = None
+
+
+class EndpointUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, max_length=2048)
+    email_address: EmailStr | None = None
+    format: Format | None = None
+    description: str | None = Field(default=None, max_length=500)
+    event_types: EventTypes | None = None
+    credentials: Credentials | None = Field(default=None, description="null removes them")
+    strict_ordering: bool | None = None
+    max_concurrency: int | None = Field(default=None, ge=1, le=64)
+    profile_id: uuid.UUID | None = None
+    enabled: Literal[False] | None = Field(
+        default=None, description="false disables; use actions/enable to enable again"
+    )
+
+
+class EndpointPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    origin: str = Field(description="user, porting_defaults (the account's default webhook "
+                                    "URL) or porting_order (an order's own webhook_url)")
+    channel: str
+    url: str | None
+    email_address: str | None
+    format: str
+    description: str | None
+    event_types: list[str]
+    credentials_type: str | None = Field(description="basic or bearer; the values are write-only")
+    enabled: bool
+    disabled_reason: str | None
+    disabled_at: datetime | None
+    failing_since: datetime | None
+    strict_ordering: bool
+    max_concurrency: int | None
+    profile_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class EndpointCreated(EndpointPublic):
+    secret: str = Field(description="The whsec_ signing secret. Shown now and at rotation only.")
+
+
+class SecretRotated(BaseModel):
+    secret: str
+    previous_secret_expires_at: datetime = Field(
+        description="Until then both signatures are sent"
+    )
+
+
+class RecoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: datetime
+
+
+class Requeued(BaseModel):
+    requeued: int = Field(description="How many deliveries were queued again")
+
+
+class EndpointTestResult(BaseModel):
+    event_type: str
+    success: bool
+    status_code: int | None
+    duration_ms: int
+    response_excerpt: str | None
+    error: str | None
+
+
+class AttemptPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    attempted_at: datetime
+    duration_ms: int
+    delivered_to: str
+    status_code: int | None
+    response_excerpt: str | None
+    error: str | None
+
+
+class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    status: str = Field(description="pending, delivered, dead, or held (endpoint disabled)")
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryDetail(DeliveryPublic):
+    attempt_log: list[AttemptPublic]
+
+
+class ProfileCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    event_types: EventTypes = ["porting_order.*"]
+    enabled: bool = True
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    event_types: EventTypes | None = None
+    enabled: bool | None = None
+
+
+class ProfilePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    event_types: list[str]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class SigningKeyPublic(BaseModel):
+    algorithm: Literal["ed25519"] = "ed25519"
+    public_key: str = Field(description="Base64 of the raw 32-byte public key")

@@ -1,0 +1,163 @@
+"""Effects of the delivery engine behind small interfaces: HTTP posts and mail.
+
+``HttpSender`` holds one aiohttp ``ClientSession`` (keep-alive connections,
+the SSRF-guarded resolver), opened at start and closed at stop. Mail goes
+through SMTP when ``settings.smtp_url`` is set, else to ``.eml`` files in
+``settings.mail_dir`` so that nothing is lost and a person can read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import aiohttp
+import aiosmtplib
+
+from porthook.config import Settings
+from porthook.delivery import signing, ssrf
+
+USER_AGENT = "porthook-webhooks/0.1"
+EXCERPT_BYTES = 1024  # only this much of a response is read and kept
+SMTP_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class SendResult:
+    duration_ms: int
+    status_code: int | None = None
+    response_excerpt: str | None = None
+    error: str | None = None
+    retry_after: str | None = None
+
+
+def webhook_headers(
+    *, event_id: uuid.UUID, body: bytes, timestamp: datetime, secrets: list[str],
+    credentials: dict[str, Any] | None, telnyx_key: bytes | None,
+) -> dict[str, str]:
+    """Standard Webhooks headers (``webhook-id`` is the event id on every retry),
+    seed 001's ed25519 pair for telnyx endpoints, and seed 000's basic/bearer auth."""
+    headers = {"content-type": "application/json", "user-agent": USER_AGENT}
+    headers.update(signing.sign_headers(str(event_id), timestamp, body, secrets))
+    if telnyx_key is not None:
+        headers.update(signing.telnyx_headers(telnyx_key, timestamp, body))
+    if credentials and credentials.get("type") == "basic":
+        pair = f"{credentials['username']}:{credentials['password']}".encode()
+        headers["authorization"] = "Basic " + base64.b64encode(pair).decode()
+    elif credentials and credentials.get("type") == "bearer":
+        headers["authorization"] = f"Bearer {credentials['token']}"
+    return headers
+
+
+class HttpSender:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(
+            resolver=ssrf.GuardedResolver(self._settings),
+            limit=self._settings.worker_concurrency, limit_per_host=0, ttl_dns_cache=10,
+        )
+        timeout = aiohttp.ClientTimeout(
+            total=self._settings.request_timeout_s, connect=self._settings.connect_timeout_s,
+            sock_connect=self._settings.connect_timeout_s,
+        )
+        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,
+                                              auto_decompress=False)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+        assert self._session is not None, "HttpSender.start() was not called"
+        started = time.perf_counter()
+        refused = ssrf.refused_literal(urlsplit(url).hostname or "", self._settings)
+        if refused:
+            return SendResult(duration_ms=0, error=f"refused target: {refused}")
+        try:
+            async with self._session.post(url, data=body, headers=headers,
+                                          allow_redirects=False) as response:
+                excerpt = await response.content.read(EXCERPT_BYTES)
+                return SendResult(
+                    duration_ms=_ms_since(started), status_code=response.status,
+                    response_excerpt=excerpt.decode("utf-8", errors="replace"),
+                    retry_after=response.headers.get("Retry-After"),
+                )
+        except TimeoutError:
+            return SendResult(duration_ms=_ms_since(started), error="timed out")
+        except (aiohttp.ClientError, OSError, ValueError) as error:
+            return SendResult(duration_ms=_ms_since(started),
+                              error=f"{type(error).__name__}: {error}")
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+class MailSender(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+class SmtpMailSender:
+    def __init__(self, smtp_url: str) -> None:
+        parts = urlsplit(smtp_url)
+        self._host = parts.hostname or "localhost"
+        self._port = parts.port or 25
+        self._username = parts.username
+        self._password = parts.password
+
+    async def send(self, message: EmailMessage) -> None:
+        await aiosmtplib.send(message, hostname=self._host, port=self._port,
+                              username=self._username, password=self._password,
+                              timeout=SMTP_TIMEOUT_S, start_tls=False)
+
+
+class FileMailSender:
+    """No SMTP configured: one ``.eml`` file per message, readable by a person."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    async def send(self, message: EmailMessage) -> None:
+        await asyncio.to_thread(self._write, message)
+
+    def _write(self, message: EmailMessage) -> None:
+        self._directory.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
+        temporary = self._directory / (name + ".tmp")
+        temporary.write_bytes(message.as_bytes())
+        # Rename last, so a reader never sees half a message.
+        temporary.rename(self._directory / name)
+
+
+def mail_sender(settings: Settings) -> MailSender:
+    if settings.smtp_url:
+        return SmtpMailSender(settings.smtp_url)
+    return FileMailSender(settings.mail_dir)
+
+
+def build_message(
+    *, sender: str, to: str, subject: str, text: str, html: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
