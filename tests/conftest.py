@@ -56,7 +56,9 @@ async def _create_schema(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_database_url(worker_id: str) -> str:
-    name = f"porthook_test_{worker_id}"
+    # PORTHOOK_TEST_DB_TAG keeps concurrent test runs (several checkouts or
+    # engineers on one server) from dropping each other's databases.
+    name = f"porthook_test_{os.environ.get('PORTHOOK_TEST_DB_TAG', '')}{worker_id}"
     asyncio.run(recreate_pg_database(name))
     url = pg_url(name)
     asyncio.run(_create_schema(url))
