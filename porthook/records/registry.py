@@ -310,3 +310,16 @@ def referrers(schema: str) -> list[tuple[SchemaSpec, FieldSpec]]:
     return [
         (spec, f) for spec in OWN_SCHEMAS.values() for f in spec.refs if f.ref == schema
     ]
+
+
+def in_seed_order(schema: str, record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with its keys in the seed's order (unknown keys last, as they came).
+
+    PostgreSQL's JSONB does not keep the key order of a stored event's data, so
+    whatever renders a record for a receiver (seed 002's ``data`` string) puts
+    the order back with this.
+    """
+    spec = SCHEMAS.get(schema)
+    order = spec.seed_fields if spec else ()
+    known = {name: record[name] for name in order if name in record}
+    return known | {k: v for k, v in record.items() if k not in known}

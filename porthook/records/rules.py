@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import phonenumbers
 from phonenumbers import geocoder
@@ -125,6 +126,18 @@ def normalize_hostname(value: str) -> str:
     if len(host) > 253 or len(labels) < 2 or not all(_HOST_LABEL.match(p) for p in labels):
         raise ValueError("expected a domain name such as sip.example.com")
     return host
+
+
+def normalize_url(value: str) -> str:
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. a malformed IPv6 host
+        usable = False
+    if not usable or len(text) > 2048 or " " in text:
+        raise ValueError("expected an http:// or https:// URL such as https://example.com/hook")
+    return text
 
 
 def normalize_digits(value: str, *, min_length: int, max_length: int) -> str:

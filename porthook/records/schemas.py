@@ -19,7 +19,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AnyHttpUrl,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -61,7 +60,7 @@ _INPUT_TYPES: dict[Kind, Any] = {
     Kind.IP: _normalized("ip_address", rules.normalize_ip, "192.0.2.10"),
     Kind.STATE: _normalized("state", rules.normalize_state, "IL"),
     Kind.ZIP: _normalized("zip", rules.normalize_zip, "60601"),
-    Kind.URL: Annotated[AnyHttpUrl, AfterValidator(str)],
+    Kind.URL: _normalized("url", rules.normalize_url, "https://example.com/hook"),
     Kind.HOSTNAME: _normalized("hostname", rules.normalize_hostname, "sip.example.com"),
     Kind.JSON: dict[str, Any],
     Kind.REF: Annotated[int, Field(ge=1)],
