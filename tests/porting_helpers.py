@@ -84,9 +84,12 @@ async def desk_status(
 
 
 async def order_events(
-    client: httpx.AsyncClient, headers: dict[str, str], subject_id: str | None = None
+    client: httpx.AsyncClient, headers: dict[str, str], subject_id: str | None = None,
+    subject_type: str | None = "porting_order",
 ) -> list[dict[str, Any]]:
-    params = {"limit": "500", **({"subject_id": subject_id} if subject_id else {})}
+    """The account's events (of one subject when ``subject_id`` is given)."""
+    params = {"limit": "500", **({"subject_id": subject_id} if subject_id else {}),
+              **({"subject_type": subject_type} if subject_type else {})}
     response = await client.get("/v1/events", params=params, headers=headers)
     assert response.status_code == 200
     return list(response.json()["data"])

@@ -178,7 +178,10 @@ async def split_order(
     child = _copy_order(order, support_key=await orders.new_support_key(session), now=now)
     session.add(child)
     for position, number in enumerate(chosen):
-        number.order = child
+        # Explicit on both sides: the backref cannot remove from a collection
+        # it has not loaded through ``number.order``.
+        order.numbers.remove(number)
+        child.numbers.append(number)
         number.position = position
     changes = [outbox.Change(child, EventType.PORTING_ORDER_CREATED)] + [
         outbox.Change(order, EventType.PORTING_ORDER_SPLIT, {

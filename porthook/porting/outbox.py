@@ -81,6 +81,8 @@ async def publish(
     try:
         await session.flush()
     except IntegrityError as exc:
+        if "held_number" not in str(exc.orig):
+            raise
         # The pre-checks name the holding order; this is the race they cannot see.
         raise Conflict("a phone number of this order was just put on another open "
                        "porting order; retry to see which") from exc
