@@ -26,6 +26,7 @@ from porthook.porting.models import PortingNumber, PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, PortingOrderUpdate
 from porthook.porting.snapshot import number_public, snapshot
 from porthook.problems import Conflict, FieldError, NotFound, Unprocessable
+from porthook.records import service as records
 
 Status = rules.OrderStatus
 SUPPORT_KEY_ATTEMPTS = 8
@@ -383,6 +384,11 @@ async def activate_numbers(
         changes.append(status_changed(order, move(order, rules.Action.PORT)))
         order.activation_due_at = None
     await outbox.publish(session, before=before, changes=changes, now=now)
+    # PRODUCT.md "Records": activated port-ins become DIDs of the account
+    # (record.dids.inserted), in this same transaction.
+    for number in chosen:
+        await records.add_ported_did(session, account_id=order.account_id,
+                                     number_e164=number.phone_number, now=now)
     return chosen
 
 
