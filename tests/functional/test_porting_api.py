@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import httpx
@@ -187,7 +188,6 @@ async def test_documents_checked_by_magic_and_size(
         headers=headers)
     assert content.content == PNG
     assert content.headers["content-type"] == "image/png"
-    import hashlib
     assert listed[0]["sha256"] == hashlib.sha256(PNG).hexdigest()
 
 
