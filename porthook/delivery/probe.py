@@ -24,10 +24,15 @@ PROBE_TYPES = ("porting_order.status_changed", "record.dids.updated", "endpoint.
 
 
 def _sample_order(now: datetime) -> dict[str, Any]:
+    stamp = now.isoformat()
     return {
-        "id": str(uuid.UUID(int=0)), "support_key": "sr_000000", "customer_reference": "test",
-        "status": {"value": "submitted", "details": []}, "phone_numbers": [],
-        "webhook_url": None, "created_at": now.isoformat(), "updated_at": now.isoformat(),
+        "id": str(uuid.UUID(int=0)), "order_number": 0, "support_key": "sr_000000",
+        "customer_reference": "porthook-test", "status": "submitted", "status_details": [],
+        "desired_port_date": None, "desired_port_time": None, "desired_port_time_zone": None,
+        "on_demand_activation": False, "end_user": None, "port_out": None,
+        "phone_numbers": [], "messaging": None, "webhook_url": None, "reseller_name": None,
+        "foc_date": None, "parent_order_id": None, "comments": [], "documents": [],
+        "created_at": stamp, "updated_at": stamp,
     }
 
 

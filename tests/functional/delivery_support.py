@@ -1,0 +1,84 @@
+"""Helpers of the delivery tests: a dispatcher running beside the API, events
+recorded the way every domain records them, and bounded waits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from porthook.clock import Clock
+from porthook.config import Settings
+from porthook.db import Database
+from porthook.delivery.dispatcher import Dispatcher
+from porthook.events import service as events
+from tests.unit.format_events import make_order
+
+WAIT_TIMEOUT_S = 20.0
+
+
+@contextlib.asynccontextmanager
+async def running_dispatcher(
+    settings: Settings, database: Database, clock: Clock, **options: Any
+) -> AsyncIterator[Dispatcher]:
+    stop = asyncio.Event()
+    dispatcher = Dispatcher(settings, database=database, clock=clock, **options)
+    task = asyncio.create_task(dispatcher.run(stop))
+    try:
+        yield dispatcher
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, WAIT_TIMEOUT_S)
+
+
+async def record_event(
+    database: Database, clock: Clock, *, account_id: uuid.UUID,
+    type: str = "porting_order.status_changed", data: dict[str, Any] | None = None,
+    subject_type: str = "porting_order", subject_id: str | None = None,
+) -> uuid.UUID:
+    if data is None:
+        order = make_order(webhook_url=None)
+        data = {"porting_order": order, "previous_status": "in-process"}
+    subject = subject_id or str(data.get("porting_order", {}).get("id", uuid.uuid4()))
+    async with database.sessions() as session:
+        event = await events.record(session, account_id=account_id, type=type,
+                                    subject_type=subject_type, subject_id=subject, data=data,
+                                    occurred_at=clock.now())
+        await session.commit()
+    return event.id
+
+
+POLL_S = 0.05
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], within_s: float = WAIT_TIMEOUT_S
+) -> None:
+    """Wait (bounded) until ``check`` holds."""
+    for _ in range(int(within_s / POLL_S)):
+        if await check():
+            return
+        await asyncio.sleep(POLL_S)
+    raise TimeoutError(f"condition not met within {within_s} s")
+
+
+async def create_endpoint(
+    client: httpx.AsyncClient, headers: dict[str, str], **body: Any
+) -> dict[str, Any]:
+    response = await client.post("/v1/endpoints", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def deliveries_of(
+    client: httpx.AsyncClient, headers: dict[str, str], event_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    response = await client.get(f"/v1/events/{event_id}/deliveries", headers=headers)
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data

@@ -1,0 +1,301 @@
+"""The delivery engine end to end: API-made endpoints, events recorded as every
+domain records them, a dispatcher running beside, and real sinks on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+import httpx
+import pytest
+from standardwebhooks import Webhook
+
+from porthook.clock import ShiftableClock
+from porthook.config import Settings
+from porthook.db import Database
+from porthook.delivery import signing
+from tests.conftest import AccountFactory
+from tests.functional.delivery_support import (
+    create_endpoint,
+    deliveries_of,
+    eventually,
+    record_event,
+    running_dispatcher,
+)
+from tests.functional.sinks import Reply, Sink
+from tests.unit.format_events import make_order
+
+
+async def _public_key(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    response = await client.get("/v1/webhook-signing-key", headers=headers)
+    assert response.status_code == 200
+    key: str = response.json()["public_key"]
+    return key
+
+
+async def test_every_format_reaches_its_endpoint_signed(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    secrets = {}
+    for fmt in ("standard", "telnyx", "sinch", "records"):
+        created = await create_endpoint(client, headers, url=sink.url(f"/{fmt}"), format=fmt)
+        assert created["secret"].startswith("whsec_")
+        secrets[fmt] = created["secret"]
+    order_event = await record_event(database, clock, account_id=account_id)
+    record_event_id = await record_event(
+        database, clock, account_id=account_id, type="record.dids.inserted",
+        subject_type="dids", subject_id="7",
+        data={"schema": "dids", "record": {"id": 7, "number": "12125550100"}},
+    )
+    async with running_dispatcher(settings, database, clock):
+        await sink.wait_for(5)
+    assert [len(sink.at(f"/{f}")) for f in ("standard", "telnyx", "sinch", "records")] == [
+        2, 1, 1, 1]
+    for fmt, secret in secrets.items():
+        for call in sink.at(f"/{fmt}"):
+            Webhook(secret).verify(call.body, call.headers)  # raises if it does not verify
+            assert call.headers["webhook-id"] in (str(order_event), str(record_event_id))
+    telnyx_call = sink.at("/telnyx")[0]
+    signing.verify_telnyx(await _public_key(client, headers), telnyx_call.headers,
+                          telnyx_call.body)
+    assert telnyx_call.json()["meta"] == {"attempt": 1, "delivered_to": sink.url("/telnyx")}
+    assert sink.at("/records")[0].json()["schema"] == "dids"
+
+
+async def test_retries_until_delivered_on_the_third_attempt(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    sink.script("/flaky", 500, 500, then=200)
+    await create_endpoint(client, headers, url=sink.url("/flaky"), format="telnyx")
+    event_id = await record_event(database, clock, account_id=account_id)
+    async with running_dispatcher(settings, database, clock):
+        calls = await sink.wait_for(3, "/flaky")
+
+        async def delivered() -> bool:
+            return (await deliveries_of(client, headers, event_id))[0]["status"] == "delivered"
+
+        await eventually(delivered)
+    assert [c.json()["meta"]["attempt"] for c in calls] == [1, 2, 3]
+    assert {c.headers["webhook-id"] for c in calls} == {str(event_id)}  # same id every retry
+    delivery = (await deliveries_of(client, headers, event_id))[0]
+    detail = (await client.get(f"/v1/deliveries/{delivery['id']}", headers=headers)).json()
+    assert detail["attempts"] == 3
+    assert [a["status_code"] for a in detail["attempt_log"]] == [500, 500, 200]
+    assert [a["number"] for a in detail["attempt_log"]] == [1, 2, 3]
+    types = [e["type"] for e in (await client.get(
+        "/v1/events", params={"type": "endpoint.*"}, headers=headers)).json()["data"]]
+    assert types == ["endpoint.failing", "endpoint.recovered"]
+
+
+async def test_gone_disables_and_recover_replays_held_events(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    sink.script("/gone", 410, then=200)
+    endpoint = await create_endpoint(client, headers, url=sink.url("/gone"),
+                                     event_types=["porting_order.*"])
+    first = await record_event(database, clock, account_id=account_id)
+    async with running_dispatcher(settings, database, clock):
+        async def disabled() -> bool:
+            body = (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)).json()
+            return body["enabled"] is False and "410" in body["disabled_reason"]
+
+        await eventually(disabled)
+        held = await record_event(database, clock, account_id=account_id)
+        assert (await deliveries_of(client, headers, held))[0]["status"] == "held"
+        assert (await deliveries_of(client, headers, first))[0]["status"] == "dead"
+        enabled = await client.post(f"/v1/endpoints/{endpoint['id']}/actions/enable",
+                                    headers=headers)
+        assert enabled.json()["enabled"] is True
+        since = (clock.now().replace(year=2000)).isoformat()
+        recovered = await client.post(f"/v1/endpoints/{endpoint['id']}/actions/recover",
+                                      json={"since": since}, headers=headers)
+        assert recovered.status_code == 202
+        assert recovered.json() == {"requeued": 2}
+        calls = await sink.wait_for(3, "/gone")
+    assert {c.headers["webhook-id"] for c in calls[1:]} == {str(first), str(held)}
+    types = [e["type"] for e in (await client.get(
+        "/v1/events", params={"type": "endpoint.*"}, headers=headers)).json()["data"]]
+    assert types == ["endpoint.failing", "endpoint.disabled", "endpoint.recovered"]
+
+
+async def test_redirects_are_not_followed(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    sink.script("/moved", then=Reply(status=302, headers={"Location": sink.url("/elsewhere")}))
+    await create_endpoint(client, headers, url=sink.url("/moved"))
+    event_id = await record_event(database, clock, account_id=account_id)
+    async with running_dispatcher(settings, database, clock):
+        await sink.wait_for(3, "/moved")
+
+        async def dead() -> bool:
+            return (await deliveries_of(client, headers, event_id))[0]["status"] == "dead"
+
+        await eventually(dead)
+    assert sink.at("/elsewhere") == []
+    assert (await deliveries_of(client, headers, event_id))[0]["last_status_code"] == 302
+
+
+async def test_rotation_sends_both_signatures(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    endpoint = await create_endpoint(client, headers, url=sink.url("/rotating"))
+    rotated = await client.post(f"/v1/endpoints/{endpoint['id']}/actions/rotate-secret",
+                                headers=headers)
+    assert rotated.status_code == 200
+    new_secret = rotated.json()["secret"]
+    assert new_secret != endpoint["secret"]
+    await record_event(database, clock, account_id=account_id)
+    async with running_dispatcher(settings, database, clock):
+        [call] = await sink.wait_for(1, "/rotating")
+    assert len(call.headers["webhook-signature"].split(" ")) == 2
+    Webhook(endpoint["secret"]).verify(call.body, call.headers)
+    Webhook(new_secret).verify(call.body, call.headers)
+    listed = (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)).json()
+    assert "secret" not in listed
+
+
+async def test_credentials_are_sent_and_never_shown(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    basic = await create_endpoint(
+        client, headers, url=sink.url("/basic"), format="sinch",
+        credentials={"type": "basic", "username": "desk", "password": "s3cret"})
+    await create_endpoint(client, headers, url=sink.url("/bearer"),
+                          credentials={"type": "bearer", "token": "tok-123"})
+    assert basic["credentials_type"] == "basic"
+    assert "s3cret" not in str(basic)
+    await record_event(database, clock, account_id=account_id)
+    async with running_dispatcher(settings, database, clock):
+        [basic_call] = await sink.wait_for(1, "/basic")
+        [bearer_call] = await sink.wait_for(1, "/bearer")
+    expected = "Basic " + base64.b64encode(b"desk:s3cret").decode()
+    assert basic_call.headers["authorization"] == expected
+    assert bearer_call.headers["authorization"] == "Bearer tok-123"
+
+
+async def test_order_webhook_url_becomes_a_visible_endpoint(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    order = make_order(webhook_url=sink.url("/order"))
+    await record_event(database, clock, account_id=account_id,
+                       data={"porting_order": order, "previous_status": "in-process"})
+    async with running_dispatcher(settings, database, clock):
+        [call] = await sink.wait_for(1, "/order")
+    assert call.json()["meta"]["delivered_to"] == sink.url("/order")
+    listed = (await client.get("/v1/endpoints", headers=headers)).json()["data"]
+    assert [(e["origin"], e["url"], e["format"]) for e in listed] == [
+        ("porting_order", sink.url("/order"), "telnyx")]
+
+
+async def test_test_action_reports_the_attempt(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink,
+) -> None:
+    _, headers = await make_account()
+    sink.script("/probe", Reply(status=418, body="teapot"))
+    endpoint = await create_endpoint(client, headers, url=sink.url("/probe"), format="telnyx")
+    response = await client.post(f"/v1/endpoints/{endpoint['id']}/actions/test",
+                                 headers=headers)
+    assert response.status_code == 200
+    result = response.json()
+    assert (result["success"], result["status_code"], result["response_excerpt"]) == (
+        False, 418, "teapot")
+    Webhook(endpoint["secret"]).verify(sink.at("/probe")[0].body, sink.at("/probe")[0].headers)
+
+
+async def test_other_accounts_objects_are_not_found(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, database: Database,
+    clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    _, intruder = await make_account(name="Intruder")
+    endpoint = await create_endpoint(client, headers, url=sink.url("/mine"))
+    event_id = await record_event(database, clock, account_id=account_id)
+    delivery_id = (await deliveries_of(client, headers, event_id))[0]["id"]
+    for method, path in (
+        ("GET", f"/v1/endpoints/{endpoint['id']}"),
+        ("PATCH", f"/v1/endpoints/{endpoint['id']}"),
+        ("DELETE", f"/v1/endpoints/{endpoint['id']}"),
+        ("POST", f"/v1/endpoints/{endpoint['id']}/actions/rotate-secret"),
+        ("GET", f"/v1/deliveries/{delivery_id}"),
+        ("GET", f"/v1/events/{event_id}/deliveries"),
+        ("POST", f"/v1/events/{event_id}/actions/redeliver"),
+    ):
+        kwargs = {"json": {}} if method == "PATCH" else {}
+        response = await client.request(method, path, headers=intruder, **kwargs)
+        assert response.status_code == 404, (method, path, response.text)
+
+
+async def test_redeliver_sends_the_event_again(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/again"))
+    event_id = await record_event(database, clock, account_id=account_id)
+    async with running_dispatcher(settings, database, clock):
+        await sink.wait_for(1, "/again")
+
+        async def delivered() -> bool:
+            return (await deliveries_of(client, headers, event_id))[0]["status"] == "delivered"
+
+        await eventually(delivered)
+        response = await client.post(f"/v1/events/{event_id}/actions/redeliver",
+                                     headers=headers)
+        assert response.status_code == 202
+        assert response.json() == {"requeued": 1}
+        calls = await sink.wait_for(2, "/again")
+    assert [c.headers["webhook-id"] for c in calls] == [str(event_id)] * 2
+
+
+@pytest.mark.parametrize("payload", [
+    {"url": "not a url"},  # not absolute
+    {"channel": "email"},  # an e-mail endpoint needs its address
+    {"url": "https://example.com/x", "format": "xml"},  # unknown format
+    {"url": "https://example.com/x", "credentials": {"type": "digest"}},  # unknown auth
+])
+async def test_invalid_endpoints_are_refused(
+    client: httpx.AsyncClient, make_account: AccountFactory, payload: dict[str, object],
+) -> None:
+    _, headers = await make_account()
+    response = await client.post("/v1/endpoints", json=payload, headers=headers)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_profiles_group_endpoints(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    profile = (await client.post("/v1/notification-profiles", json={"name": "Port-ins"},
+                                 headers=headers)).json()
+    assert profile["event_types"] == ["porting_order.*"]
+    await create_endpoint(client, headers, url=sink.url("/profiled"), profile_id=profile["id"])
+    paused = await client.patch(f"/v1/notification-profiles/{profile['id']}",
+                                json={"enabled": False}, headers=headers)
+    assert paused.json()["enabled"] is False
+    muted = await record_event(database, clock, account_id=account_id)
+    assert await deliveries_of(client, headers, muted) == []
+    await client.patch(f"/v1/notification-profiles/{profile['id']}", json={"enabled": True},
+                       headers=headers)
+    heard = await record_event(database, clock, account_id=account_id)
+    async with running_dispatcher(settings, database, clock):
+        [call] = await sink.wait_for(1, "/profiled")
+    assert call.headers["webhook-id"] == str(heard)
+    busy = await client.delete(f"/v1/notification-profiles/{profile['id']}", headers=headers)
+    assert busy.status_code == 409
+    assert uuid.UUID(profile["id"])

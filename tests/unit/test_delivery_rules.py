@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from porthook.delivery import models, rules
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+SCHEDULE = (0.0, 5.0, 300.0, 1800.0)
+
+
+def _mid() -> float:
+    return 0.5  # a random draw in the middle: no jitter applied
+
+
+@pytest.mark.parametrize(
+    ("attempt", "status", "error", "retry_after", "expected_status", "delay_s", "disable"),
+    [
+        (1, 200, None, None, models.DELIVERED, None, False),  # 2xx is success
+        (1, 204, None, None, models.DELIVERED, None, False),  # any 2xx
+        (1, None, None, None, models.DELIVERED, None, False),  # e-mail accepted, no code
+        (1, 301, None, None, models.PENDING, 5.0, False),  # 3xx is a failure (no redirects)
+        (1, 500, None, None, models.PENDING, 5.0, False),  # after attempt 1 wait schedule[1]
+        (2, 500, None, None, models.PENDING, 300.0, False),  # after attempt 2 wait schedule[2]
+        (3, 502, None, None, models.PENDING, 1800.0, False),  # last step of the schedule
+        (4, 500, None, None, models.DEAD, None, False),  # schedule spent: dead
+        (1, None, "timed out", None, models.PENDING, 5.0, False),  # network errors retry
+        (1, 200, "boom", None, models.PENDING, 5.0, False),  # an error wins over a code
+        (1, 410, None, None, models.DEAD, None, True),  # 410 Gone disables the endpoint
+        (4, 410, None, None, models.DEAD, None, True),  # 410 even at the end
+        (1, 429, None, "120", models.PENDING, 120.0, False),  # Retry-After seconds honoured
+        (1, 503, None, "2", models.PENDING, 5.0, False),  # never sooner than the schedule
+        (1, 429, None, "999999", models.PENDING, 3600.0, False),  # capped at retry_after_max_s
+        (1, 500, None, "120", models.PENDING, 5.0, False),  # Retry-After only on 429/503
+        (1, 429, None, "soon", models.PENDING, 5.0, False),  # unparsable header ignored
+        (1, 503, None, "Thu, 01 Jan 2026 12:10:00 GMT", models.PENDING, 600.0, False),  # date
+        (4, 429, None, "10", models.DEAD, None, False),  # schedule spent even if asked later
+    ],
+)
+def test_decide(
+    attempt: int, status: int | None, error: str | None, retry_after: str | None,
+    expected_status: str, delay_s: float | None, disable: bool,
+) -> None:
+    decision = rules.decide(
+        attempt=attempt, status_code=status, error=error, retry_after=retry_after, now=NOW,
+        schedule=SCHEDULE, jitter=0.2, retry_after_max_s=3600.0, random=_mid,
+    )
+    assert decision.status == expected_status
+    assert decision.disable_endpoint is disable
+    expected_at = NOW + timedelta(seconds=delay_s) if delay_s is not None else None
+    assert decision.next_attempt_at == expected_at
+
+
+@pytest.mark.parametrize(
+    ("draw", "expected"),
+    [
+        (0.0, 240.0),  # lowest draw: -20 %
+        (0.5, 300.0),  # middle draw: the schedule itself
+        (1.0, 360.0),  # highest draw: +20 %
+    ],
+)
+def test_retry_delay_jitter(draw: float, expected: float) -> None:
+    delay = rules.retry_delay_s(2, schedule=SCHEDULE, jitter=0.2, random=lambda: draw)
+    assert delay == pytest.approx(expected)
+
+
+DAY = timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("failing_since", "notified", "succeeded", "gone", "expected"),
+    [
+        # healthy endpoint succeeds: nothing to say
+        (None, False, True, False, rules.Health(None, False)),
+        # first failure: failing from now, endpoint.failing once
+        (None, False, False, False, rules.Health(NOW, True, events=("endpoint.failing",))),
+        # still failing, already told: silence
+        (NOW - DAY, True, False, False, rules.Health(NOW - DAY, True)),
+        # failing for 5 days: disabled
+        (NOW - 5 * DAY, True, False, False,
+         rules.Health(NOW - 5 * DAY, True, disable=True, events=("endpoint.disabled",))),
+        # a success after failures: recovered
+        (NOW - DAY, True, True, False,
+         rules.Health(None, False, events=("endpoint.recovered",))),
+        # 410 disables at once (and says failing first)
+        (None, False, False, True,
+         rules.Health(NOW, True, disable=True, events=("endpoint.failing", "endpoint.disabled"))),
+    ],
+)
+def test_health_after(
+    failing_since: datetime | None, notified: bool, succeeded: bool, gone: bool,
+    expected: rules.Health,
+) -> None:
+    assert rules.health_after(
+        failing_since=failing_since, failing_notified=notified, succeeded=succeeded, gone=gone,
+        now=NOW, disable_after_s=5 * 24 * 3600.0,
+    ) == expected
+
+
+@pytest.mark.parametrize(
+    ("patterns", "event_type", "expected"),
+    [
+        (["*"], "porting_order.created", True),  # everything
+        ([], "record.dids.inserted", True),  # no filter: everything
+        (["porting_order.*"], "porting_order.status_changed", True),  # a family
+        (["porting_order.*"], "porting_orderx.created", False),  # the dot is part of it
+        (["porting_order.*"], "record.lnp_requests.updated", False),  # another family
+        (["record.dids.*"], "record.dids.deleted", True),  # a sub-family
+        (["record.*"], "record.dids.deleted", True),  # a wider family
+        (["porting_order.created"], "porting_order.created", True),  # exact type
+        (["porting_order.created"], "porting_order.updated", False),  # exact only
+        (["endpoint.disabled", "sms_enablement.*"], "sms_enablement.completed", True),  # any
+    ],
+)
+def test_matches(patterns: list[str], event_type: str, expected: bool) -> None:
+    assert rules.matches(patterns, event_type) is expected
+
+
+@pytest.mark.parametrize(
+    ("previous", "expires_at", "expected"),
+    [
+        (None, None, ["new"]),  # never rotated
+        ("old", NOW + DAY, ["new", "old"]),  # within the overlap: both sign
+        ("old", NOW - timedelta(seconds=1), ["new"]),  # overlap over
+    ],
+)
+def test_signing_secrets(
+    previous: str | None, expires_at: datetime | None, expected: list[str]
+) -> None:
+    assert rules.signing_secrets("new", previous, expires_at, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("left_s", "expected"),
+    [
+        (60.0, True),  # a fresh lease
+        (16.5, True),  # just enough for a 15 s request
+        (15.5, False),  # would expire mid-request: release instead
+        (-1.0, False),  # already expired
+    ],
+)
+def test_lease_left_for_send(left_s: float, expected: bool) -> None:
+    assert rules.lease_left_for_send(NOW + timedelta(seconds=left_s), NOW, 15.0) is expected
