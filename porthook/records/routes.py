@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from porthook.deps import AccountIdDep, ClockDep, SessionDep
 from porthook.pagination import Page
 from porthook.problems import responses
-from porthook.records import service
+from porthook.records import lnp_routes, service
 from porthook.records.schemas import MODELS, RecordModels, SmsEnablementPublic
 
 router = APIRouter(prefix="/v1/records", responses=responses(401, 403, 422))
@@ -108,6 +108,8 @@ def _add_item_routes(models: RecordModels) -> None:
                          responses=responses(404, 409))
 
 
+# lnp_requests / lnp_numbers are porting orders: their routes call the porting service.
+router.include_router(lnp_routes.router)
 for _models in MODELS.values():
     _add_collection_routes(_models)
     _add_item_routes(_models)
