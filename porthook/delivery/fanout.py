@@ -6,13 +6,18 @@ together or not at all (transactional outbox). Who receives an event:
 * every endpoint of the account (origin ``user`` or ``porting_defaults``) whose
   event-type filter matches, whose notification profile (if any) is enabled and
   matches, and whose format has an equivalent for the type (``formats.supports``);
-* for porting-order events, the order's own ``webhook_url`` (seed 001). It
-  becomes an endpoint of origin ``porting_order``, created here on first use,
-  which the user sees in ``GET /v1/endpoints`` and may rotate, disable or
-  configure like any other. It receives only the events of orders naming its
-  URL. Its format is the one of the account's default webhook endpoint
-  (``porting_defaults``, seed 000) when there is one, else ``telnyx``, the
-  format of the seed that defines per-order URLs.
+* for porting-order events, the account's default webhook URL (seed 000's
+  porting defaults, ``porting.defaults``): it becomes one endpoint of origin
+  ``porting_defaults`` with the defaults' ``webhook_format``, created here on
+  first use and kept in step with the defaults (URL and format), so the user
+  sees it in ``GET /v1/endpoints`` and can rotate its secret, filter, disable
+  or recover it like any other;
+* for porting-order events, the order's own ``webhook_url`` (seed 001): one
+  endpoint of origin ``porting_order`` per URL, created here on first use,
+  visible and configurable the same way. It receives only the events of orders
+  naming its URL. Its format is the defaults' ``webhook_format`` when the
+  account set a default webhook, else ``telnyx`` (seed 001 defines per-order
+  URLs). A URL already served by another matching endpoint is not sent twice.
 
 Disabled endpoints still get their rows, as ``held``: enabling the endpoint and
 ``recover`` replays them. On PostgreSQL a ``NOTIFY`` in the same transaction
@@ -39,11 +44,8 @@ async def enqueue(session: AsyncSession, event: Event, *, only_missing: bool = F
     """Create the event's deliveries; ``only_missing`` (redelivery) skips endpoints
     that already have one. Returns how many rows were created."""
     endpoints = await _account_endpoints(session, event)
-    order_url = _order_webhook_url(event)
-    if order_url and not any(e.url == order_url for e in endpoints):
-        order_endpoint = await _order_endpoint(session, event, order_url)
-        if _wants(order_endpoint, None, event.type):
-            endpoints.append(order_endpoint)
+    if event.subject_type == "porting_order":
+        endpoints.extend(await _porting_endpoints(session, event, endpoints))
     if only_missing and endpoints:
         existing = set((await session.scalars(
             sa.select(Delivery.endpoint_id).where(Delivery.event_id == event.id))).all())
@@ -68,7 +70,7 @@ async def _account_endpoints(session: AsyncSession, event: Event) -> list[Endpoi
     query = (
         sa.select(Endpoint, NotificationProfile)
         .outerjoin(NotificationProfile, Endpoint.profile_id == NotificationProfile.id)
-        .where(Endpoint.account_id == event.account_id, Endpoint.origin != models.ORIGIN_ORDER)
+        .where(Endpoint.account_id == event.account_id, Endpoint.origin == models.ORIGIN_USER)
     )
     result = await session.execute(query)
     return [endpoint for endpoint, profile in result.all()
@@ -86,15 +88,55 @@ def _wants(endpoint: Endpoint, profile: NotificationProfile | None, event_type: 
     return endpoint.channel == "email" or formats.supports(endpoint.format, event_type)
 
 
+async def _porting_endpoints(
+    session: AsyncSession, event: Event, already: list[Endpoint]
+) -> list[Endpoint]:
+    # Imported here: porting imports the events outbox, which imports this module.
+    from porthook.porting import defaults as porting_defaults
+
+    row = await porting_defaults.get_defaults(session, account_id=event.account_id)
+    default_url = row.webhook_url if row is not None else None
+    default_format = row.webhook_format if row is not None and default_url else None
+    extra: list[Endpoint] = []
+    urls = {e.url for e in already}
+    if default_url and default_url not in urls:
+        endpoint = await _defaults_endpoint(session, event, default_url, default_format)
+        if _wants(endpoint, None, event.type):
+            extra.append(endpoint)
+            urls.add(default_url)
+    order_url = _order_webhook_url(event)
+    if order_url and order_url not in urls:
+        endpoint = await _order_endpoint(session, event, order_url,
+                                         default_format or ORDER_ENDPOINT_FORMAT)
+        if _wants(endpoint, None, event.type):
+            extra.append(endpoint)
+    return extra
+
+
 def _order_webhook_url(event: Event) -> str | None:
-    if event.subject_type != "porting_order":
-        return None
     order = event.data.get("porting_order")
     url = order.get("webhook_url") if isinstance(order, dict) else None
     return url if isinstance(url, str) and url else None
 
 
-async def _order_endpoint(session: AsyncSession, event: Event, url: str) -> Endpoint:
+async def _defaults_endpoint(
+    session: AsyncSession, event: Event, url: str, format: str | None
+) -> Endpoint:
+    found = await session.scalar(sa.select(Endpoint).where(
+        Endpoint.account_id == event.account_id, Endpoint.origin == models.ORIGIN_DEFAULTS,
+    ).limit(1))
+    if found is None:
+        found = _managed(event, models.ORIGIN_DEFAULTS, url, format or "standard",
+                         "default webhook URL of the porting defaults")
+        session.add(found)
+    elif (found.url, found.format) != (url, format or found.format):
+        found.url, found.format = url, format or found.format
+        found.updated_at = event.occurred_at
+    await session.flush()
+    return found
+
+
+async def _order_endpoint(session: AsyncSession, event: Event, url: str, format: str) -> Endpoint:
     found = await session.scalar(
         sa.select(Endpoint).where(
             Endpoint.account_id == event.account_id,
@@ -104,21 +146,19 @@ async def _order_endpoint(session: AsyncSession, event: Event, url: str) -> Endp
     )
     if found is not None:
         return found
-    default_format = await session.scalar(
-        sa.select(Endpoint.format).where(
-            Endpoint.account_id == event.account_id, Endpoint.origin == models.ORIGIN_DEFAULTS
-        ).limit(1)
-    )
-    endpoint = Endpoint(
-        id=uuid.uuid4(), account_id=event.account_id, origin=models.ORIGIN_ORDER,
-        channel="webhook", url=url, format=default_format or ORDER_ENDPOINT_FORMAT,
-        description="webhook_url of a porting order", event_types=["porting_order.*"],
-        secret=signing.generate_secret(), created_at=event.occurred_at,
-        updated_at=event.occurred_at,
-    )
+    endpoint = _managed(event, models.ORIGIN_ORDER, url, format, "webhook_url of a porting order")
     session.add(endpoint)
     await session.flush()
     return endpoint
+
+
+def _managed(event: Event, origin: str, url: str, format: str, description: str) -> Endpoint:
+    return Endpoint(
+        id=uuid.uuid4(), account_id=event.account_id, origin=origin, channel="webhook", url=url,
+        format=format, description=description, event_types=["porting_order.*"],
+        secret=signing.generate_secret(), enabled=True, failing_notified=False,
+        strict_ordering=False, created_at=event.occurred_at, updated_at=event.occurred_at,
+    )
 
 
 def _row(event: Event, endpoint: Endpoint, now: Any) -> dict[str, Any]:

@@ -191,37 +191,6 @@ async def enable(
     return endpoint
 
 
-async def set_default_webhook(
-    session: AsyncSession, *, account_id: uuid.UUID, url: str | None, format: str,
-    settings: Settings, now: datetime,
-) -> Endpoint | None:
-    """The account's default webhook URL (seed 000's porting defaults) as an endpoint.
-
-    Called by the porting defaults; ``url=None`` removes it. The endpoint is
-    visible in ``GET /v1/endpoints`` (origin ``porting_defaults``) and gets the
-    porting-order events of the account.
-    """
-    endpoint = await session.scalar(sa.select(Endpoint).where(
-        Endpoint.account_id == account_id, Endpoint.origin == models.ORIGIN_DEFAULTS).limit(1))
-    if url is None:
-        if endpoint is not None:
-            await session.delete(endpoint)
-            await session.flush()
-        return None
-    await ssrf.check_url(url, settings, field="webhook_url")
-    if endpoint is None:
-        endpoint = Endpoint(
-            id=uuid.uuid4(), account_id=account_id, origin=models.ORIGIN_DEFAULTS,
-            channel="webhook", description="default webhook URL of the porting defaults",
-            event_types=["porting_order.*"], secret=signing.generate_secret(), enabled=True,
-            failing_notified=False, strict_ordering=False, created_at=now,
-        )
-        session.add(endpoint)
-    endpoint.url, endpoint.format, endpoint.updated_at = url, format, now
-    await session.flush()
-    return endpoint
-
-
 async def create_profile(
     session: AsyncSession, *, account_id: uuid.UUID, body: ProfileCreate, now: datetime
 ) -> NotificationProfile:

@@ -299,3 +299,23 @@ async def test_profiles_group_endpoints(
     busy = await client.delete(f"/v1/notification-profiles/{profile['id']}", headers=headers)
     assert busy.status_code == 409
     assert uuid.UUID(profile["id"])
+
+
+async def test_porting_defaults_webhook_receives_order_events(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    put = await client.put("/v1/porting-defaults", headers=headers, json={
+        "webhook_url": sink.url("/defaults"), "webhook_format": "sinch"})
+    assert put.status_code == 200, put.text
+    order = make_order(webhook_url=sink.url("/order"))
+    await record_event(database, clock, account_id=account_id,
+                       data={"porting_order": order, "previous_status": "in-process"})
+    async with running_dispatcher(settings, database, clock):
+        [default_call] = await sink.wait_for(1, "/defaults")
+        [order_call] = await sink.wait_for(1, "/order")
+    assert default_call.json()["type"] == "ORDER_UPDATED"  # seed 000's shape
+    assert order_call.json()["type"] == "ORDER_UPDATED"  # the defaults' format applies
+    listed = (await client.get("/v1/endpoints", headers=headers)).json()["data"]
+    assert sorted(e["origin"] for e in listed) == ["porting_defaults", "porting_order"]
