@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +54,37 @@ async def _create_schema(url: str) -> None:
         await database.dispose()
 
 
+def unique_pg_name(prefix: str) -> str:
+    # The pid keeps concurrent test runs (several checkouts, several engineers
+    # on one server) from dropping each other's databases.
+    return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+async def drop_pg_database(name: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
 @pytest.fixture(scope="session")
-def pg_database_url(worker_id: str) -> str:
-    # PORTHOOK_TEST_DB_TAG keeps concurrent test runs (several checkouts or
-    # engineers on one server) from dropping each other's databases.
-    name = f"porthook_test_{os.environ.get('PORTHOOK_TEST_DB_TAG', '')}{worker_id}"
+def pg_database_url() -> Iterator[str]:
+    name = unique_pg_name("porthook_test")
     asyncio.run(recreate_pg_database(name))
     url = pg_url(name)
     asyncio.run(_create_schema(url))
-    return url
+    yield url
+    asyncio.run(drop_pg_database(name))
+
+
+@pytest.fixture
+def scratch_pg_url() -> Iterator[str]:
+    """An empty PostgreSQL database of its own (for migrations, CLI and process tests)."""
+    name = unique_pg_name("porthook_scratch")
+    asyncio.run(recreate_pg_database(name))
+    yield pg_url(name)
+    asyncio.run(drop_pg_database(name))
 
 
 async def _empty_pg(database: Database) -> None:

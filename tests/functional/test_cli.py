@@ -3,7 +3,6 @@ serve, and call the API with the printed keys."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -16,18 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import pg_url, recreate_pg_database
-
 STARTUP_TIMEOUT_S = 30.0
 
 
 @pytest.fixture
-def fresh_database_url(backend: str, tmp_path: Path, worker_id: str) -> str:
+def fresh_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    name = f"porthook_cli_{worker_id}"
-    asyncio.run(recreate_pg_database(name))
-    return pg_url(name)
+    return str(request.getfixturevalue("scratch_pg_url"))
 
 
 def _env(database_url: str, tmp_path: Path) -> dict[str, str]:

@@ -11,7 +11,6 @@ from sqlalchemy.engine import Connection
 
 from porthook import migrate
 from porthook.db import all_models, make_engine
-from tests.conftest import pg_url, recreate_pg_database
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -34,7 +33,5 @@ async def test_head_matches_models_on_sqlite(tmp_path: Any) -> None:
     assert await _diff_after_upgrade(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}") == []
 
 
-async def test_head_matches_models_on_postgresql(worker_id: str) -> None:
-    name = f"porthook_migrations_{worker_id}"
-    await recreate_pg_database(name)
-    assert await _diff_after_upgrade(pg_url(name)) == []
+async def test_head_matches_models_on_postgresql(scratch_pg_url: str) -> None:
+    assert await _diff_after_upgrade(scratch_pg_url) == []
