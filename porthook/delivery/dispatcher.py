@@ -79,6 +79,10 @@ class Dispatcher:
         self._outcomes_ready = asyncio.Event()
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        # Leased rows whose outcome is not yet written (sending or awaiting the
+        # flush). Capped by worker_concurrency, it bounds what a kill -9 can
+        # make us send twice.
+        self._unrecorded = 0
         self._backlog: Counter[uuid.UUID] = Counter()
         self._slots: dict[uuid.UUID, asyncio.Semaphore] = {}
         self._latency_s: dict[uuid.UUID, float] = {}
@@ -112,7 +116,7 @@ class Dispatcher:
         while not stop.is_set():
             self._wake.clear()
             room = min(self.settings.worker_batch_size,
-                       self.settings.worker_concurrency - len(self._tasks))
+                       self.settings.worker_concurrency - self._unrecorded)
             taken = 0
             if room > 0:
                 try:
@@ -188,6 +192,7 @@ class Dispatcher:
 
     def _start(self, item: queue.Claimed, view: formats.EventView, target: Target) -> None:
         self._backlog[target.id] += 1
+        self._unrecorded += 1
         if target.id not in self._slots:
             self._slots[target.id] = asyncio.Semaphore(target.cap)
         task = asyncio.create_task(self._deliver(item, view, target))
@@ -206,8 +211,8 @@ class Dispatcher:
             if self._backlog[target.id] <= 0:
                 del self._backlog[target.id]
                 self._slots.pop(target.id, None)
-            if len(self._tasks) >= self.settings.worker_concurrency or target.id in self._watch:
-                self._wake.set()  # room again for a claim that was held back
+            if target.id in self._watch:
+                self._wake.set()  # room again for an endpoint the last claim left out
         self._outcomes.append(outcome)
         self._outcomes_ready.set()
 
@@ -285,7 +290,10 @@ class Dispatcher:
             batch, self._outcomes = self._outcomes, []
             if batch:
                 await self._write(batch)
-                self._wake.set()  # finished rows may unblock strictly ordered ones
+                self._unrecorded -= len(batch)
+                # Room for the next claim; finished rows may also unblock
+                # strictly ordered ones.
+                self._wake.set()
             if self._closing and not self._outcomes:
                 return
 
