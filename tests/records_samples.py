@@ -73,8 +73,9 @@ _CHANGED: dict[Kind, Any] = {
 
 def first_patchable(spec: SchemaSpec) -> FieldSpec:
     """The field a generated test patches: the first plain writable one."""
+    tied = {name for name, _, _ in spec.same_as}
     return next(f for f in spec.fields if f.kind is not Kind.REF and not f.read_only
-                and not f.secret and changed_value(f) != sample_value(f))
+                and not f.secret and f.name not in tied and changed_value(f) != sample_value(f))
 
 
 Creator = Callable[[str, dict[str, Any]], Awaitable[int]]
@@ -85,13 +86,17 @@ async def sample_record(schema: str, create: Creator) -> dict[str, Any]:
     through ``create(schema, body) -> id`` (self-references left empty)."""
     spec = OWN_SCHEMAS[schema]
     body: dict[str, Any] = {}
+    referenced: dict[str, dict[str, Any]] = {}
     for f in spec.fields:
         if f.read_only:
             continue
         if f.kind is Kind.REF:
             if f.ref and f.ref != schema:
-                body[f.name] = await create(f.ref, await sample_record(f.ref, create))
+                referenced[f.name] = await sample_record(f.ref, create)
+                body[f.name] = await create(f.ref, referenced[f.name])
             continue
         body[f.name] = sample_value(f)
+    for name, via, target_field in spec.same_as:
+        body[name] = referenced[via][target_field]
     return body
 

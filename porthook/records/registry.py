@@ -20,6 +20,16 @@ Decisions, and why:
   customers), optional on numbers and services (empty = the account itself).
   References are composite foreign keys ``(account_id, <ref>)``, so the
   database itself refuses a reference to another account's record.
+* **Numbers are validated per field** with ``phonenumbers``: contact numbers
+  (``phone_number``, ``support_phone``, ``contact_number``) are stored E.164;
+  DIDs (``dids.number``, fax ``source_did``/``destination_did``) the way the
+  seed's provider keeps them, 10 digits for North America and E.164 for a DID
+  elsewhere, which is how a DID can be "not 10 digits" for seed 002's SMS
+  enablement; ``e911_records.did_number`` is 10-digit NANP only.
+* ``dids.number_type`` says what the number is (local, tollfree,
+  international), not how it arrived: an activated port-in becomes a
+  ``local`` or ``tollfree`` DID (its origin is its lnp records).
+  ``dids.sms_enabled`` is read-only: only the enable-sms action sets it.
 * ``lnp_requests``/``lnp_numbers`` are listed with ``backed_by="porting"``: they
   are views of porting orders (``porthook.porting``), which own their storage
   and their events; this domain only routes ``/v1/records/lnp_*`` to them.
@@ -76,6 +86,8 @@ class SchemaSpec:
     title: str  # singular CamelCase, for the OpenAPI model names
     fields: tuple[FieldSpec, ...]  # the seed's fields after ``id``, in the seed's order
     unique: tuple[str, ...] = ()  # fields unique within one account
+    # (field, reference field, field of the referenced record) that must be equal.
+    same_as: tuple[tuple[str, str, str], ...] = ()
     backed_by: str | None = None  # another domain owns the storage (lnp_*)
 
     @property
@@ -238,7 +250,7 @@ _RECORD_SCHEMAS = (
         FieldSpec("zip", Kind.ZIP, required=True),
         _enum("unit_type", *USPS_UNIT_TYPES, required=False),
         _text("unit_number", max_length=16),
-    )),
+    ), same_as=(("did_number", "did_id", "number"),)),  # 911 calls come from that DID
     SchemaSpec("fax_emails", "FaxEmail", (
         _ref("did_id", "dids", required=True),
         FieldSpec("email_address", Kind.EMAIL, required=True),

@@ -9,6 +9,7 @@ event per change, in the change's transaction. The event code knows no schema.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -146,7 +147,7 @@ async def _write(session: AsyncSession, statement: Any, spec: SchemaSpec) -> Any
 
 async def _check(
     session: AsyncSession, *, spec: SchemaSpec, account_id: uuid.UUID, row: dict[str, Any],
-    changed: Any, record_id: int | None = None,
+    changed: Collection[str], record_id: int | None = None,
 ) -> None:
     errors = _cross_field_errors(spec, row)
     if errors:
@@ -159,8 +160,25 @@ async def _check(
                 target.c.id == row[ref.name], target.c.account_id == account_id))
             if found is None:
                 raise NotFound(f"{ref.name}: {ref.ref} record {row[ref.name]} does not exist")
+    await _check_same_as(session, spec=spec, account_id=account_id, row=row, changed=changed)
     await _check_unique(session, spec=spec, account_id=account_id, row=row, changed=changed,
                         record_id=record_id)
+
+
+async def _check_same_as(
+    session: AsyncSession, *, spec: SchemaSpec, account_id: uuid.UUID, row: dict[str, Any],
+    changed: Collection[str],
+) -> None:
+    for name, via, target_field in spec.same_as:
+        if not ({name, via} & set(changed)) or row.get(name) is None or row.get(via) is None:
+            continue
+        target = TABLES[str(spec.field(via).ref)]
+        expected = await session.scalar(sa.select(target.c[target_field]).where(
+            target.c.id == row[via], target.c.account_id == account_id))
+        if expected != row[name]:
+            message = f"expected {expected}, the {target_field} of {via} {row[via]}"
+            raise Unprocessable(f"The {spec.name} record is invalid: {name}: {message}",
+                                errors=[FieldError(field=f"body.{name}", message=message)])
 
 
 def _cross_field_errors(spec: SchemaSpec, row: dict[str, Any]) -> list[FieldError]:
@@ -174,7 +192,7 @@ def _cross_field_errors(spec: SchemaSpec, row: dict[str, Any]) -> list[FieldErro
 
 async def _check_unique(
     session: AsyncSession, *, spec: SchemaSpec, account_id: uuid.UUID, row: dict[str, Any],
-    changed: Any, record_id: int | None,
+    changed: Collection[str], record_id: int | None,
 ) -> None:
     table = TABLES[spec.name]
     for name in spec.unique:

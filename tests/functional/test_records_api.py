@@ -77,6 +77,20 @@ async def test_zip_of_another_country_than_the_state_is_422(
     assert response.json()["errors"][0]["field"] == "body.zip"
 
 
+async def test_e911_number_must_be_its_dids_number(
+    client: httpx.AsyncClient, make_account: AccountFactory
+) -> None:
+    _, headers = await make_account()
+    body = await _sample(client, headers, "e911_records")
+    record = await _create(client, headers, "e911_records", body)
+    response = await client.patch(f"/v1/records/e911_records/{record['id']}",
+                                  json={"did_number": "4165550143"}, headers=headers)
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["field"] == "body.did_number"
+    assert body["did_number"] in error["message"]
+
+
 async def test_required_field_cannot_be_nulled(
     client: httpx.AsyncClient, make_account: AccountFactory
 ) -> None:
