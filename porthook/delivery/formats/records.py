@@ -25,6 +25,7 @@ from typing import Any
 
 from porthook.delivery.formats.base import EventView, UnsupportedEvent, without_secrets
 from porthook.events.types import RECORD_OPERATIONS, EventType
+from porthook.records.registry import in_seed_order
 
 SEED_TYPE = {"inserted": "insert", "updated": "update", "deleted": "delete"}
 assert set(SEED_TYPE) == set(RECORD_OPERATIONS)
@@ -57,7 +58,9 @@ def build(event: EventView) -> dict[str, Any]:
     if parts is None:
         raise UnsupportedEvent("records", event.type)
     schema, operation = parts
-    record = without_secrets(event.data.get("record") or {})
+    # Events stored before the JSON column kept key order may come back
+    # reordered; the seed's field order is part of what receivers read.
+    record = in_seed_order(schema, without_secrets(event.data.get("record") or {}))
     return {
         "type": SEED_TYPE[operation],
         "schema": schema,

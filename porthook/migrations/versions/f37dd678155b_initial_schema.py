@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a7108983f034
+Revision ID: f37dd678155b
 Revises: 
-Create Date: 2026-11-22 13:06:06.761387
+Create Date: 2026-11-22 13:13:04.891826
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 import porthook.db
 
-from sqlalchemy.dialects import postgresql
-revision: str = 'a7108983f034'
+
+revision: str = 'f37dd678155b'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -82,7 +82,7 @@ def upgrade() -> None:
     sa.Column('subject_id', sa.String(length=64), nullable=False),
     sa.Column('sequence', sa.BigInteger(), nullable=False),
     sa.Column('occurred_at', porthook.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_events_account_id_accounts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('position', name=op.f('pk_events')),
     sa.UniqueConstraint('id', name=op.f('uq_events_id')),
@@ -96,7 +96,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('account_id', sa.Uuid(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('event_types', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('event_types', sa.JSON(), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('created_at', porthook.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', porthook.db.UTCDateTime(timezone=True), nullable=False),
@@ -124,13 +124,13 @@ def upgrade() -> None:
     sa.Column('support_key', sa.String(length=16), nullable=False),
     sa.Column('customer_reference', sa.String(length=200), nullable=True),
     sa.Column('status', sa.String(length=32), nullable=False),
-    sa.Column('status_details', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('status_details', sa.JSON(), nullable=False),
     sa.Column('desired_port_date', sa.Date(), nullable=True),
     sa.Column('desired_port_time', sa.Time(), nullable=True),
     sa.Column('desired_port_time_zone', sa.String(length=32), nullable=True),
     sa.Column('on_demand_activation', sa.Boolean(), nullable=False),
-    sa.Column('end_user', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('port_out', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('end_user', sa.JSON(), nullable=False),
+    sa.Column('port_out', sa.JSON(), nullable=False),
     sa.Column('port_out_pin', sa.String(length=64), nullable=True),
     sa.Column('wireless_pin', sa.String(length=64), nullable=True),
     sa.Column('enable_messaging', sa.Boolean(), nullable=False),
@@ -205,8 +205,8 @@ def upgrade() -> None:
     sa.Column('email_address', sa.String(length=320), nullable=True),
     sa.Column('format', sa.String(length=16), nullable=False),
     sa.Column('description', sa.String(length=500), nullable=True),
-    sa.Column('event_types', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('credentials', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('event_types', sa.JSON(), nullable=False),
+    sa.Column('credentials', sa.JSON(), nullable=True),
     sa.Column('secret', sa.String(length=100), nullable=False),
     sa.Column('previous_secret', sa.String(length=100), nullable=True),
     sa.Column('previous_secret_expires_at', porthook.db.UTCDateTime(timezone=True), nullable=True),
@@ -283,7 +283,7 @@ def upgrade() -> None:
     sa.Column('account_id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.BigInteger(), nullable=True),
     sa.Column('flow_name', sa.String(length=255), nullable=False),
-    sa.Column('flow_data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('flow_data', sa.JSON(), nullable=True),
     sa.Column('default_route', sa.String(length=255), nullable=True),
     sa.Column('created_at', porthook.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', porthook.db.UTCDateTime(timezone=True), nullable=False),
