@@ -3,10 +3,11 @@
 One loop claims batches (``queue.claim``, a short transaction), one task per
 delivery sends it outside any transaction under a per-endpoint semaphore, and
 one flusher writes the outcomes in batches. A slow endpoint only fills its own
-semaphore: rows beyond what it can send within the lease are released, and it
-is left out of further claims while its backlog is full, so the rest of the
-traffic keeps flowing. PostgreSQL wakes the claim loop with LISTEN/NOTIFY;
-polling every ``worker_poll_interval_s`` is the fallback (and SQLite's only way).
+semaphore (``flow.FlowControl`` leaves it out of claims while its queue is
+full; rows whose lease would run out before they can be sent are released
+unsent), so the rest of the traffic keeps flowing. PostgreSQL wakes the claim
+loop with LISTEN/NOTIFY; polling every ``worker_poll_interval_s`` is the
+fallback (and SQLite's only way).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from porthook.accounts.models import Account
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
-from porthook.delivery import fanout, formats, metrics, queue, rules, senders, service
+from porthook.delivery import fanout, flow, formats, metrics, queue, rules, senders, service
 from porthook.delivery.formats import email as email_format
 from porthook.delivery.models import Endpoint
 from porthook.events.models import Event
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 FLUSH_DELAY_S = 0.02  # outcomes wait this long to share a transaction with others
 FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease expiry
 LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
-MAX_BACKLOG_FACTOR = 64  # an endpoint's claimed-but-unsent rows: at most cap times this
 DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
 
 
@@ -79,14 +79,14 @@ class Dispatcher:
         self._outcomes_ready = asyncio.Event()
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
-        # Leased rows whose outcome is not yet written (sending or awaiting the
-        # flush). Capped by worker_concurrency, it bounds what a kill -9 can
-        # make us send twice.
+        # A token is held from the start of a send until its outcome is
+        # written: at most worker_concurrency rows are ever sent-but-unrecorded,
+        # which bounds what a kill -9 can make us send twice.
+        self._tokens = asyncio.Semaphore(settings.worker_concurrency)
         self._unrecorded = 0
-        self._backlog: Counter[uuid.UUID] = Counter()
+        self._backlog: Counter[uuid.UUID] = Counter()  # started, not finished, per endpoint
         self._slots: dict[uuid.UUID, asyncio.Semaphore] = {}
-        self._latency_s: dict[uuid.UUID, float] = {}
-        self._caps: dict[uuid.UUID, int] = {}
+        self._flow = flow.FlowControl(batch_size=settings.worker_batch_size)
         self._watch: set[uuid.UUID] = set()  # endpoints left out of the last claim
         self._telnyx_key: bytes | None = None
 
@@ -117,6 +117,8 @@ class Dispatcher:
             self._wake.clear()
             room = min(self.settings.worker_batch_size,
                        self.settings.worker_concurrency - self._unrecorded)
+            if self._flow.queue_full():
+                room = 0
             taken = 0
             if room > 0:
                 try:
@@ -128,18 +130,6 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake.wait(),
                                            timeout=self.settings.worker_poll_interval_s)
 
-    def _allowance(self, endpoint_id: uuid.UUID, cap: int) -> int:
-        # How many rows of one endpoint can wait here and still be sent within
-        # half a lease, judging by its recent latency.
-        latency = max(self._latency_s.get(endpoint_id, 0.01), 0.001)
-        factor = self.settings.worker_lease_s / 2 / latency
-        return int(cap * min(max(factor, 1.0), MAX_BACKLOG_FACTOR))
-
-    def _full_endpoints(self) -> list[uuid.UUID]:
-        return [endpoint_id for endpoint_id, count in self._backlog.items()
-                if count >= self._allowance(endpoint_id, self._caps.get(
-                    endpoint_id, self.settings.endpoint_concurrency))]
-
     async def _claim_and_start(self, room: int) -> int:
         if self._telnyx_key is None:
             async with self.database.sessions() as session:
@@ -147,7 +137,7 @@ class Dispatcher:
                 await session.commit()
         now = self.clock.now()
         async with self.database.sessions() as session:
-            full = self._full_endpoints()
+            full = self._flow.full_endpoints(asyncio.get_running_loop().time())
             self._watch = set(full)
             claimed = await queue.claim(session, now=now, limit=room,
                                         lease_s=self.settings.worker_lease_s,
@@ -178,7 +168,6 @@ class Dispatcher:
 
     def _target(self, endpoint: Endpoint, account_name: str, now: Any) -> Target:
         cap = endpoint.max_concurrency or self.settings.endpoint_concurrency
-        self._caps[endpoint.id] = cap
         return Target(
             id=endpoint.id, account_id=endpoint.account_id, account_name=account_name,
             channel=endpoint.channel,
@@ -192,7 +181,6 @@ class Dispatcher:
 
     def _start(self, item: queue.Claimed, view: formats.EventView, target: Target) -> None:
         self._backlog[target.id] += 1
-        self._unrecorded += 1
         if target.id not in self._slots:
             self._slots[target.id] = asyncio.Semaphore(target.cap)
         task = asyncio.create_task(self._deliver(item, view, target))
@@ -200,36 +188,59 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, item: queue.Claimed, view: formats.EventView, target: Target) -> None:
+        slot = self._slots[target.id]
+        self._flow.wait(target.id, target.cap)
         try:
-            outcome = await self._attempt(item, view, target)
-        except Exception as error:  # never lose the row: record the failure
-            log.exception("delivery %s failed unexpectedly", item.id)
-            outcome = queue.Outcome(claimed=item, attempted_at=self.clock.now(),
-                                    delivered_to=target.address, error=f"internal: {error}")
+            await slot.acquire()
         finally:
-            self._backlog[target.id] -= 1
-            if self._backlog[target.id] <= 0:
-                del self._backlog[target.id]
-                self._slots.pop(target.id, None)
-            if target.id in self._watch:
-                self._wake.set()  # room again for an endpoint the last claim left out
+            self._flow.stop_waiting(target.id)
+        try:
+            await self._tokens.acquire()  # released by the flusher once recorded
+            self._unrecorded += 1
+            outcome = await self._attempt_safely(item, view, target)
+        finally:
+            slot.release()
+            self._finished(target.id)
         self._outcomes.append(outcome)
         self._outcomes_ready.set()
+
+    def _finished(self, endpoint_id: uuid.UUID) -> None:
+        self._backlog[endpoint_id] -= 1
+        if self._backlog[endpoint_id] <= 0:
+            del self._backlog[endpoint_id]
+            self._slots.pop(endpoint_id, None)
+            self._flow.forget(endpoint_id)
+        if endpoint_id in self._watch:
+            self._wake.set()  # room again for an endpoint the last claim left out
+
+    async def _attempt_safely(
+        self, item: queue.Claimed, view: formats.EventView, target: Target
+    ) -> queue.Outcome:
+        try:
+            return await self._attempt(item, view, target)
+        except Exception as error:  # never lose the row: record the failure
+            log.exception("delivery %s failed unexpectedly", item.id)
+            return queue.Outcome(claimed=item, attempted_at=self.clock.now(),
+                                 delivered_to=target.address, error=f"internal: {error}")
 
     async def _attempt(
         self, item: queue.Claimed, view: formats.EventView, target: Target
     ) -> queue.Outcome:
+        now = self.clock.now()
         if not target.enabled:
-            return queue.Outcome(claimed=item, attempted_at=self.clock.now(), skipped="held")
-        async with self._slots[target.id]:
-            now = self.clock.now()
-            if not rules.lease_left_for_send(item.lease_expires_at, now,
-                                             self.settings.request_timeout_s):
-                return queue.Outcome(claimed=item, attempted_at=now, skipped="released")
+            return queue.Outcome(claimed=item, attempted_at=now, skipped="held")
+        if not rules.lease_left_for_send(item.lease_expires_at, now,
+                                         self.settings.request_timeout_s):
+            return queue.Outcome(claimed=item, attempted_at=now, skipped="released")
+        loop = asyncio.get_running_loop()
+        self._flow.started(target.id, item.id, loop.time())
+        try:
             if target.channel == "email":
                 result = await self._send_mail(item, view, target)
             else:
                 result = await self._send_webhook(item, view, target, now)
+        finally:
+            self._flow.finished(target.id, item.id, loop.time())
         self._observe(target, result)
         return queue.Outcome(
             claimed=item, attempted_at=now, duration_ms=result.duration_ms,
@@ -239,10 +250,7 @@ class Dispatcher:
         )
 
     def _observe(self, target: Target, result: senders.SendResult) -> None:
-        seconds = result.duration_ms / 1000
-        previous = self._latency_s.get(target.id, seconds)
-        self._latency_s[target.id] = 0.8 * previous + 0.2 * seconds
-        metrics.ATTEMPT_SECONDS.observe(seconds)
+        metrics.ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
         ok = rules.succeeded(result.status_code, result.error)
         (metrics.DELIVERIES_SENT if ok else metrics.DELIVERIES_FAILED).labels(target.channel).inc()
 
@@ -291,6 +299,8 @@ class Dispatcher:
             if batch:
                 await self._write(batch)
                 self._unrecorded -= len(batch)
+                for _ in batch:
+                    self._tokens.release()
                 # Room for the next claim; finished rows may also unblock
                 # strictly ordered ones.
                 self._wake.set()

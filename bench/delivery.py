@@ -1,0 +1,348 @@
+"""Delivery engine benchmark: prints figures, asserts nothing.
+
+A real aiohttp sink runs in its own process on 127.0.0.1; one in-process
+dispatcher (one worker) drains the queue. Figures, per backend:
+
+* raw aiohttp client rate against the same sink (the ceiling);
+* drain rate of N deliveries to one endpoint (targets: PG >= 2,000/s and
+  >= 0.4 x raw; SQLite >= 1,000/s);
+* commit -> receipt latency p50/p99 at 200 events/s (target p99 <= 200 ms on PG);
+* drain rate with a large backlog pending vs a small one (target >= 0.8 x),
+  and peak RSS (target <= 300 MB);
+* healthy endpoint's rate when half the traffic goes to a never-answering
+  endpoint (target >= 0.7 x).
+
+Usage: ``python bench/delivery.py [--backend postgresql|sqlite|both] [--count N]
+[--backlog N] [--pg-url URL]``. PostgreSQL defaults to a scratch database
+``porthook_bench`` on 127.0.0.1 (dropped and recreated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import resource
+import socket
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg  # type: ignore[import-untyped]  # no stubs
+import sqlalchemy as sa
+from aiohttp import web
+
+from porthook.accounts import service as accounts
+from porthook.clock import SystemClock
+from porthook.config import Settings
+from porthook.db import Database, all_models
+from porthook.delivery import models, service
+from porthook.delivery.dispatcher import Dispatcher
+from porthook.delivery.models import Delivery
+from porthook.delivery.schemas import EndpointCreate
+from porthook.events import service as events
+from porthook.events.models import Event
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_BENCH = "postgresql+asyncpg://postgres@127.0.0.1:5432/porthook_bench"
+SEED_CHUNK = 5_000  # rows per INSERT round trip while seeding
+LATENCY_RATE = 200  # events per second
+LATENCY_SECONDS = 10
+WAIT_LIMIT_S = 600.0  # every wait is bounded
+
+
+# --- the sink, in its own process -------------------------------------------------
+
+def _sink_main(port: int) -> None:
+    counts: dict[str, int] = {}
+    arrivals: dict[str, float] = {}
+
+    async def hook(request: web.Request) -> web.Response:
+        await request.read()
+        if request.path == "/hang":
+            await asyncio.sleep(3600)
+        counts[request.path] = counts.get(request.path, 0) + 1
+        arrivals[request.headers.get("webhook-id", "")] = time.time()
+        return web.Response(text="ok")
+
+    async def count(_: web.Request) -> web.Response:
+        return web.json_response(counts)
+
+    async def arrived(_: web.Request) -> web.Response:
+        return web.json_response(arrivals)
+
+    async def reset(_: web.Request) -> web.Response:
+        counts.clear()
+        arrivals.clear()
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_get("/_count", count)
+    app.router.add_get("/_arrivals", arrived)
+    app.router.add_post("/_reset", reset)
+    app.router.add_post("/{tail:.*}", hook)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+class SinkProcess:
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._process = multiprocessing.Process(target=_sink_main, args=(self.port,), daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def start(self) -> None:
+        self._process.start()
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                with contextlib.suppress(aiohttp.ClientError):
+                    await http.post(self.url("/_reset"))
+                    return
+                await asyncio.sleep(0.1)
+        raise RuntimeError("sink did not start")
+
+    def stop(self) -> None:
+        self._process.terminate()
+
+    async def get(self, what: str) -> dict[str, Any]:
+        async with aiohttp.ClientSession() as http, http.get(self.url(what)) as response:
+            body: dict[str, Any] = await response.json()
+            return body
+
+    async def reset(self) -> None:
+        async with aiohttp.ClientSession() as http:
+            await http.post(self.url("/_reset"))
+
+    async def wait_count(self, path: str, count: int) -> float:
+        started = time.perf_counter()
+        async with asyncio.timeout(WAIT_LIMIT_S):
+            while (await self.get("/_count")).get(path, 0) < count:  # noqa: ASYNC110  (polling another process)
+                await asyncio.sleep(0.05)
+        return time.perf_counter() - started
+
+
+# --- helpers -------------------------------------------------------------------------
+
+async def raw_rate(sink: SinkProcess, count: int, concurrency: int = 64) -> float:
+    body = b'{"type":"bench"}'
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(count):
+        queue.put_nowait(i)
+
+    async def client(http: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            queue.get_nowait()
+            async with http.post(sink.url("/raw"), data=body) as response:
+                await response.read()
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as http:
+        await asyncio.gather(*(client(http) for _ in range(concurrency)))
+    return count / (time.perf_counter() - started)
+
+
+async def fresh_database(backend: str, pg_url: str, workdir: Path) -> Database:
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+        (workdir / "bench.db").unlink(missing_ok=True)
+    else:
+        url = pg_url
+        name = sa.engine.make_url(pg_url).database
+        admin = await asyncpg.connect(PG_ADMIN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+    database = Database(Settings(database_url=url))
+    async with database.engine.begin() as connection:
+        await connection.run_sync(all_models().create_all)
+    return database
+
+
+async def make_endpoints(database: Database, urls: list[str]) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    now = datetime.now(UTC)
+    settings = Settings(database_url=database.url, allow_private_targets=True)
+    async with database.sessions() as session:
+        account, _, _ = await accounts.create_account(session, name="Bench", contact_email=None,
+                                                      now=now)
+        ids = []
+        for url in urls:
+            endpoint = await service.create_endpoint(
+                session, account_id=account.id, body=EndpointCreate(url=url, event_types=["x.*"]),
+                settings=settings, now=now)
+            ids.append(endpoint.id)
+        await session.commit()
+    return account.id, ids
+
+
+async def seed(
+    database: Database, account_id: uuid.UUID, endpoint_ids: list[uuid.UUID], count: int
+) -> None:
+    """``count`` due deliveries spread round-robin over the endpoints (bulk inserts)."""
+    now = datetime.now(UTC)
+    done = 0
+    while done < count:
+        size = min(SEED_CHUNK, count - done)
+        rows = [_event_row(account_id, done + i, now) for i in range(size)]
+        deliveries = [_delivery_row(account_id, endpoint_ids[(done + i) % len(endpoint_ids)],
+                                    row, now) for i, row in enumerate(rows)]
+        async with database.sessions() as session:
+            await session.execute(sa.insert(Event), rows)
+            await session.execute(sa.insert(Delivery), deliveries)
+            await session.commit()
+        done += size
+
+
+def _event_row(account_id: uuid.UUID, i: int, now: datetime) -> dict[str, Any]:
+    return {"id": uuid.uuid4(), "account_id": account_id, "type": "record.dids.inserted",
+            "subject_type": "dids", "subject_id": str(i), "sequence": 1, "occurred_at": now,
+            "data": {"schema": "dids", "record": {"id": i, "number": "12125550100"}}}
+
+
+def _delivery_row(
+    account_id: uuid.UUID, endpoint_id: uuid.UUID, event: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {"id": uuid.uuid4(), "account_id": account_id, "event_id": event["id"],
+            "endpoint_id": endpoint_id, "status": models.PENDING, "ordered": False,
+            "ordering_key": f"dids:{event['subject_id']}", "sequence": 1, "attempts": 0,
+            "round_start": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
+
+
+def worker_settings(database: Database) -> Settings:
+    return Settings(database_url=database.url, allow_private_targets=True,
+                    worker_poll_interval_s=0.2, log_level="WARNING")
+
+
+@contextlib.asynccontextmanager
+async def dispatcher(database: Database) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(Dispatcher(worker_settings(database), database=database,
+                                          clock=SystemClock()).run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- scenarios -----------------------------------------------------------------------
+
+async def drain(database: Database, sink: SinkProcess, count: int, path: str) -> float:
+    await sink.reset()
+    account_id, endpoints = await make_endpoints(database, [sink.url(path)])
+    await seed(database, account_id, endpoints, count)
+    async with dispatcher(database):
+        seconds = await sink.wait_count(path, count)
+    return count / seconds
+
+
+async def latency(database: Database, sink: SinkProcess) -> tuple[float, float]:
+    await sink.reset()
+    account_id, _ = await make_endpoints(database, [sink.url("/latency")])
+    async with database.sessions() as session:
+        await session.execute(sa.update(models.Endpoint).values(event_types=["*"]))
+        await session.commit()
+    committed: dict[str, float] = {}
+    async with dispatcher(database):
+        for _ in range(LATENCY_RATE * LATENCY_SECONDS):
+            started = time.perf_counter()
+            async with database.sessions() as session:
+                event = await events.record(
+                    session, account_id=account_id, type="record.dids.updated",
+                    subject_type="dids", subject_id=str(uuid.uuid4()),
+                    data={"schema": "dids", "record": {}},
+                    occurred_at=datetime.now(UTC))
+                await session.commit()
+            committed[str(event.id)] = time.time()
+            await asyncio.sleep(max(0.0, 1 / LATENCY_RATE - (time.perf_counter() - started)))
+        await sink.wait_count("/latency", len(committed))
+    arrivals = await sink.get("/_arrivals")
+    delays = sorted((arrivals[i] - t) * 1000 for i, t in committed.items() if i in arrivals)
+    return statistics.median(delays), delays[int(len(delays) * 0.99) - 1]
+
+
+async def with_backlog(database: Database, sink: SinkProcess, backlog: int, measured: int) -> float:
+    """Rate of the first ``measured`` deliveries while ``backlog`` are pending."""
+    await sink.reset()
+    account_id, endpoints = await make_endpoints(database, [sink.url("/backlog")])
+    await seed(database, account_id, endpoints, backlog)
+    async with dispatcher(database):
+        seconds = await sink.wait_count("/backlog", measured)
+    return measured / seconds
+
+
+async def with_dead_endpoint(database: Database, sink: SinkProcess, count: int) -> float:
+    await sink.reset()
+    account_id, endpoints = await make_endpoints(database, [sink.url("/healthy"),
+                                                            sink.url("/hang")])
+    await seed(database, account_id, endpoints, count)
+    async with dispatcher(database):
+        seconds = await sink.wait_count("/healthy", count // 2)
+    return (count // 2) / seconds
+
+
+async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
+                      raw: float, workdir: Path) -> None:
+    def line(name: str, value: str) -> None:
+        print(f"{backend:<11} {name:<44} {value}", flush=True)
+
+    database = await fresh_database(backend, args.pg_url, workdir)
+    rate = await drain(database, sink, args.count, "/drain")
+    line(f"drain {args.count:,} to one endpoint", f"{rate:,.0f}/s ({rate / raw:.2f} x raw)")
+    p50, p99 = await latency(database, sink)
+    line(f"commit->receipt at {LATENCY_RATE}/s", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    await database.dispose()
+    small = 10_000
+    database = await fresh_database(backend, args.pg_url, workdir)
+    base = await with_backlog(database, sink, small, small)
+    await database.dispose()
+    database = await fresh_database(backend, args.pg_url, workdir)
+    big = await with_backlog(database, sink, args.backlog, small)
+    line(f"rate, {args.backlog:,} pending vs {small:,}",
+         f"{big:,.0f}/s vs {base:,.0f}/s ({big / base:.2f} x)")
+    await database.dispose()
+    database = await fresh_database(backend, args.pg_url, workdir)
+    healthy = await with_dead_endpoint(database, sink, 2 * small)
+    line("healthy rate, half to a dead endpoint", f"{healthy:,.0f}/s ({healthy / base:.2f} x)")
+    await database.dispose()
+    line("peak RSS so far", f"{peak_rss_mb():.0f} MB")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=("postgresql", "sqlite", "both"), default="both")
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--backlog", type=int, default=1_000_000)
+    parser.add_argument("--pg-url", default=PG_BENCH)
+    args = parser.parse_args()
+    sink = SinkProcess()
+    await sink.start()
+    try:
+        raw = await raw_rate(sink, 20_000)
+        print(f"{'raw':<11} {'aiohttp client -> sink, 64 concurrent':<44} {raw:,.0f}/s")
+        backends = ("postgresql", "sqlite") if args.backend == "both" else (args.backend,)
+        with tempfile.TemporaryDirectory() as workdir:
+            for backend in backends:
+                await run_backend(backend, args, sink, raw, Path(workdir))
+    finally:
+        sink.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
