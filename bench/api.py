@@ -82,10 +82,6 @@ def fictional_numbers(count: int) -> list[str]:
             for i in range(count)]
 
 
-def chunks(items: Sequence[T], size: int) -> list[list[T]]:
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
-
-
 def percentile(samples: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile (``fraction`` in (0, 1]); NaN without samples."""
     if not samples:
@@ -122,8 +118,8 @@ class Kind:
     def summary(self) -> dict[str, Any]:
         ms = [s * 1000 for s in self.latencies_s]
         return {"ok": len(ms), "errors": self.errors,
-                "p50_ms": round(percentile(ms, 0.50), 2), "p99_ms": round(percentile(ms, 0.99), 2),
-                "mean_ms": round(sum(ms) / len(ms), 2) if ms else math.nan}
+                "p50_ms": round(percentile(ms, 0.50), 1), "p99_ms": round(percentile(ms, 0.99), 1),
+                "mean_ms": round(sum(ms) / len(ms), 1) if ms else math.nan}
 
 
 @dataclass
@@ -151,19 +147,23 @@ class Recorder:
 
 
 async def run_pool(
-    items: Iterable[T], concurrency: int, job: Callable[[T], Awaitable[None]]
-) -> float:
-    """Run ``job`` on every item, at most ``concurrency`` at a time; wall seconds."""
+    items: Iterable[T], concurrency: int, job: Callable[[T], Awaitable[Any]]
+) -> tuple[list[Any], float]:
+    """Run ``job`` on every item, at most ``concurrency`` at a time: the results
+    that are not None, and the wall seconds."""
     iterator = iter(items)  # shared: each item is taken by exactly one worker
+    results: list[Any] = []
 
     async def worker() -> None:
         for item in iterator:
-            await job(item)
+            result = await job(item)
+            if result is not None:
+                results.append(result)
 
     start = time.perf_counter()
     async with asyncio.timeout(PHASE_TIMEOUT_S):
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - start
+    return results, time.perf_counter() - start
 
 
 # ---- the workload -------------------------------------------------------------
@@ -174,75 +174,57 @@ class Keys:
     operator: dict[str, str]
 
 
-async def create_orders(
-    client: httpx.AsyncClient, keys: Keys, rec: Recorder, numbers: Sequence[Sequence[str]],
-    concurrency: int,
-) -> tuple[list[dict[str, Any]], float]:
-    created: list[dict[str, Any]] = []
+@dataclass
+class Driver:
+    """One keep-alive client, the two keys, and the record of every request."""
 
-    async def job(batch: Sequence[str]) -> None:
-        send = client.post("/v1/porting-orders", json=order_body(batch, f"bench-{batch[0]}"),
-                           headers=keys.customer)
-        order = await rec.call("create", send, 201)
-        if order is not None:
-            created.append(order)
+    client: httpx.AsyncClient
+    keys: Keys
+    rec: Recorder = field(default_factory=Recorder)
 
-    return created, await run_pool(numbers, concurrency, job)
+    async def create(self, batch: Sequence[str]) -> Any:
+        body = order_body(batch, f"bench-{batch[0]}")
+        send = self.client.post("/v1/porting-orders", json=body, headers=self.keys.customer)
+        return await self.rec.call("create", send, 201)
 
+    async def upload_loa(self, order: dict[str, Any]) -> Any:
+        send = self.client.post(
+            f"/v1/porting-orders/{order['id']}/documents", headers=self.keys.customer,
+            files={"file": ("loa.pdf", LOA_PDF, "application/pdf")}, data={"document_type": "loa"},
+        )
+        return order if await self.rec.call("upload_loa", send, 201) is not None else None
 
-async def upload_loas(
-    client: httpx.AsyncClient, keys: Keys, rec: Recorder, orders: Sequence[dict[str, Any]],
-    concurrency: int,
-) -> tuple[list[dict[str, Any]], float]:
-    ready: list[dict[str, Any]] = []
-
-    async def job(order: dict[str, Any]) -> None:
-        send = client.post(f"/v1/porting-orders/{order['id']}/documents", headers=keys.customer,
-                           files={"file": ("loa.pdf", LOA_PDF, "application/pdf")},
-                           data={"document_type": "loa"})
-        if await rec.call("upload_loa", send, 201) is not None:
-            ready.append(order)
-
-    return ready, await run_pool(orders, concurrency, job)
-
-
-async def move_order(
-    client: httpx.AsyncClient, keys: Keys, rec: Recorder, order_id: str
-) -> None:
-    """Walk one order to ``ported``; stops at the first refused move."""
-    desk = f"/v1/operator/porting-orders/{order_id}/status"
-    foc = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    steps: list[tuple[str, Callable[[], Awaitable[httpx.Response]]]] = [
-        ("submit", lambda: client.post(f"/v1/porting-orders/{order_id}/actions/submit",
-                                       headers=keys.customer)),
-        ("desk_submitted", lambda: client.post(desk, json={"status": "submitted"},
-                                               headers=keys.operator)),
-        ("desk_foc_confirmed", lambda: client.post(
-            desk, json={"status": "foc-date-confirmed", "foc_date": foc}, headers=keys.operator)),
-        ("activate", lambda: client.post(f"/v1/porting-orders/{order_id}/actions/activate",
-                                         headers=keys.customer)),
-    ]
-    for kind, send in steps:
-        if await rec.call(kind, send(), 200) is None:
-            return
+    async def walk(self, order: dict[str, Any]) -> None:
+        """Submit, desk submitted, desk foc-date-confirmed, activate (ported);
+        stops at the first refused move."""
+        customer, operator = f"/v1/porting-orders/{order['id']}", self.keys.operator
+        desk = f"/v1/operator/porting-orders/{order['id']}/status"
+        foc = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        steps: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = [
+            ("submit", f"{customer}/actions/submit", None, self.keys.customer),
+            ("desk_submitted", desk, {"status": "submitted"}, operator),
+            ("desk_foc_confirmed", desk, {"status": "foc-date-confirmed", "foc_date": foc},
+             operator),
+            ("activate", f"{customer}/actions/activate", None, self.keys.customer),
+        ]
+        for kind, url, body, headers in steps:
+            if await self.rec.call(kind, self.client.post(url, json=body, headers=headers),
+                                   200) is None:
+                return
 
 
 async def drive(
     base_url: str, keys: Keys, numbers: Sequence[Sequence[str]], concurrency: int
 ) -> tuple[Recorder, dict[str, float]]:
     """The three phases; returns the recorder and each phase's wall seconds."""
-    rec = Recorder()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits,
                                  timeout=REQUEST_TIMEOUT_S) as client:
-        orders, create_s = await create_orders(client, keys, rec, numbers, concurrency)
-        ready, upload_s = await upload_loas(client, keys, rec, orders, concurrency)
-
-        async def job(order: dict[str, Any]) -> None:
-            await move_order(client, keys, rec, str(order["id"]))
-
-        moves_s = await run_pool(ready, concurrency, job)
-    return rec, {"create": create_s, "upload_loa": upload_s, "moves": moves_s}
+        driver = Driver(client, keys)
+        orders, create_s = await run_pool(numbers, concurrency, driver.create)
+        ready, upload_s = await run_pool(orders, concurrency, driver.upload_loa)
+        _, moves_s = await run_pool(ready, concurrency, driver.walk)
+    return driver.rec, {"create": create_s, "upload_loa": upload_s, "moves": moves_s}
 
 
 # ---- the server and its database ---------------------------------------------
@@ -367,8 +349,9 @@ class RunSpec:
 
 
 async def run_one(spec: RunSpec, workdir: Path) -> dict[str, Any]:
-    numbers = chunks(fictional_numbers((spec.orders + spec.warmup) * spec.numbers_per_order),
-                     spec.numbers_per_order)
+    per = spec.numbers_per_order
+    flat = fictional_numbers((spec.orders + spec.warmup) * per)
+    numbers = [flat[i:i + per] for i in range(0, len(flat), per)]
     async with fresh_database(spec.backend, workdir) as url:
         env = server_env(url, workdir)
         keys = await make_keys(env)
@@ -383,7 +366,7 @@ async def run_one(spec: RunSpec, workdir: Path) -> dict[str, Any]:
 def figures(spec: RunSpec, rec: Recorder, seconds: dict[str, float]) -> dict[str, Any]:
     kinds = {name: kind.summary() for name, kind in rec.kinds.items()}
     moves = sum(kinds[k]["ok"] for k in MOVE_KINDS)
-    moves_latencies = [s for k in MOVE_KINDS for s in rec.kinds[k].latencies_s]
+    moves_ms = [s * 1000 for k in MOVE_KINDS for s in rec.kinds[k].latencies_s]
     return {
         "backend": spec.backend, "processes": spec.processes, "concurrency": spec.concurrency,
         "orders": spec.orders, "numbers_per_order": spec.numbers_per_order,
@@ -391,31 +374,35 @@ def figures(spec: RunSpec, rec: Recorder, seconds: dict[str, float]) -> dict[str
         "uploads_per_s": round(kinds["upload_loa"]["ok"] / seconds["upload_loa"], 1),
         "moves_per_s": round(moves / seconds["moves"], 1),
         "moves": moves, "seconds": {k: round(v, 2) for k, v in seconds.items()},
-        "moves_p50_ms": round(percentile([s * 1000 for s in moves_latencies], 0.5), 2),
-        "moves_p99_ms": round(percentile([s * 1000 for s in moves_latencies], 0.99), 2),
+        "create_p50_ms": kinds["create"]["p50_ms"], "create_p99_ms": kinds["create"]["p99_ms"],
+        "moves_p50_ms": round(percentile(moves_ms, 0.5), 1),
+        "moves_p99_ms": round(percentile(moves_ms, 0.99), 1),
         "requests": kinds, "errors": sum(k["errors"] for k in kinds.values()),
         "error_samples": rec.error_samples,
     }
 
 
+SUMMARY_COLUMNS = (  # (title, width, key in a run's figures)
+    ("backend", 11, "backend"), ("procs", 6, "processes"), ("conc", 5, "concurrency"),
+    ("orders", 7, "orders"), ("orders/s", 9, "orders_per_s"), ("uploads/s", 10, "uploads_per_s"),
+    ("moves/s", 8, "moves_per_s"), ("create p50", 11, "create_p50_ms"),
+    ("create p99", 11, "create_p99_ms"), ("move p50", 9, "moves_p50_ms"),
+    ("move p99", 9, "moves_p99_ms"), ("errors", 7, "errors"),
+)
+REQUEST_COLUMNS = (("ok", 6), ("errors", 7), ("p50_ms", 9), ("p99_ms", 9), ("mean_ms", 9))
+
+
 def print_tables(runs: Sequence[dict[str, Any]]) -> None:
-    head = (f"{'backend':<11}{'procs':>6}{'conc':>6}{'orders':>8}{'orders/s':>10}"
-            f"{'uploads/s':>11}{'moves/s':>9}{'create p50/p99 ms':>20}{'move p50/p99 ms':>18}"
-            f"{'errors':>8}")
-    print(head, "-" * len(head), sep="\n")
+    """The summary (latencies in ms), then every request kind's latencies."""
+    print("".join(f"{title:>{width}}" for title, width, _ in SUMMARY_COLUMNS))
     for r in runs:
-        create = r["requests"]["create"]
-        print(f"{r['backend']:<11}{r['processes']:>6}{r['concurrency']:>6}{r['orders']:>8}"
-              f"{r['orders_per_s']:>10}{r['uploads_per_s']:>11}{r['moves_per_s']:>9}"
-              f"{create['p50_ms']:>11.1f}/{create['p99_ms']:<8.1f}"
-              f"{r['moves_p50_ms']:>9.1f}/{r['moves_p99_ms']:<8.1f}{r['errors']:>8}")
-    print(f"\n{'backend':<11}{'procs':>6}  {'request':<20}{'ok':>7}{'errors':>8}"
-          f"{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
+        print("".join(f"{r[key]:>{width}}" for _, width, key in SUMMARY_COLUMNS))
+    print(f"\n{'backend':>11}{'procs':>6}{'request':>20}"
+          + "".join(f"{title:>{width}}" for title, width in REQUEST_COLUMNS))
     for r in runs:
-        for name, k in r["requests"].items():
-            print(f"{r['backend']:<11}{r['processes']:>6}  {name:<20}{k['ok']:>7}{k['errors']:>8}"
-                  f"{k['p50_ms']:>9.1f}{k['p99_ms']:>9.1f}{k['mean_ms']:>9.1f}")
-    for r in runs:
+        for name, kind in r["requests"].items():
+            print(f"{r['backend']:>11}{r['processes']:>6}{name:>20}"
+                  + "".join(f"{kind[key]:>{width}}" for key, width in REQUEST_COLUMNS))
         for sample in r["error_samples"]:
             print(f"! {r['backend']}/{r['processes']}: {sample}")
 
@@ -443,7 +430,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=50, help="orders walked first, uncounted")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    fictional_numbers((args.orders + args.warmup) * args.numbers_per_order)  # fail early
+    try:
+        fictional_numbers((args.orders + args.warmup) * args.numbers_per_order)
+    except ValueError as exc:
+        parser.error(f"--orders, --warmup, --numbers-per-order: {exc}")
     return args
 
 
