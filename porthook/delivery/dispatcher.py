@@ -39,7 +39,7 @@ from porthook.events.models import Event
 
 log = logging.getLogger(__name__)
 
-FLUSH_DELAY_S = 0.02  # outcomes wait this long to share a transaction with others
+FLUSH_DELAY_S = 0.05  # outcomes wait this long to share a transaction with others
 FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease expiry
 LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
 DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
@@ -155,8 +155,11 @@ class Dispatcher:
         self, session: AsyncSession, claimed: list[queue.Claimed]
     ) -> tuple[dict[uuid.UUID, formats.EventView], dict[uuid.UUID, Target]]:
         event_ids = list({c.event_id for c in claimed})
-        rows = (await session.scalars(sa.select(Event).where(Event.id.in_(event_ids)))).all()
-        views = {row.id: formats.event_view(row) for row in rows}
+        # Plain rows, not ORM objects: a fresh dict per row is already a private copy.
+        rows = (await session.execute(sa.select(
+            Event.id, Event.type, Event.account_id, Event.subject_type, Event.subject_id,
+            Event.sequence, Event.occurred_at, Event.data).where(Event.id.in_(event_ids)))).all()
+        views = {row.id: formats.EventView(*row) for row in rows}
         endpoint_ids = list({c.endpoint_id for c in claimed})
         result = await session.execute(
             sa.select(Endpoint, Account.name).join(Account, Account.id == Endpoint.account_id)
@@ -210,7 +213,9 @@ class Dispatcher:
             del self._backlog[endpoint_id]
             self._slots.pop(endpoint_id, None)
             self._flow.forget(endpoint_id)
-        if endpoint_id in self._watch:
+        if endpoint_id in self._watch and self._flow.drained(
+                endpoint_id, asyncio.get_running_loop().time()):
+            self._watch.discard(endpoint_id)
             self._wake.set()  # room again for an endpoint the last claim left out
 
     async def _attempt_safely(

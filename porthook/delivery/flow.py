@@ -67,6 +67,10 @@ class FlowControl:
         return [endpoint_id for endpoint_id, count in self._waiting.items()
                 if count >= self.allowance(endpoint_id, now)]
 
+    def drained(self, endpoint_id: uuid.UUID, now: float) -> bool:
+        """Down to half its allowance: worth a claim again (a full batch, not a trickle)."""
+        return self._waiting.get(endpoint_id, 0) * 2 <= self.allowance(endpoint_id, now)
+
     def queue_full(self) -> bool:
         return sum(self._waiting.values()) >= QUEUE_LIMIT_BATCHES * self._batch_size
 

@@ -84,14 +84,15 @@ async def claim(
     if exclude_endpoints:
         due = due.where(Delivery.endpoint_id.not_in(list(exclude_endpoints)))
     token, expires = uuid.uuid4(), now + timedelta(seconds=lease_s)
+    table = _table()
+    # Core, not ORM: this runs for every batch and the ORM adds nothing here.
     statement = (
-        sa.update(Delivery)
-        .where(Delivery.id.in_(due.scalar_subquery()))
-        .values(lease_token=token, next_attempt_at=expires, attempts=Delivery.attempts + 1,
+        sa.update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(lease_token=token, next_attempt_at=expires, attempts=table.c.attempts + 1,
                 updated_at=now)
-        .returning(Delivery.id, Delivery.event_id, Delivery.endpoint_id, Delivery.attempts,
-                   Delivery.round_start)
-        .execution_options(synchronize_session=False)
+        .returning(table.c.id, table.c.event_id, table.c.endpoint_id, table.c.attempts,
+                   table.c.round_start)
     )
     rows = (await session.execute(statement)).all()
     return [Claimed(id=r.id, event_id=r.event_id, endpoint_id=r.endpoint_id, attempt=r.attempts,
@@ -99,9 +100,14 @@ async def claim(
                     lease_expires_at=expires) for r in rows]
 
 
-def _guarded_update(**values: Any) -> sa.Update:
+def _table() -> sa.Table:
     table = Delivery.__table__
     assert isinstance(table, sa.Table)
+    return table
+
+
+def _guarded_update(**values: Any) -> sa.Update:
+    table = _table()
     # The lease token guard: a worker whose lease was taken over records nothing.
     return (sa.update(table)
             .where(table.c.id == sa.bindparam("b_id", type_=sa.Uuid()),
@@ -121,7 +127,9 @@ async def record_outcomes(
     await _write_sent(session, sent, now=now, settings=settings, random=random)
     await _write_skipped(session, [o for o in outcomes if o.skipped is not None], now=now)
     if sent:
-        await session.execute(sa.insert(DeliveryAttempt), [_attempt_row(o) for o in sent])
+        attempts = DeliveryAttempt.__table__
+        assert isinstance(attempts, sa.Table)
+        await session.execute(sa.insert(attempts), [_attempt_row(o) for o in sent])
     return await _apply_health(session, sent, now=now, settings=settings)
 
 
