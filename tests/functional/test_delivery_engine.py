@@ -122,6 +122,9 @@ async def test_gone_disables_and_recover_replays_held_events(
     types = [e["type"] for e in (await client.get(
         "/v1/events", params={"type": "endpoint.*"}, headers=headers)).json()["data"]]
     assert types == ["endpoint.failing", "endpoint.disabled", "endpoint.recovered"]
+    # The account's contact was told by mail (no SMTP in tests: an .eml file).
+    notices = [p.read_text() for p in settings.mail_dir.glob("*.eml")]
+    assert any("was disabled" in text and "ops@acme.test" in text for text in notices)
 
 
 async def test_redirects_are_not_followed(
