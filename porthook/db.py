@@ -77,17 +77,17 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(database_url: str, *, pool_size: int = 10, read_only: bool = False) -> AsyncEngine:
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=10)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, read_only=read_only)
         return engine
     return create_async_engine(
         database_url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control so that BEGIN IMMEDIATE below is ours:
@@ -103,7 +103,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take no lock at all in WAL mode: a deferred BEGIN lets them
+        # run beside the one writer instead of queueing behind it.
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -113,6 +115,15 @@ class Database:
         self.url = settings.database_url
         self.engine = make_engine(settings.database_url, pool_size=pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Sessions that only read (API-key lookups). On SQLite they get their own
+        # engine whose transactions do not take the writer lock; elsewhere the
+        # same engine serves both.
+        self.read_engine = (
+            make_engine(settings.database_url, pool_size=pool_size, read_only=True)
+            if self.engine.dialect.name == "sqlite"
+            else self.engine
+        )
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -124,6 +135,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def all_models() -> sa.MetaData:

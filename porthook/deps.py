@@ -61,7 +61,7 @@ async def get_principal(
     if credentials is None:
         raise Unauthorized("missing Authorization header: send 'Authorization: Bearer <key>'")
     # Own short session: authentication must not join the request's transaction.
-    async with database.sessions() as session:
+    async with database.read_sessions() as session:
         principal = await accounts.authenticate(session, credentials.credentials)
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
