@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     connect_timeout_s: float = 5.0
     request_timeout_s: float = 15.0
     endpoint_concurrency: int = 8
+    endpoint_failing_after_s: float = 15 * 60.0  # failing this long: endpoint.failing
     disable_after_failing_s: float = 5 * 24 * 3600.0
     secret_rotation_overlap_s: float = 24 * 3600.0
 

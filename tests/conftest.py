@@ -115,6 +115,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         retry_jitter=0.0,
         worker_poll_interval_s=0.05,
         due_work_interval_s=0.1,
+        endpoint_failing_after_s=0.0,  # health events at the first failure, in tests
     )
 
 

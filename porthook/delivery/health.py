@@ -49,6 +49,7 @@ async def _apply_one(
         failing_since=endpoint.failing_since, failing_notified=endpoint.failing_notified,
         succeeded=any(rules.succeeded(o.status_code, o.error) for o in items) and not gone,
         gone=gone, now=now, disable_after_s=settings.disable_after_failing_s,
+        failing_after_s=settings.endpoint_failing_after_s,
     )
     endpoint.failing_since = health.failing_since
     endpoint.failing_notified = health.failing_notified

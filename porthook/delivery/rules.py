@@ -114,16 +114,26 @@ def health_after(
     gone: bool,
     now: datetime,
     disable_after_s: float,
+    failing_after_s: float = 0.0,
 ) -> Health:
-    """``succeeded``: at least one attempt of the batch got a 2xx (it wins)."""
+    """``succeeded``: at least one attempt of the batch got a 2xx (it wins).
+
+    ``endpoint.failing`` waits until the endpoint has failed for
+    ``failing_after_s``: one transient 500 is the retry schedule's business, not
+    news worth a failing/recovered pair.
+    """
     if succeeded:
         events = ("endpoint.recovered",) if failing_notified else ()
         return Health(failing_since=None, failing_notified=False, events=events)
     since = failing_since or now
-    owed: tuple[str, ...] = () if failing_notified else ("endpoint.failing",)
-    if gone or now - since >= timedelta(seconds=disable_after_s):
+    failing_for = now - since
+    due = not failing_notified and failing_for >= timedelta(seconds=failing_after_s)
+    if gone or failing_for >= timedelta(seconds=disable_after_s):
+        owed = () if failing_notified else ("endpoint.failing",)
         return Health(since, True, disable=True, events=(*owed, "endpoint.disabled"))
-    return Health(since, True, events=owed)
+    if due:
+        return Health(since, True, events=("endpoint.failing",))
+    return Health(since, failing_notified)
 
 
 def matches(patterns: Sequence[str], event_type: str) -> bool:

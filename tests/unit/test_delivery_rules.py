@@ -69,32 +69,43 @@ DAY = timedelta(days=1)
 
 
 @pytest.mark.parametrize(
-    ("failing_since", "notified", "succeeded", "gone", "expected"),
+    ("failing_since", "notified", "succeeded", "gone", "expected", "threshold_s"),
     [
         # healthy endpoint succeeds: nothing to say
-        (None, False, True, False, rules.Health(None, False)),
-        # first failure: failing from now, endpoint.failing once
-        (None, False, False, False, rules.Health(NOW, True, events=("endpoint.failing",))),
+        (None, False, True, False, rules.Health(None, False), 0.0),
+        # first failure, no threshold: failing from now, endpoint.failing once
+        (None, False, False, False, rules.Health(NOW, True, events=("endpoint.failing",)), 0.0),
         # still failing, already told: silence
-        (NOW - DAY, True, False, False, rules.Health(NOW - DAY, True)),
+        (NOW - DAY, True, False, False, rules.Health(NOW - DAY, True), 0.0),
+        # first failure with a 15 min threshold: failing from now, nothing said yet
+        (None, False, False, False, rules.Health(NOW, False), 900.0),
+        # failing for 10 min, threshold 15 min: still quiet
+        (NOW - timedelta(minutes=10), False, False, False,
+         rules.Health(NOW - timedelta(minutes=10), False), 900.0),
+        # failing for 20 min, threshold 15 min: endpoint.failing once
+        (NOW - timedelta(minutes=20), False, False, False,
+         rules.Health(NOW - timedelta(minutes=20), True, events=("endpoint.failing",)), 900.0),
+        # a transient failure healed before the threshold: no recovered either
+        (NOW - timedelta(minutes=1), False, True, False, rules.Health(None, False), 900.0),
         # failing for 5 days: disabled
         (NOW - 5 * DAY, True, False, False,
-         rules.Health(NOW - 5 * DAY, True, disable=True, events=("endpoint.disabled",))),
+         rules.Health(NOW - 5 * DAY, True, disable=True, events=("endpoint.disabled",)), 0.0),
         # a success after failures: recovered
         (NOW - DAY, True, True, False,
-         rules.Health(None, False, events=("endpoint.recovered",))),
+         rules.Health(None, False, events=("endpoint.recovered",)), 0.0),
         # 410 disables at once (and says failing first)
         (None, False, False, True,
-         rules.Health(NOW, True, disable=True, events=("endpoint.failing", "endpoint.disabled"))),
+         rules.Health(NOW, True, disable=True, events=("endpoint.failing", "endpoint.disabled")),
+         0.0),
     ],
 )
 def test_health_after(
     failing_since: datetime | None, notified: bool, succeeded: bool, gone: bool,
-    expected: rules.Health,
+    expected: rules.Health, threshold_s: float,
 ) -> None:
     assert rules.health_after(
         failing_since=failing_since, failing_notified=notified, succeeded=succeeded, gone=gone,
-        now=NOW, disable_after_s=5 * 24 * 3600.0,
+        now=NOW, disable_after_s=5 * 24 * 3600.0, failing_after_s=threshold_s,
     ) == expected
 
 
