@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -322,3 +323,39 @@ async def test_porting_defaults_webhook_receives_order_events(
     assert order_call.json()["type"] == "ORDER_UPDATED"  # the defaults' format applies
     listed = (await client.get("/v1/endpoints", headers=headers)).json()["data"]
     assert sorted(e["origin"] for e in listed) == ["porting_defaults", "porting_order"]
+
+
+async def test_five_days_of_failure_disable_the_endpoint_and_mail_the_account(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    sink.script("/down", then=503)
+    endpoint = await create_endpoint(client, headers, url=sink.url("/down"),
+                                     event_types=["porting_order.*"])
+    async with running_dispatcher(settings, database, clock):
+        first = await record_event(database, clock, account_id=account_id)
+        await sink.wait_for(1, "/down")
+
+        async def failing() -> bool:
+            body = (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)).json()
+            return body["failing_since"] is not None
+
+        await eventually(failing)
+        # Nothing but failures for five days (the clock moves; the sink stays down).
+        clock.advance(timedelta(days=5, seconds=1))
+        await record_event(database, clock, account_id=account_id)
+
+        async def disabled() -> bool:
+            body = (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)).json()
+            return body["enabled"] is False
+
+        await eventually(disabled)
+        held = await record_event(database, clock, account_id=account_id)
+    assert (await deliveries_of(client, headers, held))[0]["status"] == "held"
+    assert (await deliveries_of(client, headers, first))[0]["status"] != "delivered"
+    types = [e["type"] for e in (await client.get(
+        "/v1/events", params={"type": "endpoint.*"}, headers=headers)).json()["data"]]
+    assert types == ["endpoint.failing", "endpoint.disabled"]
+    notices = [p.read_text() for p in settings.mail_dir.glob("*.eml")]
+    assert any("was disabled" in text and "ops@acme.test" in text for text in notices)
