@@ -29,6 +29,8 @@ ERROR_CHARS = 1000
 # A literal, not a bound parameter: only then can the planners (PostgreSQL's
 # generic plans included) prove the partial index ``ix_deliveries_due`` applies.
 _PENDING: sa.ColumnElement[str] = sa.literal_column("'pending'", sa.String())
+# The predicate of the partial ``ix_deliveries_endpoint_stuck``, literally.
+_STUCK = sa.text("deliveries.status IN ('dead', 'held')")
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,11 @@ async def claim(
     writer lock (``BEGIN IMMEDIATE``) serialises claims."""
     earlier = aliased(Delivery)
     blocked = sa.exists().where(
+        earlier.ordered,  # as the partial ix_deliveries_ordering says it (not IS TRUE)
         earlier.endpoint_id == Delivery.endpoint_id,
         earlier.ordering_key == Delivery.ordering_key,
         earlier.sequence < Delivery.sequence,
-        earlier.status.in_((models.PENDING, models.HELD)),
+        earlier.status.in_([_PENDING, sa.literal_column("'held'", sa.String())]),
     )
     due = (
         sa.select(Delivery.id)
@@ -236,7 +239,7 @@ async def requeue_endpoint(
     result = await session.execute(
         sa.update(Delivery)
         .where(Delivery.account_id == account_id, Delivery.endpoint_id == endpoint.id,
-               Delivery.status.in_((models.DEAD, models.HELD)), Delivery.created_at >= since)
+               _STUCK, Delivery.created_at >= since)
         .values(status=models.PENDING, next_attempt_at=now, lease_token=None,
                 round_start=Delivery.attempts, updated_at=now)
         .execution_options(synchronize_session=False)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f37dd678155b
+Revision ID: 60ceb33f27a2
 Revises: 
-Create Date: 2026-11-22 13:13:04.891826
+Create Date: 2026-11-22 13:51:26.951280
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import porthook.db
 
 
-revision: str = 'f37dd678155b'
+revision: str = '60ceb33f27a2'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -464,9 +464,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_deliveries_due', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
-        batch_op.create_index('ix_deliveries_endpoint_created', ['endpoint_id', 'created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_deliveries_event_id'), ['event_id'], unique=False)
-        batch_op.create_index('ix_deliveries_ordering', ['endpoint_id', 'ordering_key', 'sequence'], unique=False)
+        batch_op.create_index('ix_deliveries_endpoint_stuck', ['endpoint_id', 'created_at'], unique=False, postgresql_where=sa.text("status IN ('dead', 'held')"), sqlite_where=sa.text("status IN ('dead', 'held')"))
+        batch_op.create_index('ix_deliveries_ordering', ['endpoint_id', 'ordering_key', 'sequence'], unique=False, postgresql_where=sa.text("ordered AND status IN ('pending', 'held')"), sqlite_where=sa.text("ordered AND status IN ('pending', 'held')"))
 
     op.create_table('records_dids',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -731,9 +730,8 @@ def downgrade() -> None:
 
     op.drop_table('records_dids')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
-        batch_op.drop_index('ix_deliveries_ordering')
-        batch_op.drop_index(batch_op.f('ix_deliveries_event_id'))
-        batch_op.drop_index('ix_deliveries_endpoint_created')
+        batch_op.drop_index('ix_deliveries_ordering', postgresql_where=sa.text("ordered AND status IN ('pending', 'held')"), sqlite_where=sa.text("ordered AND status IN ('pending', 'held')"))
+        batch_op.drop_index('ix_deliveries_endpoint_stuck', postgresql_where=sa.text("status IN ('dead', 'held')"), sqlite_where=sa.text("status IN ('dead', 'held')"))
         batch_op.drop_index('ix_deliveries_due', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.drop_table('deliveries')
