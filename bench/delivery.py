@@ -114,7 +114,7 @@ class SinkProcess:
         raise RuntimeError("sink did not start")
 
     def stop(self) -> None:
-        self._process.terminate()
+        self._process.kill()  # hanging handlers make a graceful stop noisy
 
     async def get(self, what: str) -> dict[str, Any]:
         async with aiohttp.ClientSession() as http, http.get(self.url(what)) as response:

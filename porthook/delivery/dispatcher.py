@@ -43,11 +43,6 @@ FLUSH_DELAY_S = 0.05  # outcomes wait this long to share a transaction with othe
 FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease expiry
 LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
 DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
-# A claim that leaves full endpoints out must walk past their due rows; when it
-# finds nothing else, the next such claim waits this long at least, or this many
-# times what the fruitless one took (a million rows of one endpoint make it slow).
-BARREN_HOLD_S = 0.2
-BARREN_HOLD_FACTOR = 5.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +89,6 @@ class Dispatcher:
         self._flow = flow.FlowControl(batch_size=settings.worker_batch_size)
         self._watch: set[uuid.UUID] = set()  # endpoints left out of the last claim
         self._telnyx_key: bytes | None = None
-        self._barren_until = 0.0  # loop time before which claims that exclude wait
 
     async def run(self, stop: asyncio.Event) -> None:
         await self._http.start()
@@ -141,21 +135,15 @@ class Dispatcher:
             async with self.database.sessions() as session:
                 self._telnyx_key = await service.signing_key(session, now=self.clock.now())
                 await session.commit()
-        now, loop = self.clock.now(), asyncio.get_running_loop()
-        full = self._flow.full_endpoints(loop.time())
+        now = self.clock.now()
+        full = self._flow.full_endpoints(asyncio.get_running_loop().time())
         self._watch = set(full)
-        if full and loop.time() < self._barren_until:
-            return 0  # the full endpoints' drain (or the poll) wakes us
-        started = loop.time()
         async with self.database.sessions() as session:
             claimed = await queue.claim(session, now=now, limit=room,
                                         lease_s=self.settings.worker_lease_s,
                                         exclude_endpoints=full)
             views, targets = await self._load(session, claimed) if claimed else ({}, {})
             await session.commit()
-        if full and not claimed:
-            took = loop.time() - started
-            self._barren_until = loop.time() + max(BARREN_HOLD_S, BARREN_HOLD_FACTOR * took)
         metrics.CLAIM_BATCH_SIZE.observe(len(claimed))
         for item in claimed:
             view, target = views.get(item.event_id), targets.get(item.endpoint_id)
