@@ -15,12 +15,18 @@ from porthook.porting.schemas import (
     CommentPublic,
     MessagingChange,
     NumberMoveIn,
+    OrderFilters,
     PortingOrderPublic,
     SplitIn,
     StatusChange,
 )
 from porthook.porting.snapshot import comment_public, to_public
 from porthook.problems import responses
+
+
+class DeskOrderFilters(OrderFilters):
+    account_id: uuid.UUID | None = None
+
 
 router = APIRouter(prefix="/operator/porting-orders", tags=["porting orders (operator)"])
 
@@ -30,14 +36,10 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 @router.get("", response_model=Page[PortingOrderPublic], responses=responses(422))
 async def read_all_porting_orders(
     session: SessionDep, _: OperatorDep, page: PageDep,
-    account_id: Annotated[uuid.UUID | None, Query()] = None,
-    status: Annotated[str | None, Query()] = None,
-    customer_reference: Annotated[str | None, Query()] = None,
-    phone_number: Annotated[str | None, Query(description="E.164")] = None,
+    filters: Annotated[DeskOrderFilters, Query()],
 ) -> Page[PortingOrderPublic]:
     rows, next_cursor = await service.list_orders(
-        session, account_id=account_id, status=status, customer_reference=customer_reference,
-        phone_number=phone_number, cursor=page.cursor, limit=page.limit,
+        session, **filters.model_dump(), cursor=page.cursor, limit=page.limit,
     )
     return Page(data=[to_public(o) for o in rows], next_cursor=next_cursor)
 

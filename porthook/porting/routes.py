@@ -18,6 +18,7 @@ from porthook.porting.schemas import (
     DocumentPublic,
     DocumentType,
     ExceptionType,
+    OrderFilters,
     PortabilityCheckIn,
     PortabilityCheckPublic,
     PortingDefaultsIn,
@@ -50,13 +51,11 @@ async def create_porting_order(
 @orders_router.get("", response_model=Page[PortingOrderPublic], responses=responses(422))
 async def read_porting_orders(
     session: SessionDep, account_id: AccountIdDep, page: PageDep,
-    status: Annotated[str | None, Query()] = None,
-    customer_reference: Annotated[str | None, Query()] = None,
-    phone_number: Annotated[str | None, Query(description="E.164")] = None,
+    filters: Annotated[OrderFilters, Query()],
 ) -> Page[PortingOrderPublic]:
     rows, next_cursor = await service.list_orders(
-        session, account_id=account_id, status=status, customer_reference=customer_reference,
-        phone_number=phone_number, cursor=page.cursor, limit=page.limit,
+        session, account_id=account_id, **filters.model_dump(),
+        cursor=page.cursor, limit=page.limit,
     )
     return Page(data=[to_public(o) for o in rows], next_cursor=next_cursor)
 

@@ -31,6 +31,21 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+OrderStatus = Literal[
+    "draft", "in-process", "submitted", "exception", "foc-date-confirmed", "ported",
+    "cancel-pending", "cancelled",
+]
+
+
+class OrderFilters(BaseModel):
+    """Query filters of the order lists (the customer's and the desk's). Not
+    ``extra="forbid"``: the page's ``cursor`` and ``limit`` share the query."""
+
+    status: OrderStatus | None = None
+    customer_reference: str | None = Field(default=None, max_length=200)
+    phone_number: str | None = Field(default=None, max_length=20, description="E.164")
+
+
 # ---- inputs -----------------------------------------------------------------
 
 class ServiceAddressIn(_Input):

@@ -307,3 +307,12 @@ async def test_number_moves_by_the_desk(
     assert other.status_code == 201
     await desk_status(client, operator_headers, order["id"], "foc-date-confirmed",
                       foc_date=foc)
+
+
+async def test_unknown_status_filter_is_refused(
+    client: httpx.AsyncClient, make_account: AccountFactory
+) -> None:
+    _, headers = await make_account()
+    response = await client.get("/v1/porting-orders?status=finished", headers=headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.status"
