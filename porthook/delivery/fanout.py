@@ -67,14 +67,32 @@ async def notify(session: AsyncSession) -> None:
 
 
 async def _account_endpoints(session: AsyncSession, event: Event) -> list[Endpoint]:
-    query = (
-        sa.select(Endpoint, NotificationProfile)
-        .outerjoin(NotificationProfile, Endpoint.profile_id == NotificationProfile.id)
-        .where(Endpoint.account_id == event.account_id, Endpoint.origin == models.ORIGIN_USER)
-    )
-    result = await session.execute(query)
-    return [endpoint for endpoint, profile in result.all()
+    return [endpoint for endpoint, profile in await _user_endpoints(session, event.account_id)
             if _wants(endpoint, profile, event.type)]
+
+
+_CACHE_KEY = "porthook.fanout.endpoints"
+
+
+async def _user_endpoints(
+    session: AsyncSession, account_id: uuid.UUID
+) -> list[tuple[Endpoint, NotificationProfile | None]]:
+    """The account's endpoints, read once per transaction: one change records
+    several events (an order and its lnp records) and each fans out."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_CACHE_KEY)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_CACHE_KEY] = cached
+    by_account: dict[uuid.UUID, list[tuple[Endpoint, NotificationProfile | None]]] = cached[1]
+    if account_id not in by_account:
+        result = await session.execute(
+            sa.select(Endpoint, NotificationProfile)
+            .outerjoin(NotificationProfile, Endpoint.profile_id == NotificationProfile.id)
+            .where(Endpoint.account_id == account_id, Endpoint.origin == models.ORIGIN_USER)
+        )
+        by_account[account_id] = [(endpoint, profile) for endpoint, profile in result.all()]
+    return by_account[account_id]
 
 
 def _wants(endpoint: Endpoint, profile: NotificationProfile | None, event_type: str) -> bool:
