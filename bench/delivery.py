@@ -197,8 +197,8 @@ async def seed(
     done = 0
     while done < count:
         size = min(SEED_CHUNK, count - done)
-        rows = [_event_row(account_id, done + i, now) for i in range(size)]
-        deliveries = [_delivery_row(account_id, endpoint_ids[(done + i) % len(endpoint_ids)],
+        rows = [event_row(account_id, done + i, now) for i in range(size)]
+        deliveries = [delivery_row(account_id, endpoint_ids[(done + i) % len(endpoint_ids)],
                                     row, now) for i, row in enumerate(rows)]
         async with database.sessions() as session:
             await session.execute(sa.insert(Event), rows)
@@ -217,13 +217,14 @@ async def seed(
             await autocommit.exec_driver_sql("VACUUM (ANALYZE) events")
 
 
-def _event_row(account_id: uuid.UUID, i: int, now: datetime) -> dict[str, Any]:
+def event_row(account_id: uuid.UUID, i: int, now: datetime) -> dict[str, Any]:
+    """A bulk-insertable event row (the bench and the reliability tests seed with it)."""
     return {"id": uuid.uuid4(), "account_id": account_id, "type": "record.dids.inserted",
             "subject_type": "dids", "subject_id": str(i), "sequence": 1, "occurred_at": now,
             "data": {"schema": "dids", "record": {"id": i, "number": "12125550100"}}}
 
 
-def _delivery_row(
+def delivery_row(
     account_id: uuid.UUID, endpoint_id: uuid.UUID, event: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
     return {"id": uuid.uuid4(), "account_id": account_id, "event_id": event["id"],

@@ -14,16 +14,15 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from bench.delivery import delivery_row, event_row
 from porthook.accounts import service as accounts
 from porthook.config import Settings
 from porthook.db import Database, all_models
@@ -60,26 +59,11 @@ async def _seed(database: Database, url: str, count: int) -> None:
         endpoint = await service.create_endpoint(
             session, account_id=account.id, body=EndpointCreate(url=url), settings=settings,
             now=now)
-        events = [_event(account.id, i, now) for i in range(count)]
+        events = [event_row(account.id, i, now) for i in range(count)]
         await session.execute(sa.insert(Event), events)
         await session.execute(sa.insert(Delivery), [
-            _delivery(account.id, endpoint.id, e, now) for e in events])
+            delivery_row(account.id, endpoint.id, e, now) for e in events])
         await session.commit()
-
-
-def _event(account_id: uuid.UUID, i: int, now: datetime) -> dict[str, Any]:
-    return {"id": uuid.uuid4(), "account_id": account_id, "type": "record.dids.inserted",
-            "subject_type": "dids", "subject_id": str(i), "sequence": 1, "occurred_at": now,
-            "data": {"schema": "dids", "record": {"id": i, "number": "12125550100"}}}
-
-
-def _delivery(
-    account_id: uuid.UUID, endpoint_id: uuid.UUID, event: dict[str, Any], now: datetime
-) -> dict[str, Any]:
-    return {"id": uuid.uuid4(), "account_id": account_id, "event_id": event["id"],
-            "endpoint_id": endpoint_id, "status": models.PENDING, "ordered": False,
-            "ordering_key": f"dids:{event['subject_id']}", "sequence": 1, "attempts": 0,
-            "round_start": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
 
 
 def _worker(database_url: str, log: Path) -> subprocess.Popen[bytes]:
