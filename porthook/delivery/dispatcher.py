@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import uuid
-from collections import Counter
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiosmtplib
@@ -62,6 +64,39 @@ class Target:
     failing: bool
 
 
+@functools.cache
+def _events_statement() -> sa.Select[Any]:
+    return sa.select(Event.id, Event.type, Event.account_id, Event.subject_type,
+                     Event.subject_id, Event.sequence, Event.occurred_at, Event.data
+                     ).where(Event.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _endpoints_statement() -> sa.Select[Any]:
+    return (sa.select(Endpoint.id, Endpoint.account_id, Account.name.label("account_name"),
+                      Endpoint.channel, Endpoint.url, Endpoint.email_address, Endpoint.format,
+                      Endpoint.credentials, Endpoint.secret, Endpoint.previous_secret,
+                      Endpoint.previous_secret_expires_at, Endpoint.enabled,
+                      Endpoint.max_concurrency, Endpoint.failing_since)
+            .join(Account, Account.id == Endpoint.account_id)
+            .where(Endpoint.id.in_(sa.bindparam("ids", expanding=True))))
+
+
+class _Lane:
+    """An endpoint's rows waiting in this worker, and the runners sending them.
+
+    At most ``cap`` runner tasks per endpoint, each sending one row after
+    another: no task, semaphore or wake-up per row.
+    """
+
+    __slots__ = ("cap", "rows", "running")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.rows: deque[tuple[queue.Claimed, formats.EventView, Target]] = deque()
+        self.running = 0
+
+
 class Dispatcher:
     def __init__(
         self, settings: Settings, *, database: Database, clock: Clock,
@@ -78,16 +113,19 @@ class Dispatcher:
         self._outcomes: list[queue.Outcome] = []
         self._outcomes_ready = asyncio.Event()
         self._closing = False
+        self._stopping = False  # runners take no new row
         self._tasks: set[asyncio.Task[None]] = set()
         # A token is held from the start of a send until its outcome is
         # written: at most worker_concurrency rows are ever sent-but-unrecorded,
         # which bounds what a kill -9 can make us send twice.
         self._tokens = asyncio.Semaphore(settings.worker_concurrency)
         self._unrecorded = 0
-        self._backlog: Counter[uuid.UUID] = Counter()  # started, not finished, per endpoint
-        self._slots: dict[uuid.UUID, asyncio.Semaphore] = {}
+        self._lanes: dict[uuid.UUID, _Lane] = {}
         self._flow = flow.FlowControl(batch_size=settings.worker_batch_size)
         self._watch: set[uuid.UUID] = set()  # endpoints left out of the last claim
+        # The last claim was cut short by unrecorded rows or a full queue: the
+        # next flush makes room, so it wakes the claim loop.
+        self._starved = False
         self._telnyx_key: bytes | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -113,106 +151,111 @@ class Dispatcher:
         self._wake.set()
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
+        batch = self.settings.worker_batch_size
         while not stop.is_set():
             self._wake.clear()
-            room = min(self.settings.worker_batch_size,
-                       self.settings.worker_concurrency - self._unrecorded)
+            room = min(batch, self.settings.worker_concurrency - self._unrecorded)
             if self._flow.queue_full():
                 room = 0
-            taken = 0
+            self._starved = room < batch
+            again = False
             if room > 0:
                 try:
-                    taken = await self._claim_and_start(room)
+                    again = await self._claim_and_start(room)
                 except Exception:  # the database may be briefly away: poll again
                     log.exception("claiming deliveries failed")
-            if taken < room or room <= 0:
+            if not again:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(),
                                            timeout=self.settings.worker_poll_interval_s)
 
-    async def _claim_and_start(self, room: int) -> int:
+    async def _claim_and_start(self, room: int) -> bool:
+        """Claim and start a batch; whether to claim again at once.
+
+        Not when the batch came short (nothing more is due), nor when every
+        endpoint in it is now full: the next claim would leave them all out
+        and, on a backlog of theirs, scan it for nothing. Their draining, a
+        NOTIFY, a flush that makes room, or the poll interval wakes the loop.
+        """
         if self._telnyx_key is None:
             async with self.database.sessions() as session:
                 self._telnyx_key = await service.signing_key(session, now=self.clock.now())
                 await session.commit()
         now = self.clock.now()
         full = self._flow.full_endpoints(asyncio.get_running_loop().time())
-        self._watch = set(full)
         async with self.database.sessions() as session:
             claimed = await queue.claim(session, now=now, limit=room,
                                         lease_s=self.settings.worker_lease_s,
                                         exclude_endpoints=full)
-            views, targets = await self._load(session, claimed) if claimed else ({}, {})
+            views, targets = await self._load(session, claimed, now) if claimed else ({}, {})
             await session.commit()
         metrics.CLAIM_BATCH_SIZE.observe(len(claimed))
         for item in claimed:
             view, target = views.get(item.event_id), targets.get(item.endpoint_id)
             if view is not None and target is not None:
                 self._start(item, view, target)
-        return len(claimed)
+        # Whoever is full now wakes the loop once it has drained.
+        self._watch = set(self._flow.full_endpoints(asyncio.get_running_loop().time()))
+        return len(claimed) == room and bool(set(targets) - self._watch)
 
     async def _load(
-        self, session: AsyncSession, claimed: list[queue.Claimed]
+        self, session: AsyncSession, claimed: list[queue.Claimed], now: datetime
     ) -> tuple[dict[uuid.UUID, formats.EventView], dict[uuid.UUID, Target]]:
-        event_ids = list({c.event_id for c in claimed})
+        connection = await session.connection()
         # Plain rows, not ORM objects: a fresh dict per row is already a private copy.
-        rows = (await session.execute(sa.select(
-            Event.id, Event.type, Event.account_id, Event.subject_type, Event.subject_id,
-            Event.sequence, Event.occurred_at, Event.data).where(Event.id.in_(event_ids)))).all()
-        views = {row.id: formats.EventView(*row) for row in rows}
-        endpoint_ids = list({c.endpoint_id for c in claimed})
-        result = await session.execute(
-            sa.select(Endpoint, Account.name).join(Account, Account.id == Endpoint.account_id)
-            .where(Endpoint.id.in_(endpoint_ids)))
-        now = self.clock.now()
-        targets = {endpoint.id: self._target(endpoint, name, now)
-                   for endpoint, name in result.all()}
+        rows = await connection.execute(_events_statement(),
+                                        {"ids": list({c.event_id for c in claimed})})
+        views = {row[0]: formats.EventView(*row) for row in rows}
+        result = await connection.execute(_endpoints_statement(),
+                                          {"ids": list({c.endpoint_id for c in claimed})})
+        targets = {row.id: self._target(row, now) for row in result}
         return views, targets
 
-    def _target(self, endpoint: Endpoint, account_name: str, now: Any) -> Target:
-        cap = endpoint.max_concurrency or self.settings.endpoint_concurrency
+    def _target(self, row: Any, now: datetime) -> Target:
+        webhook = row.channel == "webhook"
         return Target(
-            id=endpoint.id, account_id=endpoint.account_id, account_name=account_name,
-            channel=endpoint.channel,
-            address=(endpoint.url if endpoint.channel == "webhook" else endpoint.email_address)
-            or "",
-            format=endpoint.format, credentials=endpoint.credentials,
-            secrets=rules.signing_secrets(endpoint.secret, endpoint.previous_secret,
-                                          endpoint.previous_secret_expires_at, now),
-            enabled=endpoint.enabled, cap=cap, failing=endpoint.failing_since is not None,
+            id=row.id, account_id=row.account_id, account_name=row.account_name,
+            channel=row.channel, address=(row.url if webhook else row.email_address) or "",
+            format=row.format, credentials=row.credentials,
+            secrets=rules.signing_secrets(row.secret, row.previous_secret,
+                                          row.previous_secret_expires_at, now),
+            enabled=row.enabled, cap=row.max_concurrency or self.settings.endpoint_concurrency,
+            failing=row.failing_since is not None,
         )
 
     def _start(self, item: queue.Claimed, view: formats.EventView, target: Target) -> None:
-        self._backlog[target.id] += 1
-        if target.id not in self._slots:
-            self._slots[target.id] = asyncio.Semaphore(target.cap)
-        task = asyncio.create_task(self._deliver(item, view, target))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, item: queue.Claimed, view: formats.EventView, target: Target) -> None:
-        slot = self._slots[target.id]
+        lane = self._lanes.get(target.id)
+        if lane is None:
+            lane = self._lanes[target.id] = _Lane(target.cap)
+        lane.cap = target.cap  # as last read: a changed max_concurrency applies at once
+        lane.rows.append((item, view, target))
         self._flow.wait(target.id, target.cap)
+        if lane.running < lane.cap:
+            lane.running += 1
+            task = asyncio.create_task(self._run_lane(target.id, lane))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run_lane(self, endpoint_id: uuid.UUID, lane: _Lane) -> None:
         try:
-            await slot.acquire()
+            while lane.rows and not self._stopping and lane.running <= lane.cap:
+                item, view, target = lane.rows.popleft()
+                self._flow.stop_waiting(endpoint_id)
+                await self._tokens.acquire()  # released by the flusher once recorded
+                self._unrecorded += 1
+                self._record(await self._attempt_safely(item, view, target))
+                self._finished(endpoint_id)
         finally:
-            self._flow.stop_waiting(target.id)
-        try:
-            await self._tokens.acquire()  # released by the flusher once recorded
-            self._unrecorded += 1
-            outcome = await self._attempt_safely(item, view, target)
-        finally:
-            slot.release()
-            self._finished(target.id)
+            lane.running -= 1
+            if lane.running == 0 and not lane.rows and self._lanes.get(endpoint_id) is lane:
+                del self._lanes[endpoint_id]
+                self._flow.forget(endpoint_id)
+
+    def _record(self, outcome: queue.Outcome) -> None:
         self._outcomes.append(outcome)
         self._outcomes_ready.set()
 
     def _finished(self, endpoint_id: uuid.UUID) -> None:
-        self._backlog[endpoint_id] -= 1
-        if self._backlog[endpoint_id] <= 0:
-            del self._backlog[endpoint_id]
-            self._slots.pop(endpoint_id, None)
-            self._flow.forget(endpoint_id)
         if endpoint_id in self._watch and self._flow.drained(
                 endpoint_id, asyncio.get_running_loop().time()):
             self._watch.discard(endpoint_id)
@@ -306,9 +349,10 @@ class Dispatcher:
                 self._unrecorded -= len(batch)
                 for _ in batch:
                     self._tokens.release()
-                # Room for the next claim; finished rows may also unblock
-                # strictly ordered ones.
-                self._wake.set()
+                # Room for a claim that was cut short; a finished row may
+                # also unblock the next of a strictly ordered subject.
+                if self._starved or any(o.claimed.ordered for o in batch):
+                    self._wake.set()
             if self._closing and not self._outcomes:
                 return
 
@@ -351,6 +395,17 @@ class Dispatcher:
                           account.contact_email, endpoint.id)
 
     async def _drain(self) -> None:
+        """Finish the sends under way; give back the rows not started yet."""
+        self._stopping = True
+        for lane in self._lanes.values():
+            while lane.rows:
+                item, _, target = lane.rows.popleft()
+                self._flow.stop_waiting(target.id)
+                # Counted as unrecorded like a sent row; the flusher's token
+                # release for it is harmless now that nothing claims any more.
+                self._unrecorded += 1
+                self._record(queue.Outcome(claimed=item, attempted_at=self.clock.now(),
+                                           skipped="released"))
         if not self._tasks:
             return
         _, late = await asyncio.wait(set(self._tasks),

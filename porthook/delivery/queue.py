@@ -7,6 +7,7 @@ a handful of round trips whatever its size (no per-row queries).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from porthook.config import Settings
 from porthook.delivery import fanout, models, rules
@@ -42,6 +42,7 @@ class Claimed:
     round_attempt: int  # its number within the current retry round
     lease_token: uuid.UUID
     lease_expires_at: datetime
+    ordered: bool = False  # strictly ordered: its outcome may unblock the next row
 
 
 @dataclass(frozen=True)
@@ -68,39 +69,54 @@ async def claim(
     """Lease up to ``limit`` due deliveries. On PostgreSQL ``SKIP LOCKED`` lets
     many workers claim at once without waiting on each other; on SQLite the
     writer lock (``BEGIN IMMEDIATE``) serialises claims."""
-    earlier = aliased(Delivery)
+    token, expires = uuid.uuid4(), now + timedelta(seconds=lease_s)
+    # Core on the session's connection, not the ORM: this runs for every batch.
+    connection = await session.connection()
+    result = await connection.execute(_claim_statement(), {
+        "b_now": now, "b_limit": limit, "b_token": token, "b_expires": expires,
+        "b_excluded": list(exclude_endpoints),
+    })
+    return [Claimed(id=r[0], event_id=r[1], endpoint_id=r[2], attempt=r[3],
+                    round_attempt=r[3] - r[4], lease_token=token, lease_expires_at=expires,
+                    ordered=r[5])
+            for r in result.all()]
+
+
+@functools.cache
+def _claim_statement() -> sa.Update:
+    """Built once: a fresh statement per claim cost milliseconds of SQLAlchemy
+    construction and cache-key work, more than the query itself."""
+    table = _table()
+    earlier = table.alias("earlier")
+    moment = table.c.next_attempt_at.type
     blocked = sa.exists().where(
-        earlier.ordered,  # as the partial ix_deliveries_ordering says it (not IS TRUE)
-        earlier.endpoint_id == Delivery.endpoint_id,
-        earlier.ordering_key == Delivery.ordering_key,
-        earlier.sequence < Delivery.sequence,
-        earlier.status.in_([_PENDING, sa.literal_column("'held'", sa.String())]),
+        earlier.c.ordered,  # as the partial ix_deliveries_ordering says it (not IS TRUE)
+        earlier.c.endpoint_id == table.c.endpoint_id,
+        earlier.c.ordering_key == table.c.ordering_key,
+        earlier.c.sequence < table.c.sequence,
+        earlier.c.status.in_([_PENDING, sa.literal_column("'held'", sa.String())]),
     )
     due = (
-        sa.select(Delivery.id)
-        .where(Delivery.status == _PENDING, Delivery.next_attempt_at <= now,
-               sa.or_(Delivery.ordered.is_(False), ~blocked))
-        .order_by(Delivery.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=Delivery)
+        sa.select(table.c.id)
+        .where(table.c.status == _PENDING,
+               table.c.next_attempt_at <= sa.bindparam("b_now", type_=moment),
+               sa.or_(table.c.ordered.is_(False), ~blocked),
+               table.c.endpoint_id.not_in(sa.bindparam("b_excluded", expanding=True,
+                                                       type_=sa.Uuid())))
+        .order_by(table.c.next_attempt_at)
+        .limit(sa.bindparam("b_limit", type_=sa.Integer()))
+        .with_for_update(skip_locked=True, of=table)
     )
-    if exclude_endpoints:
-        due = due.where(Delivery.endpoint_id.not_in(list(exclude_endpoints)))
-    token, expires = uuid.uuid4(), now + timedelta(seconds=lease_s)
-    table = _table()
-    # Core, not ORM: this runs for every batch and the ORM adds nothing here.
-    statement = (
+    return (
         sa.update(table)
         .where(table.c.id.in_(due.scalar_subquery()))
-        .values(lease_token=token, next_attempt_at=expires, attempts=table.c.attempts + 1,
-                updated_at=now)
+        .values(lease_token=sa.bindparam("b_token", type_=sa.Uuid()),
+                next_attempt_at=sa.bindparam("b_expires", type_=moment),
+                attempts=table.c.attempts + 1,
+                updated_at=sa.bindparam("b_now", type_=moment))
         .returning(table.c.id, table.c.event_id, table.c.endpoint_id, table.c.attempts,
-                   table.c.round_start)
+                   table.c.round_start, table.c.ordered)
     )
-    rows = (await session.execute(statement)).all()
-    return [Claimed(id=r.id, event_id=r.event_id, endpoint_id=r.endpoint_id, attempt=r.attempts,
-                    round_attempt=r.attempts - r.round_start, lease_token=token,
-                    lease_expires_at=expires) for r in rows]
 
 
 def _table() -> sa.Table:

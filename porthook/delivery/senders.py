@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import aiosmtplib
+from yarl import URL
 
 from porthook.config import Settings
 from porthook.delivery import signing, ssrf
@@ -28,6 +29,7 @@ from porthook.delivery import signing, ssrf
 USER_AGENT = "porthook-webhooks/0.1"
 EXCERPT_BYTES = 1024  # only this much of a response is read and kept
 SMTP_TIMEOUT_S = 15.0
+URL_CACHE_SIZE = 10_000  # distinct endpoint URLs remembered parsed
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class HttpSender:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, tuple[URL, str | None]] = {}
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -71,8 +74,10 @@ class HttpSender:
             total=self._settings.request_timeout_s, connect=self._settings.connect_timeout_s,
             sock_connect=self._settings.connect_timeout_s,
         )
+        # No cookie jar: a receiver's cookies must not ride along on later calls.
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                              auto_decompress=False)
+                                              auto_decompress=False,
+                                              cookie_jar=aiohttp.DummyCookieJar())
 
     async def close(self) -> None:
         if self._session is not None:
@@ -82,11 +87,11 @@ class HttpSender:
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         assert self._session is not None, "HttpSender.start() was not called"
         started = time.perf_counter()
-        refused = ssrf.refused_literal(urlsplit(url).hostname or "", self._settings)
+        target, refused = self._parsed(url)
         if refused:
             return SendResult(duration_ms=0, error=f"refused target: {refused}")
         try:
-            async with self._session.post(url, data=body, headers=headers,
+            async with self._session.post(target, data=body, headers=headers,
                                           allow_redirects=False) as response:
                 excerpt = await response.content.read(EXCERPT_BYTES)
                 return SendResult(
@@ -99,6 +104,17 @@ class HttpSender:
         except (aiohttp.ClientError, OSError, ValueError) as error:
             return SendResult(duration_ms=_ms_since(started),
                               error=f"{type(error).__name__}: {error}")
+
+
+    def _parsed(self, url: str) -> tuple[URL, str | None]:
+        """The URL parsed and its IP-literal check, once per URL, not per call."""
+        known = self._urls.get(url)
+        if known is None:
+            if len(self._urls) >= URL_CACHE_SIZE:
+                self._urls.clear()
+            refused = ssrf.refused_literal(urlsplit(url).hostname or "", self._settings)
+            known = self._urls[url] = (URL(url), refused)
+        return known
 
 
 def _ms_since(started: float) -> int:

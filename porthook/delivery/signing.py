@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import secrets as _random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -63,12 +64,23 @@ def sign_headers(
     seconds = _unix_seconds(timestamp)
     moment = datetime.fromtimestamp(seconds, tz=UTC)
     text = body.decode()
-    signatures = [Webhook(secret).sign(msg_id, moment, text) for secret in secrets]
+    signatures = [_signer(secret).sign(msg_id, moment, text) for secret in secrets]
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(seconds),
         "webhook-signature": " ".join(signatures),
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _signer(secret: str) -> Webhook:
+    """One ``Webhook`` per secret: building it decodes the secret each time."""
+    return Webhook(secret)
+
+
+@functools.lru_cache(maxsize=16)
+def _ed25519(private: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(private)
 
 
 def generate_ed25519_private_key() -> bytes:
@@ -89,8 +101,7 @@ def _telnyx_message(timestamp: str, body: bytes) -> bytes:
 def telnyx_headers(private: bytes, timestamp: Timestamp, body: bytes) -> dict[str, str]:
     """Seed 001's provider signature headers for one call."""
     seconds = str(_unix_seconds(timestamp))
-    key = Ed25519PrivateKey.from_private_bytes(private)
-    signature = key.sign(_telnyx_message(seconds, body))
+    signature = _ed25519(private).sign(_telnyx_message(seconds, body))
     return {
         "telnyx-signature-ed25519": base64.b64encode(signature).decode(),
         "telnyx-timestamp": seconds,

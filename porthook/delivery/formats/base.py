@@ -6,6 +6,7 @@ they live here so the format modules can import them without a cycle.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class UnsupportedEvent(ValueError):
 _SECRET_KEY = re.compile(r"(?:^|_)(?:pin|PIN)$|[a-z]Pin$|(?i:password|secret|credential)")
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred distinct keys: cheap on every payload
 def is_secret_key(key: str) -> bool:
     return _SECRET_KEY.search(key) is not None
 
@@ -91,8 +93,9 @@ def iso_z(value: str | datetime | None, *, micro: bool = False) -> str | None:
     moment = parse_datetime(value)
     if moment is None:
         return None
-    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ"
-    return moment.strftime(pattern)
+    # isoformat, not strftime: several times faster, and every delivery renders one.
+    text = moment.replace(tzinfo=None).isoformat(timespec="microseconds" if micro else "seconds")
+    return text + "Z"
 
 
 def iso_offset(value: str | datetime | None) -> str | None:
