@@ -12,11 +12,10 @@ import asyncio
 import base64
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -32,8 +31,7 @@ SMTP_TIMEOUT_S = 15.0
 URL_CACHE_SIZE = 10_000  # distinct endpoint URLs remembered parsed
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(NamedTuple):
     duration_ms: int
     status_code: int | None = None
     response_excerpt: str | None = None
