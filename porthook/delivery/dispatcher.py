@@ -45,6 +45,7 @@ FLUSH_DELAY_S = 0.05  # outcomes wait this long to share a transaction with othe
 FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease expiry
 LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
 DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
+PROBE_BACKOFF_MAX_S = 5.0  # longest pause between empty claims that leave every endpoint out
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,10 @@ class Dispatcher:
         # The last claim was cut short by unrecorded rows or a full queue: the
         # next flush makes room, so it wakes the claim loop.
         self._starved = False
+        self._notified = False  # a NOTIFY came since the last claim
         self._telnyx_key: bytes | None = None
+        self._probe = flow.Backoff(base_s=settings.worker_poll_interval_s,
+                                   max_s=PROBE_BACKOFF_MAX_S)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self._http.start()
@@ -151,38 +155,64 @@ class Dispatcher:
         self._wake.set()
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
-        batch = self.settings.worker_batch_size
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()
-            room = min(batch, self.settings.worker_concurrency - self._unrecorded)
-            if self._flow.queue_full():
+            room = self._room()
+            full = self._flow.full_endpoints(loop.time())
+            # With every endpoint held here full, a claim can only find rows of
+            # other endpoints, and it scans past the backlog of the full ones
+            # to look (on a million rows, a good part of a second). Such probes
+            # are spaced out while they come back empty; a NOTIFY (new rows
+            # somewhere) always probes.
+            notified, self._notified = self._notified, False
+            probing = bool(full) and not notified and self._all_lanes_full(full)
+            if probing and not self._probe.allows(loop.time()):
                 room = 0
-            self._starved = room < batch
             again = False
             if room > 0:
                 try:
-                    again = await self._claim_and_start(room)
+                    again, taken = await self._claim_and_start(room, full)
                 except Exception:  # the database may be briefly away: poll again
                     log.exception("claiming deliveries failed")
+                else:
+                    if probing and taken == 0:
+                        self._probe.barren(loop.time())
+                    elif taken:
+                        self._probe.reset()
             if not again:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(),
-                                           timeout=self.settings.worker_poll_interval_s)
+                await self._sleep()
 
-    async def _claim_and_start(self, room: int) -> bool:
-        """Claim and start a batch; whether to claim again at once.
+    def _room(self) -> int:
+        batch = self.settings.worker_batch_size
+        room = min(batch, self.settings.worker_concurrency - self._unrecorded)
+        if self._flow.queue_full():
+            room = 0
+        self._starved = room < batch
+        return room
 
-        Not when the batch came short (nothing more is due), nor when every
-        endpoint in it is now full: the next claim would leave them all out
-        and, on a backlog of theirs, scan it for nothing. Their draining, a
-        NOTIFY, a flush that makes room, or the poll interval wakes the loop.
+    def _all_lanes_full(self, full: list[uuid.UUID]) -> bool:
+        left_out = set(full)
+        return all(endpoint_id in left_out for endpoint_id in self._lanes)
+
+    async def _sleep(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self.settings.worker_poll_interval_s)
+
+    async def _claim_and_start(self, room: int, full: list[uuid.UUID]) -> tuple[bool, int]:
+        """Claim and start a batch, leaving ``full`` endpoints out; whether to
+        claim again at once, and how many rows were taken.
+
+        Not again when the batch came short (nothing more is due), nor when
+        every endpoint in it is now full: the next claim would leave them all
+        out and, on a backlog of theirs, scan it for nothing. Their draining,
+        a NOTIFY, a flush that makes room, or the poll interval wakes the loop.
         """
         if self._telnyx_key is None:
             async with self.database.sessions() as session:
                 self._telnyx_key = await service.signing_key(session, now=self.clock.now())
                 await session.commit()
         now = self.clock.now()
-        full = self._flow.full_endpoints(asyncio.get_running_loop().time())
         async with self.database.sessions() as session:
             claimed = await queue.claim(session, now=now, limit=room,
                                         lease_s=self.settings.worker_lease_s,
@@ -196,7 +226,7 @@ class Dispatcher:
                 self._start(item, view, target)
         # Whoever is full now wakes the loop once it has drained.
         self._watch = set(self._flow.full_endpoints(asyncio.get_running_loop().time()))
-        return len(claimed) == room and bool(set(targets) - self._watch)
+        return len(claimed) == room and bool(set(targets) - self._watch), len(claimed)
 
     async def _load(
         self, session: AsyncSession, claimed: list[queue.Claimed], now: datetime
@@ -414,6 +444,10 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
 
+    def _on_notify(self) -> None:
+        self._notified = True
+        self._wake.set()
+
     async def _listen(self, stop: asyncio.Event) -> None:
         dsn = make_url(self.database.url).set(drivername="postgresql")
         while not stop.is_set():
@@ -427,7 +461,7 @@ class Dispatcher:
             try:
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(fanout.NOTIFY_CHANNEL,
-                                              lambda *_args: self._wake.set())
+                                              lambda *_args: self._on_notify())
                 waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(lost.wait())]
                 await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
                 for waiter in waiters:

@@ -79,3 +79,26 @@ class FlowControl:
         if endpoint_id not in self._waiting and endpoint_id not in self._sending:
             self._latency_s.pop(endpoint_id, None)
             self._caps.pop(endpoint_id, None)
+
+
+class Backoff:
+    """Spacing of a probe that keeps coming back empty: the pause doubles from
+    ``base_s`` up to ``max_s`` after each empty try, and ends at a fruitful one.
+    ``now`` is a monotonic time passed in."""
+
+    def __init__(self, *, base_s: float, max_s: float) -> None:
+        self._base_s = base_s
+        self._max_s = max_s
+        self._delay_s = 0.0
+        self._not_before = 0.0
+
+    def allows(self, now: float) -> bool:
+        return now >= self._not_before
+
+    def barren(self, now: float) -> None:
+        self._delay_s = min(max(self._delay_s * 2, self._base_s), self._max_s)
+        self._not_before = now + self._delay_s
+
+    def reset(self) -> None:
+        self._delay_s = 0.0
+        self._not_before = 0.0

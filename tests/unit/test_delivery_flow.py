@@ -64,3 +64,21 @@ def test_forget_keeps_endpoints_that_still_have_work() -> None:
     control.stop_waiting(FAST)
     control.forget(FAST)
     assert control.allowance(FAST, now=0.0) == 100  # forgotten: cap 1, first guess 10 ms
+
+
+def test_backoff_doubles_while_barren_and_resets() -> None:
+    backoff = flow.Backoff(base_s=1.0, max_s=5.0)
+    assert backoff.allows(0.0)
+    pauses = []
+    now = 0.0
+    for _ in range(5):
+        backoff.barren(now)
+        assert not backoff.allows(now)
+        start = now
+        while not backoff.allows(now):
+            now += 0.5
+        pauses.append(now - start)
+    assert pauses == [1.0, 2.0, 4.0, 5.0, 5.0]
+    backoff.barren(now)
+    backoff.reset()
+    assert backoff.allows(now)
