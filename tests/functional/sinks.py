@@ -39,6 +39,7 @@ class Sink:
         self._scripts: dict[str, list[Reply]] = {}
         self._default: dict[str, Reply] = {}
         self._arrived = asyncio.Condition()
+        self._gates: dict[str, asyncio.Event] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -49,6 +50,13 @@ class Sink:
         """Answer the next calls to ``path`` with ``replies`` in order, then ``then``."""
         self._scripts[path] = [_reply(r) for r in replies]
         self._default[path] = _reply(then)
+
+    def hold(self, path: str) -> None:
+        """Calls to ``path`` wait unanswered until ``release(path)``."""
+        self._gates[path] = asyncio.Event()
+
+    def release(self, path: str) -> None:
+        self._gates.pop(path).set()
 
     def at(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path == path]
@@ -68,6 +76,9 @@ class Sink:
                                                      request.headers.items()}, body))
         async with self._arrived:
             self._arrived.notify_all()
+        gate = self._gates.get(request.path)
+        if gate is not None:
+            await gate.wait()
         script = self._scripts.get(request.path, [])
         reply = script.pop(0) if script else self._default.get(request.path, Reply())
         if reply.hang:

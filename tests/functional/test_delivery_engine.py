@@ -92,6 +92,28 @@ async def test_retries_until_delivered_on_the_third_attempt(
     assert types == ["endpoint.failing", "endpoint.recovered"]
 
 
+async def test_an_endpoint_that_does_not_answer_holds_up_no_other(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/stuck"), max_concurrency=2)
+    await create_endpoint(client, headers, url=sink.url("/healthy"))
+    sink.hold("/stuck")
+    # Small batches: the stuck endpoint's lane fills after a few claims, and
+    # every later claim must leave it out to reach the healthy one's rows.
+    quick = settings.model_copy(update={"worker_batch_size": 10, "request_timeout_s": 60.0,
+                                      "worker_lease_s": 120.0})
+    events = [await record_event(database, clock, account_id=account_id) for _ in range(60)]
+    async with running_dispatcher(quick, database, clock):
+        healthy = await sink.wait_for(60, "/healthy")
+        assert {c.headers["webhook-id"] for c in healthy} == {str(e) for e in events}
+        assert len(sink.at("/stuck")) <= 2  # only its own slots are taken
+        sink.release("/stuck")
+        stuck = await sink.wait_for(60, "/stuck")
+    assert {c.headers["webhook-id"] for c in stuck} == {str(e) for e in events}
+
+
 async def test_gone_disables_and_recover_replays_held_events(
     client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
     database: Database, clock: ShiftableClock,
