@@ -307,6 +307,8 @@ class Dispatcher:
         now = self.clock.now()
         if not target.enabled:
             return queue.Outcome(claimed=item, attempted_at=now, skipped="held")
+        if target.channel == "webhook" and not formats.supports(target.format, view.type):
+            return queue.Outcome(claimed=item, attempted_at=now, skipped="unsupported")
         if not rules.lease_left_for_send(item.lease_expires_at, now,
                                          self.settings.request_timeout_s):
             return queue.Outcome(claimed=item, attempted_at=now, skipped="released")
@@ -335,11 +337,7 @@ class Dispatcher:
     async def _send_webhook(
         self, item: queue.Claimed, view: formats.EventView, target: Target, now: Any
     ) -> senders.SendResult:
-        try:
-            attempt = formats.Attempt(item.attempt, target.address)
-            body = formats.render(target.format, view, attempt)
-        except formats.UnsupportedEvent as error:
-            return senders.SendResult(duration_ms=0, error=str(error))
+        body = formats.render(target.format, view, formats.Attempt(item.attempt, target.address))
         headers = senders.webhook_headers(
             event_id=view.id, body=body, timestamp=now, secrets=target.secrets,
             credentials=target.credentials,

@@ -45,7 +45,9 @@ class Claimed(NamedTuple):  # NamedTuples: thousands a second, built cheaper tha
 
 class Outcome(NamedTuple):
     """What one claimed delivery came to. ``skipped`` rows were not sent:
-    ``"held"`` (endpoint disabled meanwhile) or ``"released"`` (lease too short)."""
+    ``"held"`` (endpoint disabled meanwhile), ``"released"`` (lease too short)
+    or ``"unsupported"`` (the endpoint's format, changed since the fan-out, has
+    no equivalent of the event: dead at once, recoverable, no health verdict)."""
 
     claimed: Claimed
     attempted_at: datetime
@@ -232,15 +234,17 @@ def _error_text(outcome: Outcome) -> str | None:
 async def _write_skipped(
     session: AsyncSession, skipped: Sequence[Outcome], *, now: datetime
 ) -> None:
-    for status, reason in ((models.HELD, "held"), (models.PENDING, "released")):
+    reasons = ((models.HELD, "held", None), (models.PENDING, "released", None),
+               (models.DEAD, "unsupported", "the endpoint's format has no equivalent of "
+                                            "this event (its format changed after the event)"))
+    for status, reason, error in reasons:
         params = [{"b_id": o.claimed.id, "b_token": o.claimed.lease_token}
                   for o in skipped if o.skipped == reason]
         if params:
-            table = Delivery.__table__
-            assert isinstance(table, sa.Table)
             # Not sent, so the claim's attempt is given back.
             statement = _guarded_update(status=status, next_attempt_at=now, lease_token=None,
-                                        attempts=table.c.attempts - 1, updated_at=now)
+                                        attempts=_table().c.attempts - 1, updated_at=now,
+                                        **({"last_error": error} if error else {}))
             await session.execute(statement, params)
 
 

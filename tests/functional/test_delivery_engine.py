@@ -150,6 +150,40 @@ async def test_gone_disables_and_recover_replays_held_events(
     assert any("was disabled" in text and "ops@acme.test" in text for text in notices)
 
 
+async def test_a_format_change_drops_queued_events_it_cannot_express_without_failing(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    endpoint = await create_endpoint(client, headers, url=sink.url("/switch"))
+    # Queued for a standard endpoint; telnyx has no equivalent of porting_order.created.
+    event_id = await record_event(database, clock, account_id=account_id,
+                                  type="porting_order.created")
+    patched = await client.patch(f"/v1/endpoints/{endpoint['id']}", json={"format": "telnyx"},
+                                 headers=headers)
+    assert patched.status_code == 200, patched.text
+    async with running_dispatcher(settings, database, clock):
+        async def dead() -> bool:
+            return (await deliveries_of(client, headers, event_id))[0]["status"] == "dead"
+
+        await eventually(dead)
+        delivery = (await deliveries_of(client, headers, event_id))[0]
+        assert "no equivalent" in delivery["last_error"]
+        await client.patch(f"/v1/endpoints/{endpoint['id']}", json={"format": "standard"},
+                           headers=headers)
+        recovered = await client.post(f"/v1/endpoints/{endpoint['id']}/actions/recover",
+                                      json={"since": "2000-01-01T00:00:00Z"}, headers=headers)
+        assert recovered.json() == {"requeued": 1}
+        calls = await sink.wait_for(1, "/switch")
+    assert calls[0].headers["webhook-id"] == str(event_id)
+    # Nothing was sent and nothing failed: no health verdict on the endpoint.
+    health = (await client.get("/v1/events", params={"type": "endpoint.*"},
+                               headers=headers)).json()["data"]
+    assert health == []
+    body = (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)).json()
+    assert body["enabled"] is True
+
+
 async def test_redirects_are_not_followed(
     client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
     database: Database, clock: ShiftableClock,
