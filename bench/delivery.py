@@ -37,6 +37,7 @@ from typing import Any
 import aiohttp
 import asyncpg  # type: ignore[import-untyped]  # no stubs
 import sqlalchemy as sa
+import uvloop
 from aiohttp import web
 
 from porthook.accounts import service as accounts
@@ -367,4 +368,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())  # the event loop `porthook worker` runs on
