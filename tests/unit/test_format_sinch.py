@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 
 from porthook.delivery import formats
-from porthook.delivery.formats import Attempt, UnsupportedEvent
-from tests.unit.format_events import make_event, make_number, make_order
+from porthook.delivery.formats import Attempt, UnsupportedEvent, sinch
+from tests.unit.format_events import make_event, make_number, make_order, same_keys
 
 ATTEMPT = Attempt(1, "https://hooks.example.com/sinch")
 
-# The seed's request samples, as printed (its viewer folds desiredPortSchedule and
-# the phoneNumbers items, so those are compared against the schema below instead).
+# The seed's request samples, as printed: its viewer folds desiredPortSchedule and
+# the phoneNumbers items, which the shapes below fill in from the seed's schemas.
 ORDER_UPDATED_SAMPLE: dict[str, Any] = {
     "type": "ORDER_UPDATED",
     "orderId": "897867",
@@ -34,13 +34,34 @@ NUMBERS_SAMPLES: dict[str, dict[str, Any]] = {
 NOTE_SAMPLE: dict[str, Any] = {"type": "NEW_ORDER_NOTE", "orderId": 897867,
                                "note": "This is a note"}
 
-# Every field of the seed's schemas that porthook has (newPortOutPin never; the
-# per-number endUser/portOut/voice/sms/feature overrides do not exist in porthook).
-ORDER_KEYS = {"id", "customerOrderReference", "desiredPortSchedule", "status",
-              "onDemandActivation", "phoneNumbers", "notes", "documents", "resellerName"}
-SCHEDULE_KEYS = {"desiredPortDate", "desiredPortTime", "desiredPortTimeZone"}
-NUMBER_KEYS = {"phoneNumber", "status", "exclusionReason", "exclusionTime", "countryCode",
-               "activateTime", "activateUser", "rejectReason", "focDate"}
+# PhoneNumberMinItem, key for key. Left out: newPortOutPin (a PIN, never sent) and the
+# voice/SMS/feature configurations and phoneNumberGroup list porthook has no data for.
+# endUser's keys and the portOutInfo key are those of the sample as the seed's page
+# shows it unfolded; portOutInfo's only field there is existingPortOutPin, a PIN.
+NUMBER_SHAPE: dict[str, Any] = {
+    "phoneNumber": None,
+    "endUser": dict.fromkeys(("name", "streetNum", "streetName", "city", "state", "zipCode")),
+    "portOutInfo": {},
+    "status": None, "exclusionReason": None, "exclusionTime": None, "countryCode": None,
+    "activateTime": None, "activateUser": None, "rejectReason": None, "focDate": None,
+}
+# OrderBaseItem: the sample's keys, their folded parts unfolded, and the schema's
+# fields the sample leaves out (notes, documents, createdDate, resellerName).
+ORDER_SHAPE: dict[str, Any] = {
+    **ORDER_UPDATED_SAMPLE["order"],
+    "desiredPortSchedule": dict.fromkeys(("desiredPortDate", "desiredPortTime",
+                                          "desiredPortTimeZone")),
+    "phoneNumbers": [NUMBER_SHAPE],
+    "notes": [dict.fromkeys(("note", "createdTime", "createdBy"))],
+    "documents": [dict.fromkeys(("id", "documentName", "description"))],
+    "createdDate": None,
+    "resellerName": None,
+}
+COMMENT = {"id": "c1", "body": "Please send the CSR", "user_type": "admin", "user_id": None,
+           "inserted_at": "2024-05-02T10:00:00+00:00"}
+DOCUMENT = {"id": "d1", "document_type": "loa", "filename": "loa.pdf",
+            "content_type": "application/pdf", "size": 1234, "sha256": "ab",
+            "created_at": "2024-05-02T10:05:00.5+00:00"}
 
 
 def _render(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -51,14 +72,11 @@ def _render(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
 
 def test_order_updated_matches_seed_sample_and_schema() -> None:
     order = make_order(order_number=897867, customer_reference="123456", status="submitted",
-                       on_demand_activation=False)
+                       on_demand_activation=False, comments=[COMMENT], documents=[DOCUMENT])
     body = _render("porting_order.status_changed", {"porting_order": order})
-    assert set(body) == set(ORDER_UPDATED_SAMPLE) | {"event"}
+    same_keys(body, {**ORDER_UPDATED_SAMPLE, "event": None, "order": ORDER_SHAPE})
     assert body["type"] == body["event"] == "ORDER_UPDATED"
     assert body["orderId"] == ORDER_UPDATED_SAMPLE["orderId"]
-    assert set(body["order"]) == ORDER_KEYS
-    assert set(body["order"]["desiredPortSchedule"]) == SCHEDULE_KEYS
-    assert set(body["order"]["phoneNumbers"][0]) == NUMBER_KEYS
     for key in ("id", "customerOrderReference", "status", "onDemandActivation"):
         assert body["order"][key] == ORDER_UPDATED_SAMPLE["order"][key], key
 
@@ -77,14 +95,10 @@ def test_order_fields_are_mapped() -> None:
         desired_port_date="2024-06-03", desired_port_time="09:00:00",
         desired_port_time_zone="US/Eastern", on_demand_activation=True,
         customer_reference=None, reseller_name="Maple Resale",
-        comments=[{"id": "c1", "body": "Please send the CSR", "user_type": "admin",
-                   "user_id": None, "inserted_at": "2024-05-02T10:00:00+00:00"}],
-        documents=[{"id": "d1", "document_type": "loa", "filename": "loa.pdf",
-                    "content_type": "application/pdf", "size": 1234, "sha256": "ab",
-                    "created_at": "2024-05-02T10:05:00.5+00:00"}],
+        comments=[COMMENT], documents=[DOCUMENT],
     )
     item = _render("porting_order.document_added",
-                   {"porting_order": order, "document": order["documents"][0]})["order"]
+                   {"porting_order": order, "document": DOCUMENT})["order"]
     assert item["desiredPortSchedule"] == {"desiredPortDate": "2024-06-03",
                                            "desiredPortTime": "09:00:00",
                                            "desiredPortTimeZone": "US/Eastern"}
@@ -93,8 +107,52 @@ def test_order_fields_are_mapped() -> None:
     assert item["resellerName"] == "Maple Resale"
     assert item["notes"] == [{"note": "Please send the CSR", "createdTime": "2024-05-02T10:00:00Z",
                               "createdBy": "admin"}]
-    assert item["documents"] == [{"id": "d1", "documentName": "loa.pdf", "description": "loa",
-                                  "createdDate": "2024-05-02T10:05:00Z"}]
+    assert item["documents"] == [{"id": "d1", "documentName": "loa.pdf", "description": "loa"}]
+    # "When the order was created": the order's time, not the document's.
+    assert item["createdDate"] == "2024-05-01T10:00:00Z"
+
+
+def test_numbers_carry_the_orders_end_user_and_no_pin() -> None:
+    port_out = make_order()["port_out"] | {"pin": "8642", "wireless_pin": "9753"}
+    order = make_order(port_out=port_out)
+    item = _render("porting_order.updated", {"porting_order": order,
+                                             "changed_fields": ["port_out"]})
+    [number] = item["order"]["phoneNumbers"]
+    assert number["endUser"] == {"name": "Acme Widgets", "streetNum": "1",
+                                 "streetName": "Main St", "city": "New York", "state": "NY",
+                                 "zipCode": "10001"}
+    assert number["portOutInfo"] == {}
+    assert "8642" not in json.dumps(item) and "9753" not in json.dumps(item)
+
+
+@pytest.mark.parametrize(
+    ("end_user", "name"),
+    [
+        ({"business_name": "Acme Widgets", "first_name": "Ada"}, "Acme Widgets"),  # business
+        ({"first_name": "Ada", "last_name": "Lovelace"}, "Ada Lovelace"),  # residential
+        ({"last_name": "Lovelace"}, "Lovelace"),  # half a name is still a name
+        ({}, None),  # a draft with no end user yet
+    ],
+)
+def test_end_user_name(end_user: dict[str, Any], name: str | None) -> None:
+    body = _render("porting_order.created", {"porting_order": make_order(end_user=end_user)})
+    assert body["order"]["phoneNumbers"][0]["endUser"]["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("line1", "parts"),
+    [
+        ("123 Main St", ("123", "Main St")),  # the usual US shape
+        ("12B Elm Road", ("12B", "Elm Road")),  # a house number with a suffix stays whole
+        ("PO Box 5", (None, "PO Box 5")),  # no house number: all of it is the street
+        ("42", (None, "42")),  # a lone number is not split into nothing
+        ("  7  Oak Ave ", ("7", "Oak Ave")),  # stray spaces dropped
+        ("", (None, None)),  # unset
+        (None, (None, None)),  # unset
+    ],
+)
+def test_split_street(line1: str | None, parts: tuple[str | None, str | None]) -> None:
+    assert sinch.split_street(line1) == parts
 
 
 @pytest.mark.parametrize(
@@ -135,11 +193,12 @@ def test_numbers_events_match_seed_samples(event_type: str, seed_event: str,
     other = make_number(phone_number="+12125550199")
     order = make_order(phone_numbers=[number, other])
     body = _render(event_type, {"porting_order": order, "phone_numbers": [number]})
-    assert set(body) == set(NUMBERS_SAMPLES[seed_event]) | {"event"}
     assert body["type"] == body["event"] == seed_event
     assert int(body["orderId"]) == NUMBERS_SAMPLES[seed_event]["orderId"]
-    [item] = body["phoneNumbers"]  # only the numbers concerned
-    assert set(item) == NUMBER_KEYS
+    same_keys(body, {**NUMBERS_SAMPLES[seed_event], "event": None,
+                     "phoneNumbers": [NUMBER_SHAPE]})  # only the numbers concerned
+    [item] = body["phoneNumbers"]
+    assert item["endUser"]["name"] == "Acme Widgets"  # from the order: no per-number override
     assert item["phoneNumber"] == number["phone_number"]
     assert item["status"] == number["status"].upper()
     assert item["rejectReason"] == number["reject_reason"]
@@ -160,7 +219,7 @@ def test_new_order_note_matches_seed_sample() -> None:
     comment = {"id": "c1", "body": "This is a note", "user_type": "user", "user_id": "k1",
                "inserted_at": "2024-05-02T10:00:00+00:00"}
     body = _render("porting_order.new_comment", {"porting_order": make_order(), "comment": comment})
-    assert set(body) == set(NOTE_SAMPLE) | {"event"}
+    same_keys(body, {**NOTE_SAMPLE, "event": None})
     assert (body["type"], body["event"], body["note"]) == ("NEW_ORDER_NOTE", "NEW_ORDER_NOTE",
                                                           NOTE_SAMPLE["note"])
 

@@ -37,9 +37,30 @@ cancel-pending→PENDING_CANCELATION; cancelled→CANCELED. Number statuses are 
 native ones upper-cased. ``documents[].id`` is porthook's document UUID (a
 string, not the seed's number: it is what fetches the document from the API).
 ``notes[].createdBy`` is the comment's ``user_type`` ("user" for the customer,
-"admin" for the porting desk). Strings the seed defaults to ``""``
-(customerOrderReference, exclusionReason, resellerName) are ``""`` when unset;
-other unset fields are ``null``. PINs (``newPortOutPin``) are never sent.
+"admin" for the porting desk). ``order.createdDate`` is the order's creation
+time: the seed lists it after ``documents`` but describes it as "When the order
+was created", and OrderDocumentBase is id, documentName, description only.
+Strings the seed defaults to ``""`` (customerOrderReference, exclusionReason,
+resellerName) are ``""`` when unset; other unset fields are ``null``.
+
+Every phone number (PhoneNumberMinItem, in ORDER_UPDATED and NUMBERS_*) carries
+the two objects the seed marks required, filled from the order since porthook
+has no per-number override:
+
+* ``endUser``: the seed names the key ("will override the endUser for the
+  order") but folds the object; its keys are those of the expanded ORDER_UPDATED
+  sample on the page the seed was taken from
+  (developers.sinch.com/docs/numbers/api-reference/porting/tag/Webhooks):
+  ``name`` (business name, else first and last name), ``streetNum`` and
+  ``streetName`` (service address line 1 split at its leading house number),
+  ``city``, ``state``, ``zipCode``;
+* ``portOutInfo``: the seed shows only "object (PortOutItem)"; the key is the
+  one of that expanded sample, whose single field is the PIN
+  (``existingPortOutPin``). PINs are never sent (nor ``newPortOutPin``), so it
+  is ``{}``: porthook's other port-out facts have no name in the seed.
+
+The number fields the seed defines and porthook has no data for (the voice,
+SMS and feature configurations, the phoneNumberGroup list) are not sent.
 """
 
 from __future__ import annotations
@@ -88,7 +109,7 @@ def build(event: EventView) -> dict[str, Any]:
     elif name == "NEW_ORDER_NOTE":
         body["note"] = (event.data.get("comment") or {}).get("body", "")
     else:
-        body["phoneNumbers"] = [phone_number_item(n) for n in event.data.get("phone_numbers", [])]
+        body["phoneNumbers"] = _phone_number_items(order, event.data.get("phone_numbers", []))
     return body
 
 
@@ -109,17 +130,27 @@ def order_item(order: dict[str, Any]) -> dict[str, Any]:
         },
         "status": ORDER_STATUS.get(str(order.get("status")), "PENDING"),
         "onDemandActivation": bool(order.get("on_demand_activation")),
-        "phoneNumbers": [phone_number_item(n) for n in order.get("phone_numbers") or []],
+        "phoneNumbers": _phone_number_items(order, order.get("phone_numbers") or []),
         "notes": [_note_item(c) for c in order.get("comments") or []],
         "documents": [_document_item(d) for d in order.get("documents") or []],
+        "createdDate": iso_z(order.get("created_at")),
         "resellerName": order.get("reseller_name") or "",
     }
 
 
-def phone_number_item(number: dict[str, Any]) -> dict[str, Any]:
+def _phone_number_items(order: dict[str, Any],
+                        numbers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    end_user = _end_user_item(order.get("end_user") or {})
+    return [_phone_number_item(n, end_user=end_user) for n in numbers]
+
+
+def _phone_number_item(number: dict[str, Any], *, end_user: dict[str, Any]) -> dict[str, Any]:
     """The seed's PhoneNumberMinItem (also the order's phoneNumbers entries)."""
     return {
         "phoneNumber": number.get("phone_number"),
+        "endUser": dict(end_user),
+        # Only a PIN would go here (see the module docstring), never sent.
+        "portOutInfo": {},
         "status": str(number.get("status") or "pending").upper(),
         "exclusionReason": number.get("exclusion_reason") or "",
         "exclusionTime": iso_z(number.get("exclusion_time")),
@@ -129,6 +160,39 @@ def phone_number_item(number: dict[str, Any]) -> dict[str, Any]:
         "rejectReason": number.get("reject_reason"),
         "focDate": iso_z(number.get("foc_date")),
     }
+
+
+def _end_user_item(end_user: dict[str, Any]) -> dict[str, Any]:
+    """The seed's EndUser, with the keys of its expanded sample."""
+    address = end_user.get("service_address") or {}
+    street_num, street_name = split_street(address.get("line1"))
+    return {
+        "name": _end_user_name(end_user),
+        "streetNum": street_num,
+        "streetName": street_name,
+        "city": address.get("city"),
+        "state": address.get("state"),
+        "zipCode": address.get("zip"),
+    }
+
+
+def _end_user_name(end_user: dict[str, Any]) -> str | None:
+    # The seed's "name" is one field for a person or a company: the business
+    # name when there is one (it is what the losing carrier's account holds).
+    if end_user.get("business_name"):
+        return str(end_user["business_name"])
+    person = " ".join(p for p in (end_user.get("first_name"), end_user.get("last_name")) if p)
+    return person or None
+
+
+def split_street(line: str | None) -> tuple[str | None, str | None]:
+    """``"123 Main St"`` → ``("123", "Main St")``; no leading house number → ``(None, line)``."""
+    if not line:
+        return None, None
+    head, _, rest = line.strip().partition(" ")
+    if head[:1].isdigit() and rest:
+        return head, rest.strip()
+    return None, line.strip()
 
 
 def _note_item(comment: dict[str, Any]) -> dict[str, Any]:
@@ -144,5 +208,4 @@ def _document_item(document: dict[str, Any]) -> dict[str, Any]:
         "id": document.get("id"),
         "documentName": document.get("filename"),
         "description": document.get("document_type"),
-        "createdDate": iso_z(document.get("created_at")),
     }
