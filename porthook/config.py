@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +18,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 27.6 h in all).
 DEFAULT_RETRY_SCHEDULE_S = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
+SMTP_DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+# ``?starttls=`` of an smtp:// URL, as aiosmtplib's ``start_tls``: None upgrades
+# only when the server offers STARTTLS, so a plain relay keeps working.
+STARTTLS_MODES: dict[str, bool | None] = {"auto": None, "require": True, "off": False}
+
 
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
@@ -24,8 +30,48 @@ def _split_csv(value: Any) -> Any:
     return value
 
 
+class SmtpTarget(NamedTuple):
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool  # smtps://: TLS from the first byte
+    start_tls: bool | None
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """``smtp[s]://[user[:password]@]host[:port][?starttls=auto|require|off]``."""
+    parts = urlsplit(url)
+    if parts.scheme not in SMTP_DEFAULT_PORTS:
+        raise ValueError(f"the SMTP URL must start with smtp:// or smtps://, "
+                         f"not {parts.scheme + '://' if parts.scheme else 'no scheme'}")
+    if not parts.hostname:
+        raise ValueError("the SMTP URL names no host")
+    implicit_tls = parts.scheme == "smtps"
+    return SmtpTarget(
+        hostname=parts.hostname, port=parts.port or SMTP_DEFAULT_PORTS[parts.scheme],
+        # urlsplit leaves percent-escapes in: a password may hold "@", ":" or "/".
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        use_tls=implicit_tls, start_tls=False if implicit_tls else _starttls(parts.query),
+    )
+
+
+def _starttls(query: str) -> bool | None:
+    options = parse_qs(query, keep_blank_values=True)
+    unknown = sorted(set(options) - {"starttls"})
+    if unknown:
+        raise ValueError(f"unknown SMTP URL option(s) {', '.join(unknown)}; only starttls")
+    mode = options.get("starttls", ["auto"])[-1]
+    if mode not in STARTTLS_MODES:
+        raise ValueError(f"starttls={mode} in the SMTP URL: expected auto, require or off")
+    return STARTTLS_MODES[mode]
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PORTHOOK_", extra="ignore")
+    # Inputs stay out of error messages: URLs carry passwords.
+    model_config = SettingsConfigDict(env_prefix="PORTHOOK_", extra="ignore",
+                                      hide_input_in_errors=True)
 
     database_url: str = "sqlite+aiosqlite:///porthook.db"
     host: str = "127.0.0.1"
@@ -33,7 +79,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # Effects: with no SMTP URL, mail is written as .eml files to mail_dir.
-    smtp_url: str | None = None
+    smtp_url: str | None = None  # see parse_smtp_url
+    smtp_ca_file: Path | None = None  # PEM CAs trusted for the SMTP server; unset: the system's
     mail_dir: Path = Path("mail")
     mail_from: str = "porthook <porthook@localhost>"
     public_url: str = "http://127.0.0.1:8080"
@@ -74,6 +121,13 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_networks(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str | None) -> str | None:
+        if value:
+            parse_smtp_url(value)
+        return value
 
     @field_validator("retry_schedule")
     @classmethod

@@ -34,7 +34,17 @@ from porthook.accounts.models import Account
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
-from porthook.delivery import fanout, flow, formats, metrics, queue, rules, senders, service
+from porthook.delivery import (
+    fanout,
+    flow,
+    formats,
+    metrics,
+    notices,
+    queue,
+    rules,
+    senders,
+    service,
+)
 from porthook.delivery.formats import email as email_format
 from porthook.delivery.models import Endpoint
 from porthook.events.models import Event
@@ -402,25 +412,8 @@ class Dispatcher:
             await self._tell_owner(endpoint)
 
     async def _tell_owner(self, endpoint: Endpoint) -> None:
-        async with self.database.sessions() as session:
-            account = await session.get(Account, endpoint.account_id)
-        if account is None or not account.contact_email:
-            return
-        target = endpoint.url or endpoint.email_address
-        message = senders.build_message(
-            sender=self.settings.mail_from, to=account.contact_email,
-            subject=f"porthook: endpoint {target} was disabled",
-            text=(f"Hello {account.name},\n\nporthook stopped sending to {target} "
-                  f"(endpoint {endpoint.id}): {endpoint.disabled_reason}.\n\n"
-                  "Events meant for it are kept. Fix the receiver, then enable the endpoint "
-                  "(POST /v1/endpoints/{id}/actions/enable) and recover what it missed "
-                  "(POST /v1/endpoints/{id}/actions/recover).\n"),
-        )
-        try:
-            await self._mail.send(message)
-        except (aiosmtplib.SMTPException, OSError):
-            log.exception("could not tell %s that endpoint %s was disabled",
-                          account.contact_email, endpoint.id)
+        await notices.tell_endpoint_disabled(database=self.database, mail=self._mail,
+                                             settings=self.settings, endpoint=endpoint)
 
     async def _drain(self) -> None:
         """Finish the sends under way; give back the rows not started yet."""

@@ -7,10 +7,12 @@ verification before real events flow.
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
 
+import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
@@ -103,8 +105,15 @@ async def _mail(
         sender=settings.mail_from, to=endpoint.email_address or "", subject=content.subject,
         text=content.text, html=content.html,
     )
+    started = time.perf_counter()
     try:
         await senders.mail_sender(settings).send(message)
-    except OSError as error:
-        return senders.SendResult(duration_ms=0, error=f"{type(error).__name__}: {error}")
-    return senders.SendResult(duration_ms=0)
+    except (aiosmtplib.SMTPException, OSError) as error:
+        # A refusal (recipient, sender, login) is an answer for the user, not a crash.
+        return senders.SendResult(duration_ms=_ms_since(started),
+                                  error=f"{type(error).__name__}: {error}")
+    return senders.SendResult(duration_ms=_ms_since(started))
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

@@ -22,7 +22,7 @@ import aiohttp
 import aiosmtplib
 from yarl import URL
 
-from porthook.config import Settings
+from porthook.config import Settings, SmtpTarget, parse_smtp_url
 from porthook.delivery import signing, ssrf
 
 USER_AGENT = "porthook-webhooks/0.1"
@@ -124,17 +124,16 @@ class MailSender(Protocol):
 
 
 class SmtpMailSender:
-    def __init__(self, smtp_url: str) -> None:
-        parts = urlsplit(smtp_url)
-        self._host = parts.hostname or "localhost"
-        self._port = parts.port or 25
-        self._username = parts.username
-        self._password = parts.password
+    def __init__(self, target: SmtpTarget, *, ca_file: Path | None = None) -> None:
+        self._target = target
+        self._ca_file = str(ca_file) if ca_file is not None else None
 
     async def send(self, message: EmailMessage) -> None:
-        await aiosmtplib.send(message, hostname=self._host, port=self._port,
-                              username=self._username, password=self._password,
-                              timeout=SMTP_TIMEOUT_S, start_tls=False)
+        target = self._target
+        await aiosmtplib.send(message, hostname=target.hostname, port=target.port,
+                              username=target.username, password=target.password,
+                              use_tls=target.use_tls, start_tls=target.start_tls,
+                              cert_bundle=self._ca_file, timeout=SMTP_TIMEOUT_S)
 
 
 class FileMailSender:
@@ -157,7 +156,7 @@ class FileMailSender:
 
 def mail_sender(settings: Settings) -> MailSender:
     if settings.smtp_url:
-        return SmtpMailSender(settings.smtp_url)
+        return SmtpMailSender(parse_smtp_url(settings.smtp_url), ca_file=settings.smtp_ca_file)
     return FileMailSender(settings.mail_dir)
 
 
