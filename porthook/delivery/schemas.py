@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 Channel = Literal["webhook", "email"]
 Format = Literal["standard", "telnyx", "sinch", "records"]
@@ -52,20 +52,29 @@ class EndpointCreate(BaseModel):
     profile_id: uuid.UUID | None = None
 
 
+# A field that cannot be empty defaults to ``MISSING``, not ``None``: it may be
+# left out but not sent as null, so null is refused at validation (a 422 naming
+# the field and the expected value, nothing changed) and OpenAPI does not offer
+# it. Stored, null broke NOT NULL columns or every later read of the endpoint.
 class EndpointUpdate(BaseModel):
+    """Only the fields sent change; null clears those that may be empty."""
+
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, max_length=2048)
-    email_address: EmailStr | None = None
-    format: Format | None = None
-    description: str | None = Field(default=None, max_length=500)
-    event_types: EventTypes | None = None
+    url: str | None = Field(default=None, max_length=2048,
+                            description="A webhook endpoint cannot clear it")
+    email_address: EmailStr | None = Field(default=None,
+                                           description="An email endpoint cannot clear it")
+    format: Format | MISSING = MISSING
+    description: str | None = Field(default=None, max_length=500, description="null clears it")
+    event_types: EventTypes | MISSING = MISSING
     credentials: Credentials | None = Field(default=None, description="null removes them")
-    strict_ordering: bool | None = None
-    max_concurrency: int | None = Field(default=None, ge=1, le=64)
-    profile_id: uuid.UUID | None = None
-    enabled: Literal[False] | None = Field(
-        default=None, description="false disables; use actions/enable to enable again"
+    strict_ordering: bool | MISSING = MISSING
+    max_concurrency: int | None = Field(default=None, ge=1, le=64, description="null: no limit")
+    profile_id: uuid.UUID | None = Field(default=None,
+                                         description="null takes it out of its profile")
+    enabled: Literal[False] | MISSING = Field(
+        default=MISSING, description="false disables; use actions/enable to enable again"
     )
 
 
@@ -107,7 +116,11 @@ class SecretRotated(BaseModel):
 class RecoverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime
+    # Aware only: a naive time names no instant, and the deliveries' times are UTC.
+    since: AwareDatetime = Field(
+        description="Requeue what died or was held from this time on; with a timezone "
+                    "offset, e.g. 2026-01-01T00:00:00Z"
+    )
 
 
 class Requeued(BaseModel):
@@ -164,11 +177,13 @@ class ProfileCreate(BaseModel):
 
 
 class ProfileUpdate(BaseModel):
+    """Only the fields sent change; none may be null."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    event_types: EventTypes | None = None
-    enabled: bool | None = None
+    name: str | MISSING = Field(default=MISSING, min_length=1, max_length=200)
+    event_types: EventTypes | MISSING = MISSING
+    enabled: bool | MISSING = MISSING
 
 
 class ProfilePublic(BaseModel):

@@ -234,10 +234,8 @@ async def update_profile(
     body: ProfileUpdate, now: datetime,
 ) -> NotificationProfile:
     profile = await get_profile(session, account_id=account_id, profile_id=profile_id)
+    # The schema refuses null, so every value sent is one to store.
     for name, value in body.model_dump(exclude_unset=True).items():
-        if value is None:
-            raise Unprocessable(f"{name} cannot be null",
-                                errors=[FieldError(field=name, message="cannot be null")])
         setattr(profile, name, value)
     profile.updated_at = now
     await session.flush()
