@@ -136,7 +136,8 @@ class SinkProcess:
 
 # --- helpers -------------------------------------------------------------------------
 
-async def raw_rate(sink: SinkProcess, count: int, concurrency: int = 64) -> float:
+async def raw_rate(sink: SinkProcess, count: int, concurrency: int = 64) -> tuple[float, float]:
+    """Requests per second, and the client's CPU microseconds per request."""
     body = b'{"type":"bench"}'
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(count):
@@ -148,10 +149,10 @@ async def raw_rate(sink: SinkProcess, count: int, concurrency: int = 64) -> floa
             async with http.post(sink.url("/raw"), data=body) as response:
                 await response.read()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     async with aiohttp.ClientSession() as http:
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
-    return count / (time.perf_counter() - started)
+    return count / (time.perf_counter() - started), (time.process_time() - cpu) / count * 1e6
 
 
 async def fresh_database(backend: str, pg_url: str, workdir: Path) -> Database:
@@ -257,13 +258,17 @@ def peak_rss_mb() -> float:
 
 # --- scenarios -----------------------------------------------------------------------
 
-async def drain(database: Database, sink: SinkProcess, count: int, path: str) -> float:
+async def drain(
+    database: Database, sink: SinkProcess, count: int, path: str
+) -> tuple[float, float]:
+    """Deliveries per second, and the worker's CPU microseconds per delivery."""
     await sink.reset()
     account_id, endpoints = await make_endpoints(database, [sink.url(path)])
     await seed(database, account_id, endpoints, count)
+    cpu = time.process_time()
     async with dispatcher(database):
         seconds = await sink.wait_count(path, count)
-    return count / seconds
+    return count / seconds, (time.process_time() - cpu) / count * 1e6
 
 
 async def latency(database: Database, sink: SinkProcess) -> tuple[float, float]:
@@ -317,8 +322,9 @@ async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
         print(f"{backend:<11} {name:<44} {value}", flush=True)
 
     database = await fresh_database(backend, args.pg_url, workdir)
-    rate = await drain(database, sink, args.count, "/drain")
-    line(f"drain {args.count:,} to one endpoint", f"{rate:,.0f}/s ({rate / raw:.2f} x raw)")
+    rate, cpu_us = await drain(database, sink, args.count, "/drain")
+    line(f"drain {args.count:,} to one endpoint",
+         f"{rate:,.0f}/s ({rate / raw:.2f} x raw; worker CPU {cpu_us:.0f} us/delivery)")
     p50, p99 = await latency(database, sink)
     line(f"commit->receipt at {LATENCY_RATE}/s", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     await database.dispose()
@@ -357,8 +363,9 @@ async def main() -> None:
     sink = SinkProcess()
     await sink.start()
     try:
-        raw = await raw_rate(sink, 20_000)
-        print(f"{'raw':<11} {'aiohttp client -> sink, 64 concurrent':<44} {raw:,.0f}/s")
+        raw, raw_cpu_us = await raw_rate(sink, 20_000)
+        print(f"{'raw':<11} {'aiohttp client -> sink, 64 concurrent':<44} {raw:,.0f}/s "
+              f"(client CPU {raw_cpu_us:.0f} us/request)")
         backends = ("postgresql", "sqlite") if args.backend == "both" else (args.backend,)
         with tempfile.TemporaryDirectory() as workdir:
             for backend in backends:
