@@ -51,7 +51,11 @@ from porthook.events.models import Event
 
 log = logging.getLogger(__name__)
 
-FLUSH_DELAY_S = 0.05  # outcomes wait this long to share a transaction with others
+FLUSH_DELAY_S = 0.05  # outcomes wait up to this long to share a transaction with others
+# ... unless this share of the unrecorded allowance (worker_concurrency) is
+# already waiting: sends stop when the allowance is used up, so a fixed pause
+# at a high rate would stall them.
+FLUSH_SHARE = 4
 FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease expiry
 LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
 DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
@@ -123,6 +127,9 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._outcomes: list[queue.Outcome] = []
         self._outcomes_ready = asyncio.Event()
+        self._outcomes_plenty = asyncio.Event()
+        self._flush_at = max(1, min(settings.worker_batch_size,
+                                    settings.worker_concurrency // FLUSH_SHARE))
         self._closing = False
         self._stopping = False  # runners take no new row
         self._tasks: set[asyncio.Task[None]] = set()
@@ -154,6 +161,7 @@ class Dispatcher:
             await self._drain()
             self._closing = True
             self._outcomes_ready.set()
+            self._outcomes_plenty.set()  # no pause before the last write
             await flusher
             for helper in helpers:
                 helper.cancel()
@@ -186,9 +194,13 @@ class Dispatcher:
                 except Exception:  # the database may be briefly away: poll again
                     log.exception("claiming deliveries failed")
                 else:
+                    # Only a probe's own yield says whether probing pays: a
+                    # normal claim taking rows of the endpoints held here says
+                    # nothing about the others, and resetting on it would probe
+                    # again after every batch.
                     if probing and taken == 0:
                         self._probe.barren(loop.time())
-                    elif taken:
+                    elif probing:
                         self._probe.reset()
             if not again:
                 await self._sleep()
@@ -294,6 +306,8 @@ class Dispatcher:
     def _record(self, outcome: queue.Outcome) -> None:
         self._outcomes.append(outcome)
         self._outcomes_ready.set()
+        if len(self._outcomes) >= self._flush_at:
+            self._outcomes_plenty.set()
 
     def _finished(self, endpoint_id: uuid.UUID) -> None:
         if endpoint_id in self._watch and self._flow.drained(
@@ -379,8 +393,10 @@ class Dispatcher:
         while True:
             await self._outcomes_ready.wait()
             self._outcomes_ready.clear()
-            if not self._closing and len(self._outcomes) < self.settings.worker_batch_size:
-                await asyncio.sleep(FLUSH_DELAY_S)
+            if not self._closing and len(self._outcomes) < self._flush_at:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._outcomes_plenty.wait(), FLUSH_DELAY_S)
+            self._outcomes_plenty.clear()
             batch, self._outcomes = self._outcomes, []
             if batch:
                 await self._write(batch)

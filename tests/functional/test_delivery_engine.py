@@ -14,6 +14,7 @@ from standardwebhooks import Webhook
 from porthook.clock import ShiftableClock
 from porthook.config import Settings
 from porthook.db import Database
+from porthook.delivery import dispatcher as dispatcher_module
 from porthook.delivery import signing
 from tests.conftest import AccountFactory
 from tests.functional.delivery_support import (
@@ -112,6 +113,29 @@ async def test_an_endpoint_that_does_not_answer_holds_up_no_other(
         sink.release("/stuck")
         stuck = await sink.wait_for(60, "/stuck")
     assert {c.headers["webhook-id"] for c in stuck} == {str(e) for e in events}
+
+
+async def test_outcomes_are_written_before_the_unrecorded_allowance_runs_out(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Sends stop while worker_concurrency rows are sent but unrecorded. With
+    # a pause before every write (here a minute), four rows would take minutes;
+    # a write starts as soon as a quarter of the allowance waits.
+    monkeypatch.setattr(dispatcher_module, "FLUSH_DELAY_S", 60.0)
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/steady"))
+    events = [await record_event(database, clock, account_id=account_id) for _ in range(12)]
+    tight = settings.model_copy(update={"worker_concurrency": 4})
+    async with running_dispatcher(tight, database, clock):
+        calls = await sink.wait_for(12, "/steady")
+
+        async def all_recorded() -> bool:
+            found = [await deliveries_of(client, headers, e) for e in events]
+            return all(d[0]["status"] == "delivered" for d in found)
+
+        await eventually(all_recorded)
+    assert {c.headers["webhook-id"] for c in calls} == {str(e) for e in events}
 
 
 async def test_gone_disables_and_recover_replays_held_events(
