@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +27,10 @@ from tests.functional.delivery_support import (
 )
 from tests.functional.sinks import Reply, Sink
 from tests.unit.format_events import make_order
+
+# Only the order's own events: the endpoint.* events that failures bring
+# would reach these endpoints too and blur the counts.
+ORDER_EVENTS = ["porting_order.*"]
 
 
 async def _public_key(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
@@ -136,6 +141,73 @@ async def test_outcomes_are_written_before_the_unrecorded_allowance_runs_out(
 
         await eventually(all_recorded)
     assert {c.headers["webhook-id"] for c in calls} == {str(e) for e in events}
+
+
+async def test_retry_after_is_honoured_up_to_its_cap(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    sink.script("/busy", Reply(status=429, headers={"Retry-After": "120"}),
+                Reply(status=503, headers={"Retry-After": "86400"}), then=200)
+    await create_endpoint(client, headers, url=sink.url("/busy"), event_types=ORDER_EVENTS)
+    event_id = await record_event(database, clock, account_id=account_id)
+    capped = settings.model_copy(update={"retry_after_max_s": 600.0})
+
+    async def waits_after(attempts: int) -> float:
+        """Seconds between the last attempt and the next one, once recorded."""
+        found: list[dict[str, Any]] = []
+
+        async def recorded() -> bool:
+            delivery = (await deliveries_of(client, headers, event_id))[0]
+            found[:] = [(await client.get(f"/v1/deliveries/{delivery['id']}",
+                                          headers=headers)).json()]
+            return len(found[0]["attempt_log"]) == attempts  # the outcome is written
+
+        await eventually(recorded)
+        detail = found[0]
+        last = datetime.fromisoformat(detail["attempt_log"][-1]["attempted_at"])
+        return (datetime.fromisoformat(detail["next_attempt_at"]) - last).total_seconds()
+
+    async with running_dispatcher(capped, database, clock):
+        await sink.wait_for(1, "/busy")
+        # The schedule says 0.2 s; the receiver asked for two minutes.
+        assert 120 <= await waits_after(1) < 130
+        clock.advance(timedelta(seconds=121))
+        await sink.wait_for(2, "/busy")
+        # A day asked for, ten minutes allowed (retry_after_max_s).
+        assert 600 <= await waits_after(2) < 610
+        clock.advance(timedelta(seconds=601))
+        await sink.wait_for(3, "/busy")
+
+        async def delivered() -> bool:
+            return (await deliveries_of(client, headers, event_id))[0]["status"] == "delivered"
+
+        await eventually(delivered)
+
+
+async def test_strict_ordering_sends_an_orders_events_one_after_another(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/ordered"), strict_ordering=True,
+                          event_types=ORDER_EVENTS)
+    await create_endpoint(client, headers, url=sink.url("/loose"), event_types=ORDER_EVENTS)
+    sink.script("/ordered", 500, then=200)
+    sink.script("/loose", 500, then=200)
+    order = make_order(webhook_url=None)
+    first, second = [
+        await record_event(database, clock, account_id=account_id,
+                           data={"porting_order": order, "previous_status": status})
+        for status in ("draft", "in-process")]
+    async with running_dispatcher(settings, database, clock):
+        ordered = await sink.wait_for(3, "/ordered")
+        loose = await sink.wait_for(3, "/loose")
+    # The first event failed once: the second waited for its retry to succeed.
+    assert [c.headers["webhook-id"] for c in ordered] == [str(first), str(first), str(second)]
+    # Without strict ordering the second is not held back by the first's retry.
+    assert {c.headers["webhook-id"] for c in loose[:2]} == {str(first), str(second)}
 
 
 async def test_gone_disables_and_recover_replays_held_events(
