@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -49,6 +50,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task: asyncio.Task[None] | None = None
         stop = asyncio.Event()
+        # The geocoder's data (about 100 MB) is imported lazily so that
+        # `porthook worker` never carries it; the API loads it at start, so
+        # the first order or DID created does not wait for it.
+        importlib.import_module("phonenumbers.geocoder")
         if with_worker:
             from porthook.worker import Worker
 

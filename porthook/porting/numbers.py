@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import geocoder
 
 from porthook.problems import FieldError, Unprocessable
 
@@ -113,6 +112,10 @@ def locate(e164: str) -> tuple[str | None, str | None]:
     state or province name ("Ontario", "New Jersey") for others; a name shared
     by several regions ("Nova Scotia/Prince Edward Island") gives no state.
     """
+    # Imported here: its data costs about 100 MB of memory, which processes
+    # that never locate a number (`porthook worker`) should not carry.
+    from phonenumbers import geocoder
+
     description = geocoder.description_for_number(phonenumbers.parse(e164, None), "en")
     if not description:
         return None, None

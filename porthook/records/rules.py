@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import phonenumbers
-from phonenumbers import geocoder
 
 US_STATES = frozenset((
     "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN",
@@ -194,6 +193,8 @@ def ported_number_facts(number_e164: str) -> NumberFacts:
         number_type = "tollfree"
     else:
         number_type = "local"
+    from phonenumbers import geocoder  # ~100 MB of data: loaded on first use, not by workers
+
     state, ratecenter = _geography(geocoder.description_for_number(number, "en"))
     stored = str(number.national_number) if number.country_code == 1 else _e164(number)
     return NumberFacts(stored, number_type, state, ratecenter)
