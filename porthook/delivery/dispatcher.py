@@ -179,18 +179,18 @@ class Dispatcher:
             room = self._room()
             full = self._flow.full_endpoints(loop.time())
             # With every endpoint held here full, a claim can only find rows of
-            # other endpoints, and it scans past the backlog of the full ones
-            # to look (on a million rows, a good part of a second). Such probes
-            # are spaced out while they come back empty; a NOTIFY (new rows
-            # somewhere) always probes.
+            # other endpoints: it asks endpoint by endpoint (a due-order claim
+            # would scan past the full ones' backlog). Such probes are spaced
+            # out while they come back empty; a NOTIFY (new rows somewhere)
+            # always probes.
             notified, self._notified = self._notified, False
-            probing = bool(full) and not notified and self._all_lanes_full(full)
-            if probing and not self._probe.allows(loop.time()):
+            probing = bool(full) and self._all_lanes_full(full)
+            if probing and not notified and not self._probe.allows(loop.time()):
                 room = 0
             again = False
             if room > 0:
                 try:
-                    again, taken = await self._claim_and_start(room, full)
+                    again, taken = await self._claim_and_start(room, full, probing=probing)
                 except Exception:  # the database may be briefly away: poll again
                     log.exception("claiming deliveries failed")
                 else:
@@ -221,9 +221,12 @@ class Dispatcher:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self.settings.worker_poll_interval_s)
 
-    async def _claim_and_start(self, room: int, full: list[uuid.UUID]) -> tuple[bool, int]:
+    async def _claim_and_start(
+        self, room: int, full: list[uuid.UUID], *, probing: bool = False
+    ) -> tuple[bool, int]:
         """Claim and start a batch, leaving ``full`` endpoints out; whether to
-        claim again at once, and how many rows were taken.
+        claim again at once, and how many rows were taken. A probe (every
+        endpoint held here is full) looks endpoint by endpoint.
 
         Not again when the batch came short (nothing more is due), nor when
         every endpoint in it is now full: the next claim would leave them all
@@ -236,9 +239,9 @@ class Dispatcher:
                 await session.commit()
         now = self.clock.now()
         async with self.database.sessions() as session:
-            claimed = await queue.claim(session, now=now, limit=room,
-                                        lease_s=self.settings.worker_lease_s,
-                                        exclude_endpoints=full)
+            claim = queue.claim_elsewhere if probing else queue.claim
+            claimed = await claim(session, now=now, limit=room,
+                                  lease_s=self.settings.worker_lease_s, exclude_endpoints=full)
             views, targets = await self._load(session, claimed, now) if claimed else ({}, {})
             await session.commit()
         metrics.CLAIM_BATCH_SIZE.observe(len(claimed))

@@ -98,6 +98,13 @@ class Delivery(Base):
             "ix_deliveries_due", "next_attempt_at",
             postgresql_where=_PENDING_ONLY, sqlite_where=_PENDING_ONLY,
         ),
+        # Which other endpoints have due rows, and their rows, when the ones
+        # this worker holds are all full: without it that question scans the
+        # due index past the full endpoints' whole backlog.
+        sa.Index(
+            "ix_deliveries_endpoint_due", "endpoint_id", "next_attempt_at",
+            postgresql_where=_PENDING_ONLY, sqlite_where=_PENDING_ONLY,
+        ),
         # Strict ordering looks up an earlier unfinished event of the subject.
         # Partial, like the next one: every claim and outcome writes a new row
         # version into each index whose predicate it meets, so the hot path

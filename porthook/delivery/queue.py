@@ -68,13 +68,41 @@ async def claim(
     """Lease up to ``limit`` due deliveries. On PostgreSQL ``SKIP LOCKED`` lets
     many workers claim at once without waiting on each other; on SQLite the
     writer lock (``BEGIN IMMEDIATE``) serialises claims."""
+    return await _claim(session, _claim_statement(one_endpoint=False), now=now, limit=limit,
+                        lease_s=lease_s, b_excluded=list(exclude_endpoints))
+
+
+async def claim_elsewhere(
+    session: AsyncSession, *, now: datetime, limit: int, lease_s: float,
+    exclude_endpoints: Collection[uuid.UUID], max_endpoints: int = 16,
+) -> list[Claimed]:
+    """Like ``claim`` but only for endpoints outside ``exclude_endpoints``,
+    endpoint by endpoint (up to ``max_endpoints``) through
+    ``ix_deliveries_endpoint_due``. The due-order claim would scan past the
+    excluded endpoints' backlog to find them: a million rows, most of a second.
+    """
+    connection = await session.connection()
+    found = await connection.execute(_endpoints_due_statement(), {
+        "b_now": now, "b_excluded": list(exclude_endpoints), "b_limit": max_endpoints})
+    claimed: list[Claimed] = []
+    for (endpoint_id,) in found.all():
+        if len(claimed) >= limit:
+            break
+        claimed += await _claim(session, _claim_statement(one_endpoint=True), now=now,
+                                limit=limit - len(claimed), lease_s=lease_s,
+                                b_endpoint=endpoint_id)
+    return claimed
+
+
+async def _claim(
+    session: AsyncSession, statement: sa.Update, *, now: datetime, limit: int, lease_s: float,
+    **scope: Any,
+) -> list[Claimed]:
     token, expires = uuid.uuid4(), now + timedelta(seconds=lease_s)
     # Core on the session's connection, not the ORM: this runs for every batch.
     connection = await session.connection()
-    result = await connection.execute(_claim_statement(), {
-        "b_now": now, "b_limit": limit, "b_token": token, "b_expires": expires,
-        "b_excluded": list(exclude_endpoints),
-    })
+    result = await connection.execute(statement, {
+        "b_now": now, "b_limit": limit, "b_token": token, "b_expires": expires, **scope})
     return [Claimed(id=r[0], event_id=r[1], endpoint_id=r[2], attempt=r[3],
                     round_attempt=r[3] - r[4], lease_token=token, lease_expires_at=expires,
                     ordered=r[5])
@@ -82,9 +110,24 @@ async def claim(
 
 
 @functools.cache
-def _claim_statement() -> sa.Update:
-    """Built once: a fresh statement per claim cost milliseconds of SQLAlchemy
-    construction and cache-key work, more than the query itself."""
+def _endpoints_due_statement() -> sa.Select[Any]:
+    """Endpoints, other than the excluded, with a due row: one index probe each."""
+    table, endpoints = _table(), Endpoint.__table__
+    due = sa.exists().where(
+        table.c.endpoint_id == endpoints.c.id, table.c.status == _PENDING,
+        table.c.next_attempt_at <= sa.bindparam("b_now", type_=table.c.next_attempt_at.type))
+    return (sa.select(endpoints.c.id)
+            .where(endpoints.c.id.not_in(sa.bindparam("b_excluded", expanding=True,
+                                                      type_=sa.Uuid())), due)
+            .limit(sa.bindparam("b_limit", type_=sa.Integer())))
+
+
+@functools.cache
+def _claim_statement(*, one_endpoint: bool) -> sa.Update:
+    """Built once per shape: a fresh statement per claim cost milliseconds of
+    SQLAlchemy construction and cache-key work, more than the query itself.
+    ``one_endpoint``: the rows of ``b_endpoint`` (``claim_elsewhere``), else
+    of every endpoint but ``b_excluded``."""
     table = _table()
     earlier = table.alias("earlier")
     moment = table.c.next_attempt_at.type
@@ -100,6 +143,8 @@ def _claim_statement() -> sa.Update:
         .where(table.c.status == _PENDING,
                table.c.next_attempt_at <= sa.bindparam("b_now", type_=moment),
                sa.or_(table.c.ordered.is_(False), ~blocked),
+               table.c.endpoint_id == sa.bindparam("b_endpoint", type_=sa.Uuid())
+               if one_endpoint else
                table.c.endpoint_id.not_in(sa.bindparam("b_excluded", expanding=True,
                                                        type_=sa.Uuid())))
         .order_by(table.c.next_attempt_at)

@@ -171,3 +171,35 @@ async def test_strict_ordering_holds_the_next_event_of_a_subject(
     await session.commit()
     [next_one] = await queue.claim(session, now=now, limit=10, lease_s=LEASE_S)
     assert next_one.event_id == second.id
+
+
+async def test_claim_elsewhere_takes_only_other_endpoints_rows(
+    session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
+    settings: Settings,
+) -> None:
+    account_id, _ = await make_account()
+    now = clock.now()
+    full = await _endpoint(session, settings, account_id, now, event_types=["record.*"])
+    other = await _endpoint(session, settings, account_id, now, strict_ordering=True,
+                            event_types=["porting_order.*"])
+    subject = str(uuid.uuid4())
+    first = await _event(session, account_id, now, subject)  # other's only
+    await _event(session, account_id, now, subject)  # waits for first (strict ordering)
+    await events.record(session, account_id=account_id, type="record.dids.inserted",
+                        subject_type="dids", subject_id="1",
+                        data={"schema": "dids", "record": {"id": 1}}, occurred_at=now)
+    await session.commit()
+
+    async def elsewhere() -> list[queue.Claimed]:
+        claimed = await queue.claim_elsewhere(session, now=now, limit=10, lease_s=LEASE_S,
+                                              exclude_endpoints=[full.id])
+        await session.commit()
+        return claimed
+
+    [taken] = await elsewhere()
+    assert (taken.endpoint_id, taken.event_id) == (other.id, first.id)
+    assert await elsewhere() == []  # first is leased; the next waits for it
+    assert await queue.claim_elsewhere(session, now=now, limit=10, lease_s=LEASE_S,
+                                       exclude_endpoints=[full.id, other.id]) == []
+    [full_row] = await queue.claim(session, now=now, limit=10, lease_s=LEASE_S)
+    assert full_row.endpoint_id == full.id
