@@ -3,14 +3,12 @@ serve, and call the API with the printed keys."""
 
 from __future__ import annotations
 
-import http.server
+import asyncio
 import json
 import os
-import queue
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 from standardwebhooks import Webhook
+
+from tests.functional.sinks import Sink
 
 STARTUP_TIMEOUT_S = 30.0
 
@@ -89,50 +89,23 @@ def test_serve_then_cli_keys_work_over_http(served: tuple[str, dict[str, str]]) 
     assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "porthook"
 
 
-Call = tuple[dict[str, str], bytes]
 
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, queue.Queue[Call]]]:
-    """A webhook receiver on 127.0.0.1 in a thread (the served app is another process)."""
-    calls: queue.Queue[Call] = queue.Queue()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            calls.put(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", calls
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_serve_delivers_webhooks_in_process(
-    served: tuple[str, dict[str, str]], receiver: tuple[str, queue.Queue[Call]]
+async def test_serve_delivers_webhooks_in_process(
+    served: tuple[str, dict[str, str]], sink: Sink
 ) -> None:
     base, env = served
-    url, calls = receiver
-    account = json.loads(_porthook("accounts", "create", "Acme", "--json", env=env))
-    customer = {"Authorization": f"Bearer {account['api_key']}"}
-    endpoint = httpx.post(f"{base}/v1/endpoints", headers=customer,
-                          json={"url": url, "event_types": ["record.*"]})
-    assert endpoint.status_code == 201, endpoint.text
-    did = httpx.post(f"{base}/v1/records/dids", headers=customer,
-                     json={"number": "3125550100", "number_type": "local"})
-    assert did.status_code == 201, did.text
+    created = await asyncio.to_thread(_porthook, "accounts", "create", "Acme", "--json", env=env)
+    customer = {"Authorization": f"Bearer {json.loads(created)['api_key']}"}
+    async with httpx.AsyncClient(base_url=base, headers=customer) as api:
+        endpoint = await api.post("/v1/endpoints", json={"url": sink.url("/hook"),
+                                                         "event_types": ["record.*"]})
+        assert endpoint.status_code == 201, endpoint.text
+        did = await api.post("/v1/records/dids",
+                             json={"number": "3125550100", "number_type": "local"})
+        assert did.status_code == 201, did.text
     # No `porthook worker` runs: serve's own delivery loop sends it.
-    headers, body = calls.get(timeout=STARTUP_TIMEOUT_S)
-    Webhook(endpoint.json()["secret"]).verify(body, headers)
-    payload = json.loads(body)
+    [call] = await sink.wait_for(1, "/hook")
+    Webhook(endpoint.json()["secret"]).verify(call.body, call.headers)
+    payload = call.json()
     assert payload["type"] == "record.dids.inserted"
     assert payload["data"]["record"]["id"] == did.json()["id"]
