@@ -67,6 +67,7 @@ ENDPOINT_CONCURRENCY: int | None = None
 def _sink_main(port: int) -> None:
     counts: dict[str, int] = {}
     arrivals: dict[str, float] = {}
+    waiters: list[tuple[str, int, asyncio.Future[None]]] = []
 
     async def hook(request: web.Request) -> web.Response:
         await request.read()
@@ -74,9 +75,25 @@ def _sink_main(port: int) -> None:
             await asyncio.sleep(3600)
         counts[request.path] = counts.get(request.path, 0) + 1
         arrivals[request.headers.get("webhook-id", "")] = time.time()
+        for path, target, waiter in waiters:
+            if path == request.path and counts[path] >= target and not waiter.done():
+                waiter.set_result(None)
         return web.Response(text="ok")
 
     async def count(_: web.Request) -> web.Response:
+        return web.json_response(counts)
+
+    async def wait(request: web.Request) -> web.Response:
+        # Answers once ``count`` calls reached ``path``: the benchmark waits on
+        # one request instead of polling from the process it measures.
+        path, target = request.query["path"], int(request.query["count"])
+        if counts.get(path, 0) < target:
+            waiter = asyncio.get_running_loop().create_future()
+            waiters.append((path, target, waiter))
+            try:
+                await waiter
+            finally:
+                waiters.remove((path, target, waiter))
         return web.json_response(counts)
 
     async def arrived(_: web.Request) -> web.Response:
@@ -89,6 +106,7 @@ def _sink_main(port: int) -> None:
 
     app = web.Application()
     app.router.add_get("/_count", count)
+    app.router.add_get("/_wait", wait)
     app.router.add_get("/_arrivals", arrived)
     app.router.add_post("/_reset", reset)
     app.router.add_post("/{tail:.*}", hook)
@@ -119,7 +137,9 @@ class SinkProcess:
         self._process.kill()  # hanging handlers make a graceful stop noisy
 
     async def get(self, what: str) -> dict[str, Any]:
-        async with aiohttp.ClientSession() as http, http.get(self.url(what)) as response:
+        timeout = aiohttp.ClientTimeout(total=WAIT_LIMIT_S)
+        async with (aiohttp.ClientSession(timeout=timeout) as http,
+                    http.get(self.url(what)) as response):
             body: dict[str, Any] = await response.json()
             return body
 
@@ -130,8 +150,7 @@ class SinkProcess:
     async def wait_count(self, path: str, count: int) -> float:
         started = time.perf_counter()
         async with asyncio.timeout(WAIT_LIMIT_S):
-            while (await self.get("/_count")).get(path, 0) < count:  # noqa: ASYNC110  (polling another process)
-                await asyncio.sleep(0.02)
+            await self.get(f"/_wait?path={path}&count={count}")
         return time.perf_counter() - started
 
 

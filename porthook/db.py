@@ -7,12 +7,14 @@ SQLite is the embedded default; PostgreSQL is the production and scale-out engin
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 from porthook.config import Settings
 
@@ -148,3 +152,31 @@ def all_models() -> sa.MetaData:
     from porthook import models  # noqa: F401  (registers the tables)
 
     return Base.metadata
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A Core statement compiled once for asyncpg, to run on the driver
+    connection itself (``AsyncConnection.get_raw_connection()``).
+
+    For the few statements a worker runs thousands of times a second:
+    SQLAlchemy's per-execution work and per-row result processing cost more
+    CPU than the server spends on them. Values go to asyncpg as they are (no
+    bind processors): aware datetimes, ``uuid.UUID``, lists for arrays.
+    """
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: Mapping[str, Any]
+
+    @classmethod
+    def compile(cls, statement: ClauseElement) -> DriverStatement:
+        dialect = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)  # numeric_dollar: positional, in this order
+        return cls(sql=compiled.string, names=tuple(compiled.positiontup or ()),
+                   defaults=dict(compiled.params))
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments, from named ``params`` (else the statement's own literals)."""
+        return [params[name] if name in params else self.defaults[name] for name in self.names]

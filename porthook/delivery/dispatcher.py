@@ -14,23 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import random
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosmtplib
 import asyncpg  # type: ignore[import-untyped]  # no stubs: used for one LISTEN connection
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from porthook.accounts.models import Account
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
@@ -44,10 +40,10 @@ from porthook.delivery import (
     rules,
     senders,
     service,
+    store,
 )
 from porthook.delivery.formats import email as email_format
 from porthook.delivery.models import Endpoint
-from porthook.events.models import Event
 
 log = logging.getLogger(__name__)
 
@@ -79,24 +75,6 @@ class Target:
     failing: bool
 
 
-@functools.cache
-def _events_statement() -> sa.Select[Any]:
-    return sa.select(Event.id, Event.type, Event.account_id, Event.subject_type,
-                     Event.subject_id, Event.sequence, Event.occurred_at, Event.data
-                     ).where(Event.id.in_(sa.bindparam("ids", expanding=True)))
-
-
-@functools.cache
-def _endpoints_statement() -> sa.Select[Any]:
-    return (sa.select(Endpoint.id, Endpoint.account_id, Account.name.label("account_name"),
-                      Endpoint.channel, Endpoint.url, Endpoint.email_address, Endpoint.format,
-                      Endpoint.credentials, Endpoint.secret, Endpoint.previous_secret,
-                      Endpoint.previous_secret_expires_at, Endpoint.enabled,
-                      Endpoint.max_concurrency, Endpoint.failing_since)
-            .join(Account, Account.id == Endpoint.account_id)
-            .where(Endpoint.id.in_(sa.bindparam("ids", expanding=True))))
-
-
 class _Lane:
     """An endpoint's rows waiting in this worker, and the runners sending them.
 
@@ -123,6 +101,7 @@ class Dispatcher:
         self.clock = clock
         self._random = random_source
         self._http = senders.HttpSender(settings)
+        self._store = store.for_database(database)
         self._mail = mail or senders.mail_sender(settings)
         self._wake = asyncio.Event()
         self._outcomes: list[queue.Outcome] = []
@@ -167,6 +146,7 @@ class Dispatcher:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._http.close()
+            await self._store.close()
 
     async def _wake_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -238,44 +218,31 @@ class Dispatcher:
                 self._telnyx_key = await service.signing_key(session, now=self.clock.now())
                 await session.commit()
         now = self.clock.now()
-        async with self.database.sessions() as session:
-            claim = queue.claim_elsewhere if probing else queue.claim
-            claimed = await claim(session, now=now, limit=room,
-                                  lease_s=self.settings.worker_lease_s, exclude_endpoints=full)
-            views, targets = await self._load(session, claimed, now) if claimed else ({}, {})
-            await session.commit()
+        claimed, rows = await self._store.claim(
+            now=now, limit=room, lease_s=self.settings.worker_lease_s,
+            exclude_endpoints=full, probing=probing)
+        targets = {row["id"]: self._target(row, now) for row in rows}
         metrics.CLAIM_BATCH_SIZE.observe(len(claimed))
-        for item in claimed:
-            view, target = views.get(item.event_id), targets.get(item.endpoint_id)
-            if view is not None and target is not None:
+        for item, view in claimed:
+            target = targets.get(item.endpoint_id)
+            if target is not None:
                 self._start(item, view, target)
         # Whoever is full now wakes the loop once it has drained.
         self._watch = set(self._flow.full_endpoints(asyncio.get_running_loop().time()))
         return len(claimed) == room and bool(set(targets) - self._watch), len(claimed)
 
-    async def _load(
-        self, session: AsyncSession, claimed: list[queue.Claimed], now: datetime
-    ) -> tuple[dict[uuid.UUID, formats.EventView], dict[uuid.UUID, Target]]:
-        connection = await session.connection()
-        # Plain rows, not ORM objects: a fresh dict per row is already a private copy.
-        rows = await connection.execute(_events_statement(),
-                                        {"ids": list({c.event_id for c in claimed})})
-        views = {row[0]: formats.EventView(*row) for row in rows}
-        result = await connection.execute(_endpoints_statement(),
-                                          {"ids": list({c.endpoint_id for c in claimed})})
-        targets = {row.id: self._target(row, now) for row in result}
-        return views, targets
-
-    def _target(self, row: Any, now: datetime) -> Target:
-        webhook = row.channel == "webhook"
+    def _target(self, row: Mapping[str, Any], now: datetime) -> Target:
+        webhook = row["channel"] == "webhook"
         return Target(
-            id=row.id, account_id=row.account_id, account_name=row.account_name,
-            channel=row.channel, address=(row.url if webhook else row.email_address) or "",
-            format=row.format, credentials=row.credentials,
-            secrets=rules.signing_secrets(row.secret, row.previous_secret,
-                                          row.previous_secret_expires_at, now),
-            enabled=row.enabled, cap=row.max_concurrency or self.settings.endpoint_concurrency,
-            failing=row.failing_since is not None,
+            id=row["id"], account_id=row["account_id"], account_name=row["account_name"],
+            channel=row["channel"],
+            address=(row["url"] if webhook else row["email_address"]) or "",
+            format=row["format"], credentials=row["credentials"],
+            secrets=rules.signing_secrets(row["secret"], row["previous_secret"],
+                                          row["previous_secret_expires_at"], now),
+            enabled=row["enabled"],
+            cap=row["max_concurrency"] or self.settings.endpoint_concurrency,
+            failing=row["failing_since"] is not None,
         )
 
     def _start(self, item: queue.Claimed, view: formats.EventView, target: Target) -> None:
@@ -359,7 +326,7 @@ class Dispatcher:
     def _observe(self, target: Target, result: senders.SendResult) -> None:
         metrics.ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
         ok = rules.succeeded(result.status_code, result.error)
-        (metrics.DELIVERIES_SENT if ok else metrics.DELIVERIES_FAILED).labels(target.channel).inc()
+        metrics.attempts_counter(ok=ok, channel=target.channel).inc()
 
     async def _send_webhook(
         self, item: queue.Claimed, view: formats.EventView, target: Target, now: Any
@@ -416,11 +383,8 @@ class Dispatcher:
     async def _write(self, batch: list[queue.Outcome]) -> None:
         for attempt in range(FLUSH_RETRIES):
             try:
-                async with self.database.sessions() as session:
-                    disabled = await queue.record_outcomes(
-                        session, batch, now=self.clock.now(), settings=self.settings,
-                        random=self._random)
-                    await session.commit()
+                disabled = await self._store.record(batch, now=self.clock.now(),
+                                                    settings=self.settings, random=self._random)
                 break
             except Exception:  # leases expire and the rows are sent again: at least once
                 log.exception("recording %d outcomes failed (try %d)", len(batch), attempt + 1)

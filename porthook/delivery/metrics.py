@@ -3,6 +3,8 @@ plain counters, not clients: registering them at import costs nothing)."""
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import Counter, Histogram
 
 DELIVERIES_SENT = Counter(
@@ -20,3 +22,9 @@ CLAIM_BATCH_SIZE = Histogram(
     "porthook_delivery_claim_batch_size", "Deliveries leased per claim",
     buckets=(1, 5, 10, 25, 50, 100, 200, 500, 1000),
 )
+
+
+@functools.cache
+def attempts_counter(*, ok: bool, channel: str) -> Counter:
+    """The labelled child, looked up once: ``labels()`` costs a lock and a dict per call."""
+    return (DELIVERIES_SENT if ok else DELIVERIES_FAILED).labels(channel)

@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
 from porthook.delivery import fanout, models, rules
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
 from porthook.events import service as events
+from porthook.events.models import Event
 from porthook.pagination import decode_cursor, encode_cursor
 from porthook.problems import Conflict, NotFound
 
@@ -82,7 +84,7 @@ async def claim_elsewhere(
     excluded endpoints' backlog to find them: a million rows, most of a second.
     """
     connection = await session.connection()
-    found = await connection.execute(_endpoints_due_statement(), {
+    found = await connection.execute(endpoints_due_statement(), {
         "b_now": now, "b_excluded": list(exclude_endpoints), "b_limit": max_endpoints})
     claimed: list[Claimed] = []
     for (endpoint_id,) in found.all():
@@ -110,24 +112,29 @@ async def _claim(
 
 
 @functools.cache
-def _endpoints_due_statement() -> sa.Select[Any]:
+def endpoints_due_statement(*, arrays: bool = False) -> sa.Select[Any]:
     """Endpoints, other than the excluded, with a due row: one index probe each."""
     table, endpoints = _table(), Endpoint.__table__
     due = sa.exists().where(
         table.c.endpoint_id == endpoints.c.id, table.c.status == _PENDING,
         table.c.next_attempt_at <= sa.bindparam("b_now", type_=table.c.next_attempt_at.type))
     return (sa.select(endpoints.c.id)
-            .where(endpoints.c.id.not_in(sa.bindparam("b_excluded", expanding=True,
-                                                      type_=sa.Uuid())), due)
+            .where(_not_among(endpoints.c.id, "b_excluded", arrays=arrays), due)
             .limit(sa.bindparam("b_limit", type_=sa.Integer())))
 
 
+def _not_among(column: sa.ColumnElement[Any], name: str, *, arrays: bool) -> sa.ColumnElement[bool]:
+    if arrays:  # PostgreSQL: one array parameter, so one statement text whatever the count
+        return column != sa.all_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Uuid())))
+    return column.not_in(sa.bindparam(name, expanding=True, type_=sa.Uuid()))
+
+
 @functools.cache
-def _claim_statement(*, one_endpoint: bool) -> sa.Update:
+def _claim_statement(*, one_endpoint: bool, arrays: bool = False) -> sa.Update:
     """Built once per shape: a fresh statement per claim cost milliseconds of
     SQLAlchemy construction and cache-key work, more than the query itself.
     ``one_endpoint``: the rows of ``b_endpoint`` (``claim_elsewhere``), else
-    of every endpoint but ``b_excluded``."""
+    of every endpoint but ``b_excluded`` (an array parameter with ``arrays``)."""
     table = _table()
     earlier = table.alias("earlier")
     moment = table.c.next_attempt_at.type
@@ -144,9 +151,7 @@ def _claim_statement(*, one_endpoint: bool) -> sa.Update:
                table.c.next_attempt_at <= sa.bindparam("b_now", type_=moment),
                sa.or_(table.c.ordered.is_(False), ~blocked),
                table.c.endpoint_id == sa.bindparam("b_endpoint", type_=sa.Uuid())
-               if one_endpoint else
-               table.c.endpoint_id.not_in(sa.bindparam("b_excluded", expanding=True,
-                                                       type_=sa.Uuid())))
+               if one_endpoint else _not_among(table.c.endpoint_id, "b_excluded", arrays=arrays))
         .order_by(table.c.next_attempt_at)
         .limit(sa.bindparam("b_limit", type_=sa.Integer()))
         .with_for_update(skip_locked=True, of=table)
@@ -161,6 +166,20 @@ def _claim_statement(*, one_endpoint: bool) -> sa.Update:
         .returning(table.c.id, table.c.event_id, table.c.endpoint_id, table.c.attempts,
                    table.c.round_start, table.c.ordered)
     )
+
+
+@functools.cache
+def claim_with_events_statement(*, one_endpoint: bool) -> sa.Select[Any]:
+    """PostgreSQL: the claim and the events of its rows in one statement
+    (``UPDATE ... RETURNING`` in a CTE, joined to ``events``). Columns: the
+    claim's six, then the event's type, account_id, subject_type, subject_id,
+    sequence, occurred_at, data."""
+    claimed = _claim_statement(one_endpoint=one_endpoint, arrays=True).cte("claimed")
+    event = Event.__table__
+    assert isinstance(event, sa.Table)
+    return (sa.select(*claimed.c, event.c.type, event.c.account_id, event.c.subject_type,
+                      event.c.subject_id, event.c.sequence, event.c.occurred_at, event.c.data)
+            .join_from(claimed, event, event.c.id == claimed.c.event_id))
 
 
 def _table() -> sa.Table:
@@ -189,18 +208,23 @@ async def record_outcomes(
     sent = [o for o in outcomes if o.skipped is None]
     if sent:
         connection = await session.connection()
-        rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
-        attempts = [_attempt_row(o) for o in sent]
         if connection.dialect.name == "postgresql":
-            # One statement per batch: arrays unnested server-side, instead of
-            # an executemany that binds (and the server plans) row by row.
-            await connection.execute(_SENT_PG, {**_columns(rows), "b_now": now})
-            await connection.execute(_ATTEMPTS_PG, _columns(attempts))
+            await connection.execute(OUTCOMES_PG, outcome_columns(sent, now=now, settings=settings,
+                                                                  random=random))
         else:
+            rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
             await connection.execute(_sent_statement(), [{**row, "b_now": now} for row in rows])
-            await connection.execute(_attempts_statement(), attempts)
+            await connection.execute(_attempts_statement(), [_attempt_row(o) for o in sent])
     await _write_skipped(session, [o for o in outcomes if o.skipped is not None], now=now)
     return await _apply_health(session, sent, now=now, settings=settings)
+
+
+def outcome_columns(
+    sent: Sequence[Outcome], *, now: datetime, settings: Settings, random: Callable[[], float]
+) -> dict[str, Any]:
+    """The parameters of ``OUTCOMES_PG`` for outcomes of sent rows."""
+    rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
+    return {**_columns(rows), **_columns([_attempt_row(o) for o in sent]), "b_now": now}
 
 
 def _sent_row(
@@ -226,19 +250,24 @@ def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
     return {key: [row[key] for row in rows] for key in rows[0]}
 
 
-_SENT_PG = sa.text("""
-UPDATE deliveries AS d
-SET status = b.status, next_attempt_at = b.next_at, last_status_code = b.code,
-    last_error = b.error, delivered_at = b.delivered_at, lease_token = NULL,
-    updated_at = :b_now
-FROM unnest(CAST(:b_id AS uuid[]), CAST(:b_token AS uuid[]), CAST(:b_status AS varchar[]),
-            CAST(:b_next AS timestamptz[]), CAST(:b_code AS integer[]),
-            CAST(:b_error AS varchar[]), CAST(:b_delivered AS timestamptz[]))
-     AS b(id, token, status, next_at, code, error, delivered_at)
-WHERE d.id = b.id AND d.lease_token = b.token
-""")  # the lease token guard: a worker whose lease was taken over records nothing
-
-_ATTEMPTS_PG = sa.text("""
+# PostgreSQL: a batch of outcomes in one statement, whatever its size. Arrays
+# are unnested server-side (an executemany binds, and the server plans, row by
+# row), and the attempts' INSERT rides on the UPDATE as a data-modifying CTE,
+# so the two are atomic without a transaction of their own. The lease token
+# guard: a worker whose lease was taken over changes no delivery (its attempt
+# still happened, and is recorded).
+OUTCOMES_PG = sa.text("""
+WITH sent AS (
+    UPDATE deliveries AS d
+    SET status = b.status, next_attempt_at = b.next_at, last_status_code = b.code,
+        last_error = b.error, delivered_at = b.delivered_at, lease_token = NULL,
+        updated_at = :b_now
+    FROM unnest(CAST(:b_id AS uuid[]), CAST(:b_token AS uuid[]), CAST(:b_status AS varchar[]),
+                CAST(:b_next AS timestamptz[]), CAST(:b_code AS integer[]),
+                CAST(:b_error AS varchar[]), CAST(:b_delivered AS timestamptz[]))
+         AS b(id, token, status, next_at, code, error, delivered_at)
+    WHERE d.id = b.id AND d.lease_token = b.token
+)
 INSERT INTO delivery_attempts (delivery_id, number, attempted_at, duration_ms, delivered_to,
                                status_code, response_excerpt, error)
 SELECT * FROM unnest(CAST(:delivery_id AS uuid[]), CAST(:number AS integer[]),
@@ -307,25 +336,26 @@ def _attempt_row(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+def health_concerns(sent: Sequence[Outcome]) -> dict[uuid.UUID, list[Outcome]]:
+    """The outcomes, by endpoint, of endpoints whose health this batch may
+    change: any failure, or a success of an endpoint known to be failing."""
+    by_endpoint: dict[uuid.UUID, list[Outcome]] = {}
+    for outcome in sent:
+        by_endpoint.setdefault(outcome.claimed.endpoint_id, []).append(outcome)
+    return {endpoint_id: items for endpoint_id, items in by_endpoint.items()
+            if any(not rules.succeeded(o.status_code, o.error) or o.endpoint_was_failing
+                   for o in items)}
+
+
 async def _apply_health(
     session: AsyncSession, sent: Sequence[Outcome], *, now: datetime, settings: Settings
 ) -> list[Endpoint]:
     from porthook.delivery import health
 
-    by_endpoint: dict[uuid.UUID, list[Outcome]] = {}
-    for outcome in sent:
-        by_endpoint.setdefault(outcome.claimed.endpoint_id, []).append(outcome)
-    # Only endpoints whose health may change are read: any failure, or a
-    # success of an endpoint known to be failing.
-    concerned = [
-        endpoint_id for endpoint_id, items in by_endpoint.items()
-        if any(not rules.succeeded(o.status_code, o.error) for o in items)
-        or any(o.endpoint_was_failing for o in items)
-    ]
+    concerned = health_concerns(sent)
     if not concerned:
         return []
-    return await health.apply(session, {e: by_endpoint[e] for e in concerned}, now=now,
-                              settings=settings)
+    return await health.apply(session, concerned, now=now, settings=settings)
 
 
 async def requeue_endpoint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -76,3 +77,24 @@ def test_no_secret_in_any_output(event_type: str, key: str, digits: str) -> None
 )
 def test_secret_key_names(key: str, secret: bool) -> None:
     assert is_secret_key(key) is secret
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        None,  # nothing names a secret: render skips the walk
+        "wireless_pin",  # a secret key: render falls back to the walk
+        "pin_set",  # names "pin" but is no secret: walked, and kept
+    ],
+)
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_render_is_the_built_body_in_compact_json(event_type: str, planted: str | None) -> None:
+    data = _data(event_type) if planted is None else _plant(_data(event_type), planted, "1")
+    event = make_event(event_type, data)
+    attempt = Attempt(1, "https://hooks.example.com")
+    for format in FORMATS:
+        if formats.supports(format, event_type):
+            body = formats.render(format, event, attempt)
+            assert json.loads(body) == formats.build(format, event, attempt), format
+            compact = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False)
+            assert body == compact.encode(), format

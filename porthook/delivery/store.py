@@ -1,0 +1,222 @@
+"""How the dispatcher claims and records its batches: through sessions, or
+on PostgreSQL through held connections.
+
+``SessionStore`` runs ``queue``'s functions in one short session per batch:
+SQLite's way (its one writer serialises claims whatever the client does).
+
+``PgStore`` is PostgreSQL's hot path. A worker drains thousands of rows a
+second, and through a session each batch paid for a pool checkout with its
+ping (three round trips), BEGIN and COMMIT, and SQLAlchemy's per-row result
+processing: more CPU than the HTTP calls themselves. Here each loop of the
+dispatcher (claims, outcomes) holds one connection and runs ``queue``'s own
+statements, compiled once for asyncpg, on the driver connection with
+autocommit. Each statement is atomic on its own: the claim's
+``UPDATE ... RETURNING`` joins the events its rows carry, and a batch of
+outcomes and their attempts is one statement. Batches with skipped rows or
+an endpoint whose health may change go through a session, so that the
+outcomes, the health bookkeeping and its ``endpoint.*`` events commit
+together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import uuid
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.expression import ClauseElement
+
+from porthook.accounts.models import Account
+from porthook.config import Settings
+from porthook.db import Database, DriverStatement
+from porthook.delivery import formats, queue
+from porthook.delivery.models import Endpoint
+from porthook.events.models import Event
+
+Claim = tuple[queue.Claimed, formats.EventView]
+# What a batch needs besides its rows: the endpoints, as read at claim time.
+Batch = tuple[list[Claim], list[Mapping[str, Any]]]
+PROBE_ENDPOINTS = 16  # endpoints a probe claims for, at most
+
+
+class Store(Protocol):
+    async def claim(self, *, now: datetime, limit: int, lease_s: float,
+                    exclude_endpoints: Collection[uuid.UUID], probing: bool) -> Batch: ...
+
+    async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,
+                     settings: Settings, random: Callable[[], float]) -> list[Endpoint]: ...
+
+    async def close(self) -> None: ...
+
+
+def for_database(database: Database) -> Store:
+    return PgStore(database) if database.is_postgres else SessionStore(database)
+
+
+@functools.cache
+def _events_statement() -> sa.Select[Any]:
+    return sa.select(Event.id, Event.type, Event.account_id, Event.subject_type,
+                     Event.subject_id, Event.sequence, Event.occurred_at, Event.data
+                     ).where(Event.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _endpoints_statement(*, arrays: bool = False) -> sa.Select[Any]:
+    among = (Endpoint.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Uuid())))
+             if arrays else Endpoint.id.in_(sa.bindparam("ids", expanding=True)))
+    return (sa.select(Endpoint.id, Endpoint.account_id, Account.name.label("account_name"),
+                      Endpoint.channel, Endpoint.url, Endpoint.email_address, Endpoint.format,
+                      Endpoint.credentials, Endpoint.secret, Endpoint.previous_secret,
+                      Endpoint.previous_secret_expires_at, Endpoint.enabled,
+                      Endpoint.max_concurrency, Endpoint.failing_since)
+            .join(Account, Account.id == Endpoint.account_id)
+            .where(among))
+
+
+class SessionStore:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def claim(self, *, now: datetime, limit: int, lease_s: float,
+                    exclude_endpoints: Collection[uuid.UUID], probing: bool) -> Batch:
+        async with self._database.sessions() as session:
+            claim = queue.claim_elsewhere if probing else queue.claim
+            claimed = await claim(session, now=now, limit=limit, lease_s=lease_s,
+                                  exclude_endpoints=exclude_endpoints)
+            if not claimed:
+                await session.commit()
+                return [], []
+            connection = await session.connection()
+            # Plain rows, not ORM objects: a fresh dict per row is already a private copy.
+            rows = await connection.execute(_events_statement(),
+                                            {"ids": list({c.event_id for c in claimed})})
+            views = {row[0]: formats.EventView(*row) for row in rows}
+            endpoints = await connection.execute(
+                _endpoints_statement(), {"ids": list({c.endpoint_id for c in claimed})})
+            targets = [row._mapping for row in endpoints]
+            await session.commit()
+        return [(c, views[c.event_id]) for c in claimed if c.event_id in views], targets
+
+    async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,
+                     settings: Settings, random: Callable[[], float]) -> list[Endpoint]:
+        async with self._database.sessions() as session:
+            disabled = await queue.record_outcomes(session, outcomes, now=now,
+                                                   settings=settings, random=random)
+            await session.commit()
+        return disabled
+
+    async def close(self) -> None:
+        return None
+
+
+class _HeldConnection:
+    """A pooled connection one loop keeps; dropped after any error (the
+    server may have gone away) and taken afresh on the next use."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+        self._driver: Any = None
+
+    @contextlib.asynccontextmanager
+    async def driver(self) -> AsyncIterator[Any]:
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+            raw = await self._connection.get_raw_connection()
+            self._driver = raw.driver_connection
+        try:
+            yield self._driver
+        except BaseException:
+            await self.close(invalidate=True)
+            raise
+
+    async def close(self, *, invalidate: bool = False) -> None:
+        connection, self._connection, self._driver = self._connection, None, None
+        if connection is None:
+            return
+        with contextlib.suppress(Exception):
+            if invalidate:
+                await connection.invalidate()
+            await connection.close()
+
+
+@functools.cache
+def _driver_statement(name: str) -> DriverStatement:
+    statements: dict[str, Callable[[], ClauseElement]] = {
+        "claim": lambda: queue.claim_with_events_statement(one_endpoint=False),
+        "claim_one": lambda: queue.claim_with_events_statement(one_endpoint=True),
+        "endpoints_due": lambda: queue.endpoints_due_statement(arrays=True),
+        "endpoints": lambda: _endpoints_statement(arrays=True),
+        "outcomes": lambda: queue.OUTCOMES_PG,
+    }
+    return DriverStatement.compile(statements[name]())
+
+
+class PgStore:
+    def __init__(self, database: Database) -> None:
+        self._claims = _HeldConnection(database.engine)
+        self._outcomes = _HeldConnection(database.engine)
+        self._sessions = SessionStore(database)
+
+    async def claim(self, *, now: datetime, limit: int, lease_s: float,
+                    exclude_endpoints: Collection[uuid.UUID], probing: bool) -> Batch:
+        token, expires = uuid.uuid4(), now + timedelta(seconds=lease_s)
+        params = {"b_now": now, "b_token": token, "b_expires": expires,
+                  "b_excluded": list(exclude_endpoints)}
+        async with self._claims.driver() as driver:
+            if probing:
+                rows = await self._claim_elsewhere(driver, params, limit)
+            else:
+                rows = await _fetch(driver, "claim", {**params, "b_limit": limit})
+            endpoint_ids = list({row[2] for row in rows})
+            endpoints = await _fetch(driver, "endpoints", {"ids": endpoint_ids}) if rows else []
+        return [_claim(row, token, expires) for row in rows], endpoints
+
+    async def _claim_elsewhere(self, driver: Any, params: dict[str, Any], limit: int) -> list[Any]:
+        """``queue.claim_elsewhere``'s way: the endpoints outside the excluded
+        with a due row, then each one's rows through its own index."""
+        found = await _fetch(driver, "endpoints_due", {**params, "b_limit": PROBE_ENDPOINTS})
+        rows: list[Any] = []
+        for (endpoint_id,) in found:
+            if len(rows) >= limit:
+                break
+            rows += await _fetch(driver, "claim_one", {**params, "b_endpoint": endpoint_id,
+                                                       "b_limit": limit - len(rows)})
+        return rows
+
+    async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,
+                     settings: Settings, random: Callable[[], float]) -> list[Endpoint]:
+        if any(o.skipped is not None for o in outcomes) or queue.health_concerns(outcomes):
+            return await self._sessions.record(outcomes, now=now, settings=settings,
+                                               random=random)
+        columns = queue.outcome_columns(outcomes, now=now, settings=settings, random=random)
+        async with self._outcomes.driver() as driver:
+            statement = _driver_statement("outcomes")
+            await driver.execute(statement.sql, *statement.args(columns))
+        return []
+
+    async def close(self) -> None:
+        await self._claims.close()
+        await self._outcomes.close()
+
+
+async def _fetch(driver: Any, name: str, params: Mapping[str, Any]) -> list[Any]:
+    statement = _driver_statement(name)
+    rows: list[Any] = await driver.fetch(statement.sql, *statement.args(params))
+    return rows
+
+
+def _claim(row: Any, token: uuid.UUID, expires: datetime) -> Claim:
+    # Columns as queue.claim_with_events_statement lists them.
+    claimed = queue.Claimed(id=row[0], event_id=row[1], endpoint_id=row[2], attempt=row[3],
+                            round_attempt=row[3] - row[4], lease_token=token,
+                            lease_expires_at=expires, ordered=row[5])
+    view = formats.EventView(row[1], row[6], row[7], row[8], row[9], row[10], row[11], row[12])
+    return claimed, view
+

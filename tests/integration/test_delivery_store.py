@@ -1,0 +1,137 @@
+"""The dispatcher's store on SQLite (sessions) and PostgreSQL (held driver
+connections): the same claims, events, endpoints and outcomes either way."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.clock import ShiftableClock
+from porthook.config import Settings
+from porthook.db import Database
+from porthook.delivery import models, queue, service, store
+from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
+from porthook.delivery.schemas import EndpointCreate
+from porthook.events import service as events
+from tests.conftest import AccountFactory
+
+LEASE_S = 60.0
+
+
+@pytest.fixture
+async def the_store(database: Database) -> AsyncIterator[store.Store]:
+    chosen = store.for_database(database)
+    yield chosen
+    await chosen.close()
+
+
+async def _endpoint(session: AsyncSession, settings: Settings, account_id: uuid.UUID,
+                    now: datetime) -> Endpoint:
+    body = EndpointCreate.model_validate({"url": "https://93.184.216.34/hook",
+                                          "event_types": ["record.*"]})
+    return await service.create_endpoint(session, account_id=account_id, body=body,
+                                         settings=settings, now=now)
+
+
+async def _record_event(session: AsyncSession, account_id: uuid.UUID, now: datetime,
+                        number: int) -> uuid.UUID:
+    event = await events.record(
+        session, account_id=account_id, type="record.dids.inserted", subject_type="dids",
+        subject_id=str(number), data={"schema": "dids", "record": {"id": number}},
+        occurred_at=now)
+    return event.id
+
+
+def _outcome(claimed: queue.Claimed, now: datetime, status_code: int) -> queue.Outcome:
+    return queue.Outcome(claimed=claimed, attempted_at=now, duration_ms=3,
+                         delivered_to="https://93.184.216.34/hook", status_code=status_code,
+                         response_excerpt="ok")
+
+
+async def test_claim_carries_events_and_endpoints_and_leaves_out_the_excluded(
+    the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
+    clock: ShiftableClock, settings: Settings,
+) -> None:
+    account_id, _ = await make_account()
+    now = clock.now()
+    first = await _endpoint(session, settings, account_id, now)
+    second = await _endpoint(session, settings, account_id, now)
+    event_ids = {await _record_event(session, account_id, now, n) for n in range(3)}
+    await session.commit()
+
+    claimed, endpoints = await the_store.claim(now=now, limit=10, lease_s=LEASE_S,
+                                               exclude_endpoints=[second.id], probing=False)
+    assert {c.endpoint_id for c, _ in claimed} == {first.id}
+    assert {view.id for _, view in claimed} == event_ids
+    for item, view in claimed:
+        assert item.event_id == view.id and item.attempt == 1
+        assert view.data["record"]["id"] == int(view.subject_id)  # JSON decoded
+        assert view.occurred_at.utcoffset() is not None
+    [endpoint] = endpoints
+    assert (endpoint["id"], endpoint["account_name"]) == (first.id, "Acme")
+    assert endpoint["secret"] == first.secret
+
+    # A probe (every endpoint held is full) claims for the others only.
+    probed, _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S,
+                                      exclude_endpoints=[first.id], probing=True)
+    assert {c.endpoint_id for c, _ in probed} == {second.id} and len(probed) == 3
+    assert (await the_store.claim(now=now, limit=10, lease_s=LEASE_S, exclude_endpoints=[],
+                                  probing=False)) == ([], [])  # all leased
+
+
+async def test_outcomes_are_recorded_with_their_attempts_and_health(
+    the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
+    clock: ShiftableClock, settings: Settings,
+) -> None:
+    account_id, _ = await make_account()
+    now = clock.now()
+    endpoint = await _endpoint(session, settings, account_id, now)
+    for n in range(3):
+        await _record_event(session, account_id, now, n)
+    await session.commit()
+    claimed, _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S,
+                                       exclude_endpoints=[], probing=False)
+    done, failed = [c for c, _ in claimed[:2]], claimed[2][0]
+
+    # All succeeded: PostgreSQL's one-statement path.
+    assert await the_store.record([_outcome(c, now, 200) for c in done], now=now,
+                                  settings=settings, random=lambda: 0.5) == []
+    # A failure: endpoint health is bookkept with it.
+    await the_store.record([_outcome(failed, now, 500)], now=now, settings=settings,
+                           random=lambda: 0.5)
+
+    rows = dict((await session.execute(sa.select(Delivery.id, Delivery.status))).all())
+    assert [rows[c.id] for c in done] == [models.DELIVERED, models.DELIVERED]
+    assert rows[failed.id] == models.PENDING  # retried later
+    attempts = (await session.execute(sa.select(DeliveryAttempt.delivery_id,
+                                                DeliveryAttempt.status_code))).all()
+    assert sorted(attempts) == sorted([(c.id, 200) for c in done] + [(failed.id, 500)])
+    await session.refresh(endpoint)
+    assert endpoint.failing_since == now
+
+
+async def test_a_taken_over_lease_records_the_attempt_but_not_the_outcome(
+    the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
+    clock: ShiftableClock, settings: Settings,
+) -> None:
+    account_id, _ = await make_account()
+    now = clock.now()
+    await _endpoint(session, settings, account_id, now)
+    await _record_event(session, account_id, now, 1)
+    await session.commit()
+    [(stale, _)], _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S,
+                                            exclude_endpoints=[], probing=False)
+    clock.advance(timedelta(seconds=LEASE_S + 1))
+    [(fresh, _)], _ = await the_store.claim(now=clock.now(), limit=10, lease_s=LEASE_S,
+                                            exclude_endpoints=[], probing=False)
+    assert (fresh.id, fresh.attempt) == (stale.id, 2)
+    await the_store.record([_outcome(stale, now, 200)], now=clock.now(), settings=settings,
+                           random=lambda: 0.5)
+    status = await session.scalar(sa.select(Delivery.status).where(Delivery.id == stale.id))
+    assert status == models.PENDING  # still leased by the second claim
+    assert await session.scalar(sa.select(sa.func.count()).select_from(DeliveryAttempt)) == 1
