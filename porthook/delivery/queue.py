@@ -222,9 +222,12 @@ async def record_outcomes(
 def outcome_columns(
     sent: Sequence[Outcome], *, now: datetime, settings: Settings, random: Callable[[], float]
 ) -> dict[str, Any]:
-    """The parameters of ``OUTCOMES_PG`` for outcomes of sent rows."""
+    """The parameters of ``OUTCOMES_PG`` for outcomes of sent rows (the
+    attempts' delivery ids and status codes are the updates' own arrays)."""
     rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
-    return {**_columns(rows), **_columns([_attempt_row(o) for o in sent]), "b_now": now}
+    attempts = _columns([_attempt_row(o) for o in sent])
+    del attempts["delivery_id"], attempts["status_code"]
+    return {**_columns(rows), **attempts, "b_now": now}
 
 
 def _sent_row(
@@ -270,9 +273,9 @@ WITH sent AS (
 )
 INSERT INTO delivery_attempts (delivery_id, number, attempted_at, duration_ms, delivered_to,
                                status_code, response_excerpt, error)
-SELECT * FROM unnest(CAST(:delivery_id AS uuid[]), CAST(:number AS integer[]),
+SELECT * FROM unnest(CAST(:b_id AS uuid[]), CAST(:number AS integer[]),
                      CAST(:attempted_at AS timestamptz[]), CAST(:duration_ms AS integer[]),
-                     CAST(:delivered_to AS varchar[]), CAST(:status_code AS integer[]),
+                     CAST(:delivered_to AS varchar[]), CAST(:b_code AS integer[]),
                      CAST(:response_excerpt AS varchar[]), CAST(:error AS varchar[]))
 """)
 
