@@ -7,7 +7,7 @@ SQLite is the embedded default; PostgreSQL is the production and scale-out engin
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,13 +22,14 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 from porthook.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the file lock
+_WAKE_KEY = "porthook.wake_on_commit"
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -122,7 +123,13 @@ class Database:
     def __init__(self, settings: Settings, *, pool_size: int = 10) -> None:
         self.url = settings.database_url
         self.engine = make_engine(settings.database_url, pool_size=pool_size)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # A session class of this Database's own, so its commit hook is ours alone.
+        session_class = type("PorthookSession", (Session,), {})
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                           sync_session_class=session_class)
+        self._commit_listeners: list[Callable[[], None]] = []
+        event.listen(session_class, "after_commit", self._after_commit)
+        event.listen(session_class, "after_rollback", self._after_rollback)
         # Sessions that only read (API-key lookups). On SQLite they get their own
         # engine whose transactions do not take the writer lock; elsewhere the
         # same engine serves both.
@@ -132,6 +139,25 @@ class Database:
             else self.engine
         )
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    def on_wake(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after each commit of this process that asked for
+        a wake-up (``wake_on_commit``); returns the function that stops it.
+
+        ``porthook serve`` wakes its own worker this way the moment a change
+        commits; other processes hear of it through NOTIFY (PostgreSQL) or
+        their poll interval (SQLite has no NOTIFY).
+        """
+        self._commit_listeners.append(listener)
+        return lambda: self._commit_listeners.remove(listener)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(_WAKE_KEY, False):
+            for listener in list(self._commit_listeners):
+                listener()
+
+    def _after_rollback(self, session: Session) -> None:
+        session.info.pop(_WAKE_KEY, None)
 
     @property
     def is_postgres(self) -> bool:
@@ -145,6 +171,12 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+def wake_on_commit(session: AsyncSession) -> None:
+    """Ask for ``Database.on_wake`` listeners to be called when this session's
+    transaction commits (nothing happens if it rolls back)."""
+    session.info[_WAKE_KEY] = True
 
 
 def all_models() -> sa.MetaData:

@@ -1,13 +1,16 @@
 """The delivery engine: claim due deliveries, send them, record what happened.
 
-One loop claims batches (``queue.claim``, a short transaction), one task per
+One loop claims batches (``queue.claim``, one short statement), one task per
 delivery sends it outside any transaction under a per-endpoint semaphore, and
 one flusher writes the outcomes in batches. A slow endpoint only fills its own
 semaphore (``flow.FlowControl`` leaves it out of claims while its queue is
 full; rows whose lease would run out before they can be sent are released
-unsent), so the rest of the traffic keeps flowing. PostgreSQL wakes the claim
-loop with LISTEN/NOTIFY; polling every ``worker_poll_interval_s`` is the
-fallback (and SQLite's only way).
+unsent), so the rest of the traffic keeps flowing. A change committed in
+this process (``porthook serve``) wakes the claim loop directly; PostgreSQL
+wakes it from other processes with LISTEN/NOTIFY; polling every
+``worker_poll_interval_s`` is the fallback (and, across processes, SQLite's
+only way). Claims and outcomes go through ``store`` (held connections on
+PostgreSQL, sessions on SQLite).
 """
 
 from __future__ import annotations
@@ -130,6 +133,8 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self._http.start()
+        # Changes committed in this process (porthook serve) wake it at once.
+        unlisten = self.database.on_wake(self._on_notify)
         helpers = [asyncio.create_task(self._wake_on(stop))]
         if self.database.is_postgres:
             helpers.append(asyncio.create_task(self._listen(stop)))
@@ -137,6 +142,7 @@ class Dispatcher:
         try:
             await self._claim_loop(stop)
         finally:
+            unlisten()
             await self._drain()
             self._closing = True
             self._outcomes_ready.set()

@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook import db
 from porthook.delivery import formats, models, rules, signing
 from porthook.delivery.models import Delivery, Endpoint, NotificationProfile
 from porthook.events.models import Event
@@ -61,7 +62,9 @@ async def enqueue(session: AsyncSession, event: Event, *, only_missing: bool = F
 
 
 async def notify(session: AsyncSession) -> None:
-    """Wake the PostgreSQL workers when this transaction commits."""
+    """Wake the workers when this transaction commits: this process's own
+    (``porthook serve``) at once, and on PostgreSQL every other through NOTIFY."""
+    db.wake_on_commit(session)
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
 

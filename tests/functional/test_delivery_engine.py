@@ -3,6 +3,7 @@ domain records them, a dispatcher running beside, and real sinks on 127.0.0.1.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from datetime import datetime, timedelta
@@ -511,3 +512,19 @@ async def test_five_days_of_failure_disable_the_endpoint_and_mail_the_account(
     assert types == ["endpoint.failing", "endpoint.disabled"]
     notices = [p.read_text() for p in settings.mail_dir.glob("*.eml")]
     assert any("was disabled" in text and "ops@acme.test" in text for text in notices)
+
+
+async def test_a_change_committed_in_this_process_wakes_the_idle_worker_at_once(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    # porthook serve: the API and the worker share a process. SQLite has no
+    # NOTIFY, so without the in-process wake-up this would wait a minute.
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/hook"), event_types=ORDER_EVENTS)
+    idle = settings.model_copy(update={"worker_poll_interval_s": 60.0})
+    async with running_dispatcher(idle, database, clock):
+        await asyncio.sleep(0.3)  # its first claim found nothing: it sleeps
+        event_id = await record_event(database, clock, account_id=account_id)
+        [received] = await sink.wait_for(1, within_s=10.0)
+    assert received.headers["webhook-id"] == str(event_id)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from porthook.clock import ShiftableClock
 from porthook.config import Settings
 from porthook.db import Database
-from porthook.delivery import models, queue, service, store
+from porthook.delivery import fanout, models, queue, service, store
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
 from porthook.delivery.schemas import EndpointCreate
 from porthook.events import service as events
@@ -135,3 +135,23 @@ async def test_a_taken_over_lease_records_the_attempt_but_not_the_outcome(
     status = await session.scalar(sa.select(Delivery.status).where(Delivery.id == stale.id))
     assert status == models.PENDING  # still leased by the second claim
     assert await session.scalar(sa.select(sa.func.count()).select_from(DeliveryAttempt)) == 1
+
+
+async def test_only_a_committed_enqueue_wakes_this_process(database: Database) -> None:
+    woken: list[int] = []
+    stop = database.on_wake(lambda: woken.append(1))
+    async with database.sessions() as session:
+        await fanout.notify(session)
+        await session.rollback()
+    async with database.sessions() as session:
+        await session.commit()  # nothing enqueued
+    assert woken == []
+    async with database.sessions() as session:
+        await fanout.notify(session)
+        await session.commit()
+    assert woken == [1]
+    stop()
+    async with database.sessions() as session:
+        await fanout.notify(session)
+        await session.commit()
+    assert woken == [1]
