@@ -45,8 +45,9 @@ def webhook_headers(
 ) -> dict[str, str]:
     """Standard Webhooks headers (``webhook-id`` is the event id on every retry),
     seed 001's ed25519 pair for telnyx endpoints, and seed 000's basic/bearer auth."""
-    headers = {"content-type": "application/json", "user-agent": USER_AGENT}
-    headers.update(signing.sign_headers(str(event_id), timestamp, body, secrets))
+    headers = signing.sign_headers(str(event_id), timestamp, body, secrets)
+    headers["content-type"] = "application/json"
+    headers["user-agent"] = USER_AGENT
     if telnyx_key is not None:
         headers.update(signing.telnyx_headers(telnyx_key, timestamp, body))
     if credentials and credentials.get("type") == "basic":

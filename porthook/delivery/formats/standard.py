@@ -33,5 +33,7 @@ def build(event: EventView) -> dict[str, Any]:
         "subject": {"type": event.subject_type, "id": event.subject_id},
         "sequence": event.sequence,
     }
-    data = {**envelope, **{k: v for k, v in event.data.items() if k not in envelope}}
+    # Envelope keys first and their values winning: a later key of a dict
+    # display keeps the first one's place and sets its value.
+    data = {**envelope, **event.data, **envelope}
     return {"type": event.type, "timestamp": iso_z(event.occurred_at, micro=True), "data": data}
