@@ -163,33 +163,37 @@ class Dispatcher:
         while not stop.is_set():
             self._wake.clear()
             room = self._room()
-            full = self._flow.full_endpoints(loop.time())
-            # With every endpoint held here full, a claim can only find rows of
-            # other endpoints: it asks endpoint by endpoint (a due-order claim
-            # would scan past the full ones' backlog). Such probes are spaced
-            # out while they come back empty; a NOTIFY (new rows somewhere)
-            # always probes.
+            now = loop.time()
+            full = self._flow.full_endpoints(now)
+            # With an endpoint held here full, a due-order claim leaving it out
+            # would scan past its backlog: claims go endpoint by endpoint, for
+            # the held ones with room and, through a probe, for others. Probes
+            # are spaced out while they come back empty; a NOTIFY (new rows
+            # somewhere) always probes.
             notified, self._notified = self._notified, False
-            probing = bool(full) and self._all_lanes_full(full)
-            if probing and not notified and not self._probe.allows(loop.time()):
+            wanted = self._open_lanes(set(full), now) if full else []
+            probe = not full or notified or self._probe.allows(now)
+            if full and not wanted and not probe:
                 room = 0
             again = False
             if room > 0:
                 try:
-                    again, taken = await self._claim_and_start(room, full, probing=probing)
+                    again, elsewhere = await self._claim_and_start(room, full, wanted, probe)
                 except Exception:  # the database may be briefly away: poll again
                     log.exception("claiming deliveries failed")
                 else:
-                    # Only a probe's own yield says whether probing pays: a
-                    # normal claim taking rows of the endpoints held here says
-                    # nothing about the others, and resetting on it would probe
-                    # again after every batch.
-                    if probing and taken == 0:
+                    # Only a probe's own yield says whether probing pays.
+                    if full and probe and elsewhere == 0:
                         self._probe.barren(loop.time())
-                    elif probing:
+                    elif full and probe:
                         self._probe.reset()
             if not again:
                 await self._sleep()
+
+    def _open_lanes(self, full: set[uuid.UUID], now: float) -> list[tuple[uuid.UUID, int]]:
+        """The endpoints held here that are not full, and the rows each may take."""
+        return [(endpoint_id, room) for endpoint_id in self._lanes if endpoint_id not in full
+                and (room := self._flow.room(endpoint_id, now)) > 0]
 
     def _room(self) -> int:
         batch = self.settings.worker_batch_size
@@ -199,34 +203,31 @@ class Dispatcher:
         self._starved = room < batch
         return room
 
-    def _all_lanes_full(self, full: list[uuid.UUID]) -> bool:
-        left_out = set(full)
-        return all(endpoint_id in left_out for endpoint_id in self._lanes)
-
     async def _sleep(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self.settings.worker_poll_interval_s)
 
     async def _claim_and_start(
-        self, room: int, full: list[uuid.UUID], *, probing: bool = False
+        self, room: int, full: list[uuid.UUID], wanted: list[tuple[uuid.UUID, int]],
+        probe: bool,
     ) -> tuple[bool, int]:
-        """Claim and start a batch, leaving ``full`` endpoints out; whether to
-        claim again at once, and how many rows were taken. A probe (every
-        endpoint held here is full) looks endpoint by endpoint.
+        """Claim and start a batch (see ``store.Store.claim``); whether to
+        claim again at once, and how many rows came for endpoints not held here.
 
         Not again when the batch came short (nothing more is due), nor when
         every endpoint in it is now full: the next claim would leave them all
-        out and, on a backlog of theirs, scan it for nothing. Their draining,
-        a NOTIFY, a flush that makes room, or the poll interval wakes the loop.
+        out. Their draining, a NOTIFY, a flush that makes room, or the poll
+        interval wakes the loop.
         """
         if self._telnyx_key is None:
             async with self.database.sessions() as session:
                 self._telnyx_key = await service.signing_key(session, now=self.clock.now())
                 await session.commit()
         now = self.clock.now()
+        held = set(self._lanes)
         claimed, rows = await self._store.claim(
-            now=now, limit=room, lease_s=self.settings.worker_lease_s,
-            exclude_endpoints=full, probing=probing)
+            now=now, limit=room, lease_s=self.settings.worker_lease_s, full=full,
+            wanted=wanted, probe=probe)
         targets = {row["id"]: self._target(row, now) for row in rows}
         metrics.CLAIM_BATCH_SIZE.observe(len(claimed))
         for item, view in claimed:
@@ -235,7 +236,8 @@ class Dispatcher:
                 self._start(item, view, target)
         # Whoever is full now wakes the loop once it has drained.
         self._watch = set(self._flow.full_endpoints(asyncio.get_running_loop().time()))
-        return len(claimed) == room and bool(set(targets) - self._watch), len(claimed)
+        elsewhere = sum(1 for item, _ in claimed if item.endpoint_id not in held)
+        return len(claimed) == room and bool(set(targets) - self._watch), elsewhere
 
     def _target(self, row: Mapping[str, Any], now: datetime) -> Target:
         webhook = row["channel"] == "webhook"

@@ -63,6 +63,10 @@ class FlowControl:
         rows = round(cap * QUEUE_HORIZON_S / self.estimate_s(endpoint_id, now))
         return min(max(rows, cap), self._batch_size)
 
+    def room(self, endpoint_id: uuid.UUID, now: float) -> int:
+        """Rows the endpoint may still take before it is full."""
+        return max(0, self.allowance(endpoint_id, now) - self._waiting.get(endpoint_id, 0))
+
     def full_endpoints(self, now: float) -> list[uuid.UUID]:
         return [endpoint_id for endpoint_id, count in self._waiting.items()
                 if count >= self.allowance(endpoint_id, now)]

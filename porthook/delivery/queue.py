@@ -79,19 +79,38 @@ async def claim_elsewhere(
     exclude_endpoints: Collection[uuid.UUID], max_endpoints: int = 16,
 ) -> list[Claimed]:
     """Like ``claim`` but only for endpoints outside ``exclude_endpoints``,
-    endpoint by endpoint (up to ``max_endpoints``) through
-    ``ix_deliveries_endpoint_due``. The due-order claim would scan past the
-    excluded endpoints' backlog to find them: a million rows, most of a second.
+    endpoint by endpoint (up to ``max_endpoints``): see ``claim_by_endpoint``."""
+    return await claim_by_endpoint(session, now=now, limit=limit, lease_s=lease_s, wanted=[],
+                                   elsewhere=exclude_endpoints, max_endpoints=max_endpoints)
+
+
+async def claim_by_endpoint(
+    session: AsyncSession, *, now: datetime, limit: int, lease_s: float,
+    wanted: Sequence[tuple[uuid.UUID, int]], elsewhere: Collection[uuid.UUID] | None,
+    max_endpoints: int = 16,
+) -> list[Claimed]:
+    """Lease rows endpoint by endpoint through ``ix_deliveries_endpoint_due``:
+    up to the number given for each ``wanted`` endpoint, then, unless
+    ``elsewhere`` is None, for up to ``max_endpoints`` other endpoints with due
+    rows (neither wanted nor in ``elsewhere``). ``limit`` caps the total.
+
+    For a worker holding endpoints that are full: the due-order claim leaving
+    them out would scan past their whole backlog (a million rows, most of a
+    second) to find anyone else's.
     """
     connection = await session.connection()
-    found = await connection.execute(endpoints_due_statement(), {
-        "b_now": now, "b_excluded": list(exclude_endpoints), "b_limit": max_endpoints})
+    plan = list(wanted)
+    if elsewhere is not None:
+        found = await connection.execute(endpoints_due_statement(), {
+            "b_now": now, "b_excluded": [*elsewhere, *(e for e, _ in wanted)],
+            "b_limit": max_endpoints})
+        plan += [(endpoint_id, limit) for (endpoint_id,) in found.all()]
     claimed: list[Claimed] = []
-    for (endpoint_id,) in found.all():
+    for endpoint_id, most in plan:
         if len(claimed) >= limit:
             break
         claimed += await _claim(session, _claim_statement(one_endpoint=True), now=now,
-                                limit=limit - len(claimed), lease_s=lease_s,
+                                limit=min(most, limit - len(claimed)), lease_s=lease_s,
                                 b_endpoint=endpoint_id)
     return claimed
 

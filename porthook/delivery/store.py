@@ -45,9 +45,18 @@ Batch = tuple[list[Claim], list[Mapping[str, Any]]]
 PROBE_ENDPOINTS = 16  # endpoints a probe claims for, at most
 
 
+Wanted = Sequence[tuple[uuid.UUID, int]]  # endpoints to claim for, and how many rows each
+
+
 class Store(Protocol):
     async def claim(self, *, now: datetime, limit: int, lease_s: float,
-                    exclude_endpoints: Collection[uuid.UUID], probing: bool) -> Batch: ...
+                    full: Collection[uuid.UUID] = (), wanted: Wanted = (),
+                    probe: bool = True) -> Batch:
+        """Lease up to ``limit`` due rows. With no ``full`` endpoints, in due
+        order (``queue.claim``). Otherwise endpoint by endpoint
+        (``queue.claim_by_endpoint``): the ``wanted`` ones', then, with
+        ``probe``, those of other endpoints, neither full nor wanted."""
+        ...
 
     async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,
                      settings: Settings, random: Callable[[], float]) -> list[Endpoint]: ...
@@ -84,11 +93,15 @@ class SessionStore:
         self._database = database
 
     async def claim(self, *, now: datetime, limit: int, lease_s: float,
-                    exclude_endpoints: Collection[uuid.UUID], probing: bool) -> Batch:
+                    full: Collection[uuid.UUID] = (), wanted: Wanted = (),
+                    probe: bool = True) -> Batch:
         async with self._database.sessions() as session:
-            claim = queue.claim_elsewhere if probing else queue.claim
-            claimed = await claim(session, now=now, limit=limit, lease_s=lease_s,
-                                  exclude_endpoints=exclude_endpoints)
+            if full:
+                claimed = await queue.claim_by_endpoint(
+                    session, now=now, limit=limit, lease_s=lease_s, wanted=wanted,
+                    elsewhere=full if probe else None, max_endpoints=PROBE_ENDPOINTS)
+            else:
+                claimed = await queue.claim(session, now=now, limit=limit, lease_s=lease_s)
             if not claimed:
                 await session.commit()
                 return [], []
@@ -165,29 +178,38 @@ class PgStore:
         self._sessions = SessionStore(database)
 
     async def claim(self, *, now: datetime, limit: int, lease_s: float,
-                    exclude_endpoints: Collection[uuid.UUID], probing: bool) -> Batch:
+                    full: Collection[uuid.UUID] = (), wanted: Wanted = (),
+                    probe: bool = True) -> Batch:
         token, expires = uuid.uuid4(), now + timedelta(seconds=lease_s)
-        params = {"b_now": now, "b_token": token, "b_expires": expires,
-                  "b_excluded": list(exclude_endpoints)}
+        params = {"b_now": now, "b_token": token, "b_expires": expires}
         async with self._claims.driver() as driver:
-            if probing:
-                rows = await self._claim_elsewhere(driver, params, limit)
+            if full:
+                rows = await self._claim_by_endpoint(
+                    driver, params, limit, wanted, elsewhere=full if probe else None)
             else:
-                rows = await _fetch(driver, "claim", {**params, "b_limit": limit})
+                rows = await _fetch(driver, "claim", {**params, "b_excluded": [],
+                                                      "b_limit": limit})
             endpoint_ids = list({row[2] for row in rows})
             endpoints = await _fetch(driver, "endpoints", {"ids": endpoint_ids}) if rows else []
         return [_claim(row, token, expires) for row in rows], endpoints
 
-    async def _claim_elsewhere(self, driver: Any, params: dict[str, Any], limit: int) -> list[Any]:
-        """``queue.claim_elsewhere``'s way: the endpoints outside the excluded
-        with a due row, then each one's rows through its own index."""
-        found = await _fetch(driver, "endpoints_due", {**params, "b_limit": PROBE_ENDPOINTS})
+    async def _claim_by_endpoint(
+        self, driver: Any, params: dict[str, Any], limit: int, wanted: Wanted,
+        elsewhere: Collection[uuid.UUID] | None,
+    ) -> list[Any]:
+        """``queue.claim_by_endpoint``'s way, on the driver connection."""
+        plan = list(wanted)
+        if elsewhere is not None:
+            found = await _fetch(driver, "endpoints_due", {
+                **params, "b_excluded": [*elsewhere, *(e for e, _ in wanted)],
+                "b_limit": PROBE_ENDPOINTS})
+            plan += [(endpoint_id, limit) for (endpoint_id,) in found]
         rows: list[Any] = []
-        for (endpoint_id,) in found:
+        for endpoint_id, most in plan:
             if len(rows) >= limit:
                 break
-            rows += await _fetch(driver, "claim_one", {**params, "b_endpoint": endpoint_id,
-                                                       "b_limit": limit - len(rows)})
+            rows += await _fetch(driver, "claim_one", {
+                **params, "b_endpoint": endpoint_id, "b_limit": min(most, limit - len(rows))})
         return rows
 
     async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -53,35 +54,49 @@ def _outcome(claimed: queue.Claimed, now: datetime, status_code: int) -> queue.O
                          response_excerpt="ok")
 
 
-async def test_claim_carries_events_and_endpoints_and_leaves_out_the_excluded(
+async def test_claim_carries_events_and_endpoints(
     the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
     clock: ShiftableClock, settings: Settings,
 ) -> None:
     account_id, _ = await make_account()
     now = clock.now()
-    first = await _endpoint(session, settings, account_id, now)
-    second = await _endpoint(session, settings, account_id, now)
+    endpoint = await _endpoint(session, settings, account_id, now)
     event_ids = {await _record_event(session, account_id, now, n) for n in range(3)}
     await session.commit()
 
-    claimed, endpoints = await the_store.claim(now=now, limit=10, lease_s=LEASE_S,
-                                               exclude_endpoints=[second.id], probing=False)
-    assert {c.endpoint_id for c, _ in claimed} == {first.id}
+    claimed, endpoints = await the_store.claim(now=now, limit=10, lease_s=LEASE_S)
     assert {view.id for _, view in claimed} == event_ids
     for item, view in claimed:
-        assert item.event_id == view.id and item.attempt == 1
+        assert (item.event_id, item.endpoint_id, item.attempt) == (view.id, endpoint.id, 1)
         assert view.data["record"]["id"] == int(view.subject_id)  # JSON decoded
         assert view.occurred_at.utcoffset() is not None
-    [endpoint] = endpoints
-    assert (endpoint["id"], endpoint["account_name"]) == (first.id, "Acme")
-    assert endpoint["secret"] == first.secret
+    [row] = endpoints
+    assert (row["id"], row["account_name"], row["secret"]) == (endpoint.id, "Acme",
+                                                               endpoint.secret)
+    assert await the_store.claim(now=now, limit=10, lease_s=LEASE_S) == ([], [])  # all leased
 
-    # A probe (every endpoint held is full) claims for the others only.
-    probed, _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S,
-                                      exclude_endpoints=[first.id], probing=True)
-    assert {c.endpoint_id for c, _ in probed} == {second.id} and len(probed) == 3
-    assert (await the_store.claim(now=now, limit=10, lease_s=LEASE_S, exclude_endpoints=[],
-                                  probing=False)) == ([], [])  # all leased
+
+async def test_with_a_full_endpoint_claims_go_endpoint_by_endpoint(
+    the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
+    clock: ShiftableClock, settings: Settings,
+) -> None:
+    account_id, _ = await make_account()
+    now = clock.now()
+    full, held, other = [await _endpoint(session, settings, account_id, now) for _ in range(3)]
+    for n in range(3):  # each event goes to all three
+        await _record_event(session, account_id, now, n)
+    await session.commit()
+
+    async def claim(**how: Any) -> list[uuid.UUID]:
+        claimed, _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S, **how)
+        return sorted(c.endpoint_id for c, _ in claimed)
+
+    # The held endpoint with room gets what it asked for, nobody else.
+    assert await claim(full=[full.id], wanted=[(held.id, 2)], probe=False) == [held.id] * 2
+    # A probe finds the others: neither full nor wanted (held has one row left).
+    assert await claim(full=[full.id], probe=True) == sorted([held.id] + [other.id] * 3)
+    assert await claim(full=[full.id], probe=True) == []
+    assert await claim() == [full.id] * 3  # due order, once nothing is full
 
 
 async def test_outcomes_are_recorded_with_their_attempts_and_health(
@@ -94,8 +109,7 @@ async def test_outcomes_are_recorded_with_their_attempts_and_health(
     for n in range(3):
         await _record_event(session, account_id, now, n)
     await session.commit()
-    claimed, _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S,
-                                       exclude_endpoints=[], probing=False)
+    claimed, _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S)
     done, failed = [c for c, _ in claimed[:2]], claimed[2][0]
 
     # All succeeded: PostgreSQL's one-statement path.
@@ -124,11 +138,9 @@ async def test_a_taken_over_lease_records_the_attempt_but_not_the_outcome(
     await _endpoint(session, settings, account_id, now)
     await _record_event(session, account_id, now, 1)
     await session.commit()
-    [(stale, _)], _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S,
-                                            exclude_endpoints=[], probing=False)
+    [(stale, _)], _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S)
     clock.advance(timedelta(seconds=LEASE_S + 1))
-    [(fresh, _)], _ = await the_store.claim(now=clock.now(), limit=10, lease_s=LEASE_S,
-                                            exclude_endpoints=[], probing=False)
+    [(fresh, _)], _ = await the_store.claim(now=clock.now(), limit=10, lease_s=LEASE_S)
     assert (fresh.id, fresh.attempt) == (stale.id, 2)
     await the_store.record([_outcome(stale, now, 200)], now=clock.now(), settings=settings,
                            random=lambda: 0.5)
