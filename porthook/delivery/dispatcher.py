@@ -234,10 +234,13 @@ class Dispatcher:
             target = targets.get(item.endpoint_id)
             if target is not None:
                 self._start(item, view, target)
-        # Whoever is full now wakes the loop once it has drained.
-        self._watch = set(self._flow.full_endpoints(asyncio.get_running_loop().time()))
+        # Whoever is full now, or got rows, wakes the loop once drained to half:
+        # an endpoint claimed for up to its room only may no longer be full by
+        # the time the claim returns, and would otherwise run dry unnoticed.
+        full_now = set(self._flow.full_endpoints(asyncio.get_running_loop().time()))
+        self._watch = full_now | set(targets)
         elsewhere = sum(1 for item, _ in claimed if item.endpoint_id not in held)
-        return len(claimed) == room and bool(set(targets) - self._watch), elsewhere
+        return len(claimed) == room and bool(set(targets) - full_now), elsewhere
 
     def _target(self, row: Mapping[str, Any], now: datetime) -> Target:
         webhook = row["channel"] == "webhook"

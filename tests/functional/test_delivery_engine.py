@@ -109,8 +109,10 @@ async def test_an_endpoint_that_does_not_answer_holds_up_no_other(
     sink.hold("/stuck")
     # Small batches: the stuck endpoint's lane fills after a few claims, and
     # every later claim must leave it out to reach the healthy one's rows.
+    # No polling to fall back on: the healthy lane must be refilled as it
+    # drains, not when a poll comes round.
     quick = settings.model_copy(update={"worker_batch_size": 10, "request_timeout_s": 60.0,
-                                      "worker_lease_s": 120.0})
+                                      "worker_lease_s": 120.0, "worker_poll_interval_s": 60.0})
     events = [await record_event(database, clock, account_id=account_id) for _ in range(60)]
     async with running_dispatcher(quick, database, clock):
         healthy = await sink.wait_for(60, "/healthy")
