@@ -48,6 +48,17 @@ async def _record_event(session: AsyncSession, account_id: uuid.UUID, now: datet
     return event.id
 
 
+async def _seeded(session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
+                  settings: Settings, events: int) -> tuple[datetime, Endpoint, set[uuid.UUID]]:
+    """An account with one endpoint and ``events`` events for it, committed."""
+    account_id, _ = await make_account()
+    now = clock.now()
+    endpoint = await _endpoint(session, settings, account_id, now)
+    event_ids = {await _record_event(session, account_id, now, n) for n in range(events)}
+    await session.commit()
+    return now, endpoint, event_ids
+
+
 def _outcome(claimed: queue.Claimed, now: datetime, status_code: int) -> queue.Outcome:
     return queue.Outcome(claimed=claimed, attempted_at=now, duration_ms=3,
                          delivered_to="https://93.184.216.34/hook", status_code=status_code,
@@ -58,12 +69,7 @@ async def test_claim_carries_events_and_endpoints(
     the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
     clock: ShiftableClock, settings: Settings,
 ) -> None:
-    account_id, _ = await make_account()
-    now = clock.now()
-    endpoint = await _endpoint(session, settings, account_id, now)
-    event_ids = {await _record_event(session, account_id, now, n) for n in range(3)}
-    await session.commit()
-
+    now, endpoint, event_ids = await _seeded(session, make_account, clock, settings, events=3)
     claimed, endpoints = await the_store.claim(now=now, limit=10, lease_s=LEASE_S)
     assert {view.id for _, view in claimed} == event_ids
     for item, view in claimed:
@@ -103,12 +109,7 @@ async def test_outcomes_are_recorded_with_their_attempts_and_health(
     the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
     clock: ShiftableClock, settings: Settings,
 ) -> None:
-    account_id, _ = await make_account()
-    now = clock.now()
-    endpoint = await _endpoint(session, settings, account_id, now)
-    for n in range(3):
-        await _record_event(session, account_id, now, n)
-    await session.commit()
+    now, endpoint, _ = await _seeded(session, make_account, clock, settings, events=3)
     claimed, _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S)
     done, failed = [c for c, _ in claimed[:2]], claimed[2][0]
 
@@ -133,11 +134,7 @@ async def test_a_taken_over_lease_records_the_attempt_but_not_the_outcome(
     the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
     clock: ShiftableClock, settings: Settings,
 ) -> None:
-    account_id, _ = await make_account()
-    now = clock.now()
-    await _endpoint(session, settings, account_id, now)
-    await _record_event(session, account_id, now, 1)
-    await session.commit()
+    now, _, _ = await _seeded(session, make_account, clock, settings, events=1)
     [(stale, _)], _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S)
     clock.advance(timedelta(seconds=LEASE_S + 1))
     [(fresh, _)], _ = await the_store.claim(now=clock.now(), limit=10, lease_s=LEASE_S)
