@@ -78,6 +78,10 @@ class Target:
     failing: bool
 
 
+# A webhook call's body and headers, made at claim time (None: made at send time).
+_Prepared = tuple[bytes, dict[str, str]] | None
+
+
 class _Lane:
     """An endpoint's rows waiting in this worker, and the runners sending them.
 
@@ -89,7 +93,7 @@ class _Lane:
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
-        self.rows: deque[tuple[queue.Claimed, formats.EventView, Target]] = deque()
+        self.rows: deque[tuple[queue.Claimed, formats.EventView, Target, _Prepared]] = deque()
         self.running = 0
 
 
@@ -233,7 +237,7 @@ class Dispatcher:
         for item, view in claimed:
             target = targets.get(item.endpoint_id)
             if target is not None:
-                self._start(item, view, target)
+                self._start(item, view, target, self._prepare(item, view, target, now))
         # Whoever is full now, or got rows, wakes the loop once drained to half:
         # an endpoint claimed for up to its room only may no longer be full by
         # the time the claim returns, and would otherwise run dry unnoticed.
@@ -256,12 +260,40 @@ class Dispatcher:
             failing=row["failing_since"] is not None,
         )
 
-    def _start(self, item: queue.Claimed, view: formats.EventView, target: Target) -> None:
+    def _prepare(
+        self, item: queue.Claimed, view: formats.EventView, target: Target, now: datetime
+    ) -> _Prepared:
+        """Body and signed headers of a webhook call, for the whole batch in one
+        go: formatting and signing cost two to three times as much when
+        interleaved with the sends (measured). Signed at claim time, a call
+        carries a timestamp at most a lease old, well inside the verifiers'
+        five-minute tolerance."""
+        if (target.channel != "webhook" or not target.enabled
+                or not formats.supports(target.format, view.type)):
+            return None
+        try:
+            return self._webhook_call(item, view, target, now)
+        except Exception:  # made again at send time, where a failure is recorded
+            return None
+
+    def _webhook_call(
+        self, item: queue.Claimed, view: formats.EventView, target: Target, now: datetime
+    ) -> tuple[bytes, dict[str, str]]:
+        body = formats.render(target.format, view, formats.Attempt(item.attempt, target.address))
+        headers = senders.webhook_headers(
+            event_id=view.id, body=body, timestamp=now, secrets=target.secrets,
+            credentials=target.credentials,
+            telnyx_key=self._telnyx_key if target.format == "telnyx" else None,
+        )
+        return body, headers
+
+    def _start(self, item: queue.Claimed, view: formats.EventView, target: Target,
+               prepared: _Prepared = None) -> None:
         lane = self._lanes.get(target.id)
         if lane is None:
             lane = self._lanes[target.id] = _Lane(target.cap)
         lane.cap = target.cap  # as last read: a changed max_concurrency applies at once
-        lane.rows.append((item, view, target))
+        lane.rows.append((item, view, target, prepared))
         self._flow.wait(target.id, target.cap)
         if lane.running < lane.cap:
             lane.running += 1
@@ -272,11 +304,11 @@ class Dispatcher:
     async def _run_lane(self, endpoint_id: uuid.UUID, lane: _Lane) -> None:
         try:
             while lane.rows and not self._stopping and lane.running <= lane.cap:
-                item, view, target = lane.rows.popleft()
+                item, view, target, prepared = lane.rows.popleft()
                 self._flow.stop_waiting(endpoint_id)
                 await self._tokens.acquire()  # released by the flusher once recorded
                 self._unrecorded += 1
-                self._record(await self._attempt_safely(item, view, target))
+                self._record(await self._attempt_safely(item, view, target, prepared))
                 self._finished(endpoint_id)
         finally:
             lane.running -= 1
@@ -297,17 +329,17 @@ class Dispatcher:
             self._wake.set()  # room again for an endpoint the last claim left out
 
     async def _attempt_safely(
-        self, item: queue.Claimed, view: formats.EventView, target: Target
+        self, item: queue.Claimed, view: formats.EventView, target: Target, prepared: _Prepared
     ) -> queue.Outcome:
         try:
-            return await self._attempt(item, view, target)
+            return await self._attempt(item, view, target, prepared)
         except Exception as error:  # never lose the row: record the failure
             log.exception("delivery %s failed unexpectedly", item.id)
             return queue.Outcome(claimed=item, attempted_at=self.clock.now(),
                                  delivered_to=target.address, error=f"internal: {error}")
 
     async def _attempt(
-        self, item: queue.Claimed, view: formats.EventView, target: Target
+        self, item: queue.Claimed, view: formats.EventView, target: Target, prepared: _Prepared
     ) -> queue.Outcome:
         now = self.clock.now()
         if not target.enabled:
@@ -323,7 +355,8 @@ class Dispatcher:
             if target.channel == "email":
                 result = await self._send_mail(item, view, target)
             else:
-                result = await self._send_webhook(item, view, target, now)
+                body, headers = prepared or self._webhook_call(item, view, target, now)
+                result = await self._http.post(target.address, body, headers)
         finally:
             self._flow.finished(target.id, item.id, loop.time())
         self._observe(target, result)
@@ -338,17 +371,6 @@ class Dispatcher:
         metrics.ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
         ok = rules.succeeded(result.status_code, result.error)
         metrics.attempts_counter(ok=ok, channel=target.channel).inc()
-
-    async def _send_webhook(
-        self, item: queue.Claimed, view: formats.EventView, target: Target, now: Any
-    ) -> senders.SendResult:
-        body = formats.render(target.format, view, formats.Attempt(item.attempt, target.address))
-        headers = senders.webhook_headers(
-            event_id=view.id, body=body, timestamp=now, secrets=target.secrets,
-            credentials=target.credentials,
-            telnyx_key=self._telnyx_key if target.format == "telnyx" else None,
-        )
-        return await self._http.post(target.address, body, headers)
 
     async def _send_mail(
         self, item: queue.Claimed, view: formats.EventView, target: Target
@@ -414,7 +436,7 @@ class Dispatcher:
         self._stopping = True
         for lane in self._lanes.values():
             while lane.rows:
-                item, _, target = lane.rows.popleft()
+                item, _, target, _ = lane.rows.popleft()
                 self._flow.stop_waiting(target.id)
                 # Counted as unrecorded like a sent row; the flusher's token
                 # release for it is harmless now that nothing claims any more.
