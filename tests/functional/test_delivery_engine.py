@@ -530,3 +530,28 @@ async def test_a_change_committed_in_this_process_wakes_the_idle_worker_at_once(
         event_id = await record_event(database, clock, account_id=account_id)
         [received] = await sink.wait_for(1, within_s=10.0)
     assert received.headers["webhook-id"] == str(event_id)
+
+
+async def test_a_call_that_cannot_be_made_is_recorded_as_a_failed_attempt(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A formatting bug fails both where a batch is prepared and at send time:
+    # the row is not lost, its attempt says why, and it is retried.
+    def broken(*_args: object) -> bytes:
+        raise RuntimeError("format bug")
+
+    monkeypatch.setattr(dispatcher_module.formats, "render", broken)
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/hook"), event_types=ORDER_EVENTS)
+    event_id = await record_event(database, clock, account_id=account_id)
+    async with running_dispatcher(settings, database, clock):
+        async def attempted() -> bool:
+            return (await deliveries_of(client, headers, event_id))[0]["attempts"] >= 1
+
+        await eventually(attempted)
+    delivery = (await deliveries_of(client, headers, event_id))[0]
+    detail = (await client.get(f"/v1/deliveries/{delivery['id']}", headers=headers)).json()
+    assert detail["status"] == "pending"  # retried later
+    assert detail["attempt_log"][0]["error"] == "internal: format bug"
+    assert sink.received == []
