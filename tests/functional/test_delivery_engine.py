@@ -555,3 +555,27 @@ async def test_a_call_that_cannot_be_made_is_recorded_as_a_failed_attempt(
     assert detail["status"] == "pending"  # retried later
     assert detail["attempt_log"][0]["error"] == "internal: format bug"
     assert sink.received == []
+
+
+async def test_attempts_show_in_the_metrics(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    async def sent_so_far() -> float:
+        text = (await client.get("/metrics")).text
+        line = next((row for row in text.splitlines()
+                     if row.startswith('porthook_deliveries_sent_total{channel="webhook"}')), None)
+        return float(line.split()[-1]) if line else 0.0
+
+    before = await sent_so_far()
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/hook"), event_types=ORDER_EVENTS)
+    await record_event(database, clock, account_id=account_id)
+    async with running_dispatcher(settings, database, clock):
+        await sink.wait_for(1)
+
+        async def counted() -> bool:
+            return await sent_so_far() >= before + 1
+
+        await eventually(counted)
+    assert "porthook_delivery_attempt_seconds_bucket" in (await client.get("/metrics")).text
