@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # no stubs
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -164,3 +165,19 @@ async def test_only_a_committed_enqueue_wakes_this_process(database: Database) -
         await fanout.notify(session)
         await session.commit()
     assert woken == [1]
+
+
+async def test_a_lost_connection_is_taken_afresh(
+    the_store: store.Store, database: Database, session: AsyncSession,
+    make_account: AccountFactory, clock: ShiftableClock, settings: Settings,
+) -> None:
+    now, _, _ = await _seeded(session, make_account, clock, settings, events=2)
+    [_], _ = await the_store.claim(now=now, limit=1, lease_s=LEASE_S)
+    if database.is_postgres:  # the server drops every other connection (a restart, say)
+        await session.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        await session.commit()
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await the_store.claim(now=now, limit=1, lease_s=LEASE_S)
+    [_], _ = await the_store.claim(now=now, limit=1, lease_s=LEASE_S)  # the next one works
