@@ -403,6 +403,12 @@ async def main() -> None:
         raw, raw_cpu_us = await raw_rate(sink, 20_000)
         print(f"{'raw':<11} {'aiohttp client -> sink, 64 concurrent':<44} {raw:,.0f}/s "
               f"(client CPU {raw_cpu_us:.0f} us/request)")
+        # For reference only (the ratios use the 64-connection rate): the
+        # client with as many connections as the worker opens to one endpoint.
+        capped = ENDPOINT_CONCURRENCY or Settings().endpoint_concurrency
+        same, same_cpu_us = await raw_rate(sink, 20_000, concurrency=capped)
+        print(f"{'raw':<11} {f'aiohttp client -> sink, {capped} concurrent':<44} {same:,.0f}/s "
+              f"(client CPU {same_cpu_us:.0f} us/request)")
         backends = ("postgresql", "sqlite") if args.backend == "both" else (args.backend,)
         with tempfile.TemporaryDirectory() as workdir:
             for backend in backends:
