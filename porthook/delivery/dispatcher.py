@@ -58,7 +58,7 @@ FLUSH_SHARE = 4
 FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease expiry
 LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
 DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
-PROBE_BACKOFF_MAX_S = 5.0  # longest pause between empty claims that leave every endpoint out
+PROBE_BACKOFF_MAX_S = 5.0  # longest pause between probes for other endpoints that find nothing
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ class Dispatcher:
         return body, headers
 
     def _start(self, item: queue.Claimed, view: formats.EventView, target: Target,
-               prepared: _Prepared = None) -> None:
+               prepared: _Prepared) -> None:
         lane = self._lanes.get(target.id)
         if lane is None:
             lane = self._lanes[target.id] = _Lane(target.cap)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -74,45 +74,57 @@ async def claim(
                         lease_s=lease_s, b_excluded=list(exclude_endpoints))
 
 
-async def claim_elsewhere(
-    session: AsyncSession, *, now: datetime, limit: int, lease_s: float,
-    exclude_endpoints: Collection[uuid.UUID], max_endpoints: int = 16,
-) -> list[Claimed]:
-    """Like ``claim`` but only for endpoints outside ``exclude_endpoints``,
-    endpoint by endpoint (up to ``max_endpoints``): see ``claim_by_endpoint``."""
-    return await claim_by_endpoint(session, now=now, limit=limit, lease_s=lease_s, wanted=[],
-                                   elsewhere=exclude_endpoints, max_endpoints=max_endpoints)
+PROBE_ENDPOINTS = 16  # other endpoints an endpoint-by-endpoint claim looks for, at most
+Wanted = Sequence[tuple[uuid.UUID, int]]  # endpoints to claim for, and how many rows each
+T = TypeVar("T")
 
 
 async def claim_by_endpoint(
     session: AsyncSession, *, now: datetime, limit: int, lease_s: float,
-    wanted: Sequence[tuple[uuid.UUID, int]], elsewhere: Collection[uuid.UUID] | None,
-    max_endpoints: int = 16,
+    wanted: Wanted, elsewhere: Collection[uuid.UUID] | None,
 ) -> list[Claimed]:
-    """Lease rows endpoint by endpoint through ``ix_deliveries_endpoint_due``:
+    """Lease rows endpoint by endpoint through ``ix_deliveries_endpoint_due``
+    (see ``by_endpoint``)."""
+    connection = await session.connection()
+
+    async def find(excluded: list[uuid.UUID]) -> list[uuid.UUID]:
+        found = await connection.execute(endpoints_due_statement(), {
+            "b_now": now, "b_excluded": excluded, "b_limit": PROBE_ENDPOINTS})
+        return [endpoint_id for (endpoint_id,) in found.all()]
+
+    async def take(endpoint_id: uuid.UUID, most: int) -> list[Claimed]:
+        return await _claim(session, _claim_statement(one_endpoint=True), now=now, limit=most,
+                            lease_s=lease_s, b_endpoint=endpoint_id)
+
+    return await by_endpoint(limit=limit, wanted=wanted, elsewhere=elsewhere, find=find,
+                             take=take)
+
+
+async def by_endpoint(
+    *, limit: int, wanted: Wanted, elsewhere: Collection[uuid.UUID] | None,
+    find: Callable[[list[uuid.UUID]], Awaitable[list[uuid.UUID]]],
+    take: Callable[[uuid.UUID, int], Awaitable[list[T]]],
+) -> list[T]:
+    """The plan of an endpoint-by-endpoint claim, whatever runs its statements:
     up to the number given for each ``wanted`` endpoint, then, unless
-    ``elsewhere`` is None, for up to ``max_endpoints`` other endpoints with due
-    rows (neither wanted nor in ``elsewhere``). ``limit`` caps the total.
+    ``elsewhere`` is None, for up to ``PROBE_ENDPOINTS`` other endpoints with
+    due rows (``find``: neither wanted nor in ``elsewhere``); ``take`` leases
+    one endpoint's rows. ``limit`` caps the total.
 
     For a worker holding endpoints that are full: the due-order claim leaving
     them out would scan past their whole backlog (a million rows, most of a
     second) to find anyone else's.
     """
-    connection = await session.connection()
     plan = list(wanted)
     if elsewhere is not None:
-        found = await connection.execute(endpoints_due_statement(), {
-            "b_now": now, "b_excluded": [*elsewhere, *(e for e, _ in wanted)],
-            "b_limit": max_endpoints})
-        plan += [(endpoint_id, limit) for (endpoint_id,) in found.all()]
-    claimed: list[Claimed] = []
+        found = await find([*elsewhere, *(endpoint_id for endpoint_id, _ in wanted)])
+        plan += [(endpoint_id, limit) for endpoint_id in found]
+    taken: list[T] = []
     for endpoint_id, most in plan:
-        if len(claimed) >= limit:
+        if len(taken) >= limit:
             break
-        claimed += await _claim(session, _claim_statement(one_endpoint=True), now=now,
-                                limit=min(most, limit - len(claimed)), lease_s=lease_s,
-                                b_endpoint=endpoint_id)
-    return claimed
+        taken += await take(endpoint_id, min(most, limit - len(taken)))
+    return taken
 
 
 async def _claim(
@@ -124,10 +136,15 @@ async def _claim(
     connection = await session.connection()
     result = await connection.execute(statement, {
         "b_now": now, "b_limit": limit, "b_token": token, "b_expires": expires, **scope})
-    return [Claimed(id=r[0], event_id=r[1], endpoint_id=r[2], attempt=r[3],
-                    round_attempt=r[3] - r[4], lease_token=token, lease_expires_at=expires,
-                    ordered=r[5])
-            for r in result.all()]
+    return [claimed_from_row(r, token, expires) for r in result.all()]
+
+
+def claimed_from_row(row: Sequence[Any], token: uuid.UUID, expires: datetime) -> Claimed:
+    """A claim statement's first six columns (id, event_id, endpoint_id,
+    attempts, round_start, ordered) as the lease ``token`` holds them."""
+    return Claimed(id=row[0], event_id=row[1], endpoint_id=row[2], attempt=row[3],
+                   round_attempt=row[3] - row[4], lease_token=token, lease_expires_at=expires,
+                   ordered=row[5])
 
 
 @functools.cache
@@ -152,7 +169,7 @@ def _not_among(column: sa.ColumnElement[Any], name: str, *, arrays: bool) -> sa.
 def _claim_statement(*, one_endpoint: bool, arrays: bool = False) -> sa.Update:
     """Built once per shape: a fresh statement per claim cost milliseconds of
     SQLAlchemy construction and cache-key work, more than the query itself.
-    ``one_endpoint``: the rows of ``b_endpoint`` (``claim_elsewhere``), else
+    ``one_endpoint``: the rows of ``b_endpoint`` (``claim_by_endpoint``), else
     of every endpoint but ``b_excluded`` (an array parameter with ``arrays``)."""
     table = _table()
     earlier = table.alias("earlier")

@@ -42,10 +42,7 @@ from porthook.events.models import Event
 Claim = tuple[queue.Claimed, formats.EventView]
 # What a batch needs besides its rows: the endpoints, as read at claim time.
 Batch = tuple[list[Claim], list[Mapping[str, Any]]]
-PROBE_ENDPOINTS = 16  # endpoints a probe claims for, at most
-
-
-Wanted = Sequence[tuple[uuid.UUID, int]]  # endpoints to claim for, and how many rows each
+Wanted = queue.Wanted
 
 
 class Store(Protocol):
@@ -99,7 +96,7 @@ class SessionStore:
             if full:
                 claimed = await queue.claim_by_endpoint(
                     session, now=now, limit=limit, lease_s=lease_s, wanted=wanted,
-                    elsewhere=full if probe else None, max_endpoints=PROBE_ENDPOINTS)
+                    elsewhere=full if probe else None)
             else:
                 claimed = await queue.claim(session, now=now, limit=limit, lease_s=lease_s)
             if not claimed:
@@ -184,33 +181,23 @@ class PgStore:
         params = {"b_now": now, "b_token": token, "b_expires": expires}
         async with self._claims.driver() as driver:
             if full:
-                rows = await self._claim_by_endpoint(
-                    driver, params, limit, wanted, elsewhere=full if probe else None)
+                async def find(excluded: list[uuid.UUID]) -> list[uuid.UUID]:
+                    found = await _fetch(driver, "endpoints_due", {
+                        **params, "b_excluded": excluded, "b_limit": queue.PROBE_ENDPOINTS})
+                    return [endpoint_id for (endpoint_id,) in found]
+
+                async def take(endpoint_id: uuid.UUID, most: int) -> list[Any]:
+                    return await _fetch(driver, "claim_one", {
+                        **params, "b_endpoint": endpoint_id, "b_limit": most})
+
+                rows = await queue.by_endpoint(limit=limit, wanted=wanted, find=find,
+                                               take=take, elsewhere=full if probe else None)
             else:
                 rows = await _fetch(driver, "claim", {**params, "b_excluded": [],
                                                       "b_limit": limit})
             endpoint_ids = list({row[2] for row in rows})
             endpoints = await _fetch(driver, "endpoints", {"ids": endpoint_ids}) if rows else []
         return [_claim(row, token, expires) for row in rows], endpoints
-
-    async def _claim_by_endpoint(
-        self, driver: Any, params: dict[str, Any], limit: int, wanted: Wanted,
-        elsewhere: Collection[uuid.UUID] | None,
-    ) -> list[Any]:
-        """``queue.claim_by_endpoint``'s way, on the driver connection."""
-        plan = list(wanted)
-        if elsewhere is not None:
-            found = await _fetch(driver, "endpoints_due", {
-                **params, "b_excluded": [*elsewhere, *(e for e, _ in wanted)],
-                "b_limit": PROBE_ENDPOINTS})
-            plan += [(endpoint_id, limit) for (endpoint_id,) in found]
-        rows: list[Any] = []
-        for endpoint_id, most in plan:
-            if len(rows) >= limit:
-                break
-            rows += await _fetch(driver, "claim_one", {
-                **params, "b_endpoint": endpoint_id, "b_limit": min(most, limit - len(rows))})
-        return rows
 
     async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,
                      settings: Settings, random: Callable[[], float]) -> list[Endpoint]:
@@ -236,9 +223,7 @@ async def _fetch(driver: Any, name: str, params: Mapping[str, Any]) -> list[Any]
 
 def _claim(row: Any, token: uuid.UUID, expires: datetime) -> Claim:
     # Columns as queue.claim_with_events_statement lists them.
-    claimed = queue.Claimed(id=row[0], event_id=row[1], endpoint_id=row[2], attempt=row[3],
-                            round_attempt=row[3] - row[4], lease_token=token,
-                            lease_expires_at=expires, ordered=row[5])
+    claimed = queue.claimed_from_row(row, token, expires)
     view = formats.EventView(row[1], row[6], row[7], row[8], row[9], row[10], row[11], row[12])
     return claimed, view
 

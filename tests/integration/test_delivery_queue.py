@@ -173,7 +173,7 @@ async def test_strict_ordering_holds_the_next_event_of_a_subject(
     assert next_one.event_id == second.id
 
 
-async def test_claim_elsewhere_takes_only_other_endpoints_rows(
+async def test_claim_by_endpoint_elsewhere_takes_only_other_endpoints_rows(
     session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
     settings: Settings,
 ) -> None:
@@ -191,15 +191,15 @@ async def test_claim_elsewhere_takes_only_other_endpoints_rows(
     await session.commit()
 
     async def elsewhere() -> list[queue.Claimed]:
-        claimed = await queue.claim_elsewhere(session, now=now, limit=10, lease_s=LEASE_S,
-                                              exclude_endpoints=[full.id])
+        claimed = await queue.claim_by_endpoint(session, now=now, limit=10, lease_s=LEASE_S,
+                                                wanted=[], elsewhere=[full.id])
         await session.commit()
         return claimed
 
     [taken] = await elsewhere()
     assert (taken.endpoint_id, taken.event_id) == (other.id, first.id)
     assert await elsewhere() == []  # first is leased; the next waits for it
-    assert await queue.claim_elsewhere(session, now=now, limit=10, lease_s=LEASE_S,
-                                       exclude_endpoints=[full.id, other.id]) == []
+    assert await queue.claim_by_endpoint(session, now=now, limit=10, lease_s=LEASE_S,
+                                         wanted=[], elsewhere=[full.id, other.id]) == []
     [full_row] = await queue.claim(session, now=now, limit=10, lease_s=LEASE_S)
     assert full_row.endpoint_id == full.id
