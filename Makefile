@@ -33,7 +33,7 @@ bench-api: install
 	$(BIN)/python bench/api.py
 
 bench-delivery: install
-	$(BIN)/python bench/delivery.py
+	$(BIN)/python -m bench.delivery
 
 # Regenerate a migration from the models: make migration MESSAGE="add x"
 migration: install
