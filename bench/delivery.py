@@ -164,6 +164,17 @@ async def fresh_database(backend: str, pg_url: str, workdir: Path) -> Database:
     return database
 
 
+@contextlib.asynccontextmanager
+async def scratch_database(backend: str, pg_url: str, workdir: Path) -> AsyncIterator[Database]:
+    """A fresh database for one scenario, disposed after it (seeds reuse
+    subject ids, so scenarios never share one)."""
+    database = await fresh_database(backend, pg_url, workdir)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
 async def make_endpoints(database: Database, urls: list[str]) -> tuple[uuid.UUID, list[uuid.UUID]]:
     now = datetime.now(UTC)
     settings = Settings(database_url=database.url, allow_private_targets=True)
@@ -328,46 +339,47 @@ async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
     def line(name: str, value: str) -> None:
         print(f"{backend:<11} {name:<48} {value}", flush=True)
 
+    async def raw_at(connections: int) -> float:
+        # Right before the drains it is compared with: this machine's speed
+        # drifts by 20 % and more within a run (best of three).
+        rate, cpu_us = await raw_best(sink, connections)
+        line(f"raw aiohttp client -> sink, {connections} connections",
+             f"{rate:,.0f}/s (client CPU {cpu_us:.0f} us/request)")
+        return rate
+
+    def scratch() -> contextlib.AbstractAsyncContextManager[Database]:
+        return scratch_database(backend, args.pg_url, workdir)
+
     cap = ENDPOINT_CONCURRENCY or Settings().endpoint_concurrency
-    # The raw client right before the drains it is compared with: this
-    # machine's speed drifts by 20 % and more within a run (best of three).
-    raw, raw_cpu_us = await raw_best(sink)
-    line(f"raw aiohttp client -> sink, {RAW_CONNECTIONS} connections",
-         f"{raw:,.0f}/s (client CPU {raw_cpu_us:.0f} us/request)")
-    database = await fresh_database(backend, args.pg_url, workdir)
-    rate, cpu_us = await drain(database, sink, args.count, "/drain", DRAIN_ENDPOINTS)
+    raw = await raw_at(RAW_CONNECTIONS)
+    async with scratch() as database:
+        rate, cpu_us = await drain(database, sink, args.count, "/drain", DRAIN_ENDPOINTS)
     line(f"drain {args.count:,} over {DRAIN_ENDPOINTS} endpoints "
          f"({DRAIN_ENDPOINTS * cap} connections)",
          f"{rate:,.0f}/s ({rate / raw:.2f} x raw; worker CPU {cpu_us:.0f} us/delivery)")
     # One endpoint's backlog is bounded by its max_concurrency by design:
     # compared with the raw client on as many connections.
-    capped, capped_cpu_us = await raw_best(sink, cap)
-    line(f"raw aiohttp client -> sink, {cap} connections",
-         f"{capped:,.0f}/s (client CPU {capped_cpu_us:.0f} us/request)")
-    await database.dispose()
-    database = await fresh_database(backend, args.pg_url, workdir)
-    rate, cpu_us = await drain(database, sink, args.count, "/drain-one")
-    line(f"drain {args.count:,} to one endpoint ({cap} connections)",
-         f"{rate:,.0f}/s ({rate / capped:.2f} x raw at {cap}; {rate / raw:.2f} x raw at "
-         f"{RAW_CONNECTIONS}; worker CPU {cpu_us:.0f} us/delivery)")
-    for same_process, how in ((False, "API apart"), (True, "serve")):
-        p50, p99 = await latency(database, sink, same_process=same_process)
-        line(f"commit->receipt at {LATENCY_RATE}/s ({how})", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-    await database.dispose()
+    capped = await raw_at(cap)
+    async with scratch() as database:
+        rate, cpu_us = await drain(database, sink, args.count, "/drain-one")
+        line(f"drain {args.count:,} to one endpoint ({cap} connections)",
+             f"{rate:,.0f}/s ({rate / capped:.2f} x raw at {cap}; {rate / raw:.2f} x raw at "
+             f"{RAW_CONNECTIONS}; worker CPU {cpu_us:.0f} us/delivery)")
+        for same_process, how in ((False, "API apart"), (True, "serve")):
+            p50, p99 = await latency(database, sink, same_process=same_process)
+            line(f"commit->receipt at {LATENCY_RATE}/s ({how})",
+                 f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     small = 10_000
-    database = await fresh_database(backend, args.pg_url, workdir)
-    base = await with_backlog(database, sink, small, small)
-    await database.dispose()
+    async with scratch() as database:
+        base = await with_backlog(database, sink, small, small)
     if not args.skip_backlog:
-        database = await fresh_database(backend, args.pg_url, workdir)
-        big = await with_backlog(database, sink, args.backlog, small)
+        async with scratch() as database:
+            big = await with_backlog(database, sink, args.backlog, small)
         line(f"rate, {args.backlog:,} pending vs {small:,}",
              f"{big:,.0f}/s vs {base:,.0f}/s ({big / base:.2f} x)")
-        await database.dispose()
-    database = await fresh_database(backend, args.pg_url, workdir)
-    healthy = await with_dead_endpoint(database, sink, 2 * small)
+    async with scratch() as database:
+        healthy = await with_dead_endpoint(database, sink, 2 * small)
     line("healthy rate, half to a dead endpoint", f"{healthy:,.0f}/s ({healthy / base:.2f} x)")
-    await database.dispose()
     line("peak RSS so far", f"{peak_rss_mb():.0f} MB")
 
 
