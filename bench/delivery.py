@@ -55,6 +55,7 @@ from porthook.delivery.models import Delivery
 from porthook.delivery.schemas import EndpointCreate
 from porthook.events import service as events
 from porthook.events.models import Event
+from porthook.worker import tune_collector
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH = "postgresql+asyncpg://postgres@127.0.0.1:5432/porthook_bench"
@@ -395,6 +396,7 @@ async def main() -> None:
     parser.add_argument("--skip-backlog", action="store_true",
                         help="leave out the large-backlog scenario (it seeds a million rows)")
     args = parser.parse_args()
+    tune_collector()  # as `porthook worker` does; the raw client runs under it too
     global ENDPOINT_CONCURRENCY  # noqa: PLW0603  (a script-wide knob, set once here)
     ENDPOINT_CONCURRENCY = args.endpoint_concurrency
     print(f"endpoint max_concurrency: {ENDPOINT_CONCURRENCY or Settings().endpoint_concurrency}")

@@ -47,10 +47,13 @@ def _settings() -> Settings:
 def serve(host: str | None = None, port: int | None = None) -> None:
     """Migrate, then run API + delivery worker + due-work loop in one process."""
     from porthook.web import create_app
+    from porthook.worker import tune_collector
 
     settings = _settings()
     migrate.upgrade(settings.database_url)
-    uvicorn.run(create_app(settings, with_worker=True), host=host or settings.host,
+    app = create_app(settings, with_worker=True)
+    tune_collector()
+    uvicorn.run(app, host=host or settings.host,
                 port=port or settings.port, log_level=settings.log_level.lower())
 
 
@@ -67,9 +70,10 @@ def api(host: str | None = None, port: int | None = None,
 @app.command()
 def worker() -> None:
     """Run the delivery engine and the due-work loop (no HTTP API)."""
-    from porthook.worker import Worker
+    from porthook.worker import Worker, tune_collector
 
     settings = _settings()
+    tune_collector()
 
     async def _main() -> None:
         stop = asyncio.Event()

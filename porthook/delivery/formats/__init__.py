@@ -40,10 +40,10 @@ secret (PINs, passwords) are dropped from the output (see ``base.without_secrets
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from porthook import jsoncodec
 from porthook.delivery.formats import records, sinch, standard, telnyx
 from porthook.delivery.formats.base import Attempt, EventView, UnsupportedEvent, without_secrets
 
@@ -90,29 +90,22 @@ def build(format: str, event: EventView, attempt: Attempt) -> dict[str, Any]:
 def render(format: str, event: EventView, attempt: Attempt) -> bytes:
     """The body to send: compact JSON, UTF-8. Raises ``UnsupportedEvent``."""
     body = _body(format, event, attempt)
-    text = _dumps(body)
+    text = jsoncodec.dumps(body)
     # The secrets walk costs as much as the JSON encoding itself, on every
     # delivery; a body whose text names no secret anywhere has no such key.
     if _may_name_a_secret(text):
-        text = _dumps(without_secrets(body))
-    return text.encode()
+        text = jsoncodec.dumps(without_secrets(body))
+    return text
 
 
-# Every key base.is_secret_key matches contains one of these, case aside.
-_SECRET_WORDS = ("pin", "password", "secret", "credential")
+# Every key base.is_secret_key matches contains one of these, case aside
+# (ASCII words: bytes.lower() finds them whatever the case).
+_SECRET_WORDS = (b"pin", b"password", b"secret", b"credential")
 
 
-def _may_name_a_secret(text: str) -> bool:
+def _may_name_a_secret(text: bytes) -> bool:
     lowered = text.lower()  # ten times faster than a case-insensitive regex here
     return any(word in lowered for word in _SECRET_WORDS)
-
-
-# One encoder for every call: json.dumps with options builds a new one each time.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-def _dumps(body: dict[str, Any]) -> str:
-    return _ENCODER.encode(body)
 
 
 def _body(format: str, event: EventView, attempt: Attempt) -> dict[str, Any]:

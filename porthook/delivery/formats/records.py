@@ -20,9 +20,9 @@ lists (``wireless_pin``, ``inbox_pin``) are never in it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from porthook import jsoncodec
 from porthook.delivery.formats.base import EventView, UnsupportedEvent, without_secrets
 from porthook.events.types import RECORD_OPERATIONS, EventType
 from porthook.records.registry import in_seed_order
@@ -64,5 +64,5 @@ def build(event: EventView) -> dict[str, Any]:
     return {
         "type": SEED_TYPE[operation],
         "schema": schema,
-        "data": json.dumps(record, separators=(",", ":"), ensure_ascii=False),
+        "data": jsoncodec.dumps(record).decode(),
     }
