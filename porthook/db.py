@@ -6,6 +6,7 @@ SQLite is the embedded default; PostgreSQL is the production and scale-out engin
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.util import await_only
 
 from porthook import jsoncodec
 from porthook.config import Settings
@@ -114,11 +116,58 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
+    if read_only:
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin_read(connection: Any) -> None:
+            # Readers take no lock at all in WAL mode: a deferred BEGIN lets
+            # them run beside the one writer instead of queueing behind it.
+            connection.exec_driver_sql("BEGIN")
+        return
+    turns = _WriterTurns()
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Readers take no lock at all in WAL mode: a deferred BEGIN lets them
-        # run beside the one writer instead of queueing behind it.
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        turns.take(connection.connection.info)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        turns.give_back(record.info)
+
+
+class _WriterTurns:
+    """SQLite's one writer, queued for in this process rather than in SQLite.
+
+    A transaction that finds the file locked waits in SQLite's busy handler,
+    which sleeps and retries (1, 2, 5 … 100 ms): under a steady stream of
+    writes a commit could wait half a second for a lock that was free for
+    most of that time. Here each write transaction of this engine first waits
+    its turn on an asyncio lock, woken the moment the previous holder's
+    connection goes back to the pool (after its COMMIT or ROLLBACK: the
+    engine's commit event comes before the COMMIT runs). Other processes on
+    the same file still meet in SQLite's busy handler.
+
+    A connection keeps its turn across transactions until it is checked in,
+    so a connection that begins again (``engine.connect()`` with several
+    ``begin()``) never waits on itself.
+    """
+
+    _KEY = "porthook.writer_turn"
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    def take(self, info: dict[str, Any]) -> None:
+        if info.get(self._KEY):
+            return
+        # Inside SQLAlchemy's greenlet: await_only suspends this connection's
+        # caller on the event loop, as any of its statements would.
+        await_only(self._lock.acquire())
+        info[self._KEY] = True
+
+    def give_back(self, info: dict[str, Any]) -> None:
+        if info.pop(self._KEY, False):
+            self._lock.release()
 
 
 class Database:
