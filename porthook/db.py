@@ -7,6 +7,7 @@ SQLite is the embedded default; PostgreSQL is the production and scale-out engin
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from porthook import jsoncodec
 from porthook.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the file lock
+WRITER_TURN_TIMEOUT_S = 30.0  # ... and as long for its turn among its process's writers
 _WAKE_KEY = "porthook.wake_on_commit"
 
 
@@ -162,8 +164,19 @@ class _WriterTurns:
             return
         # Inside SQLAlchemy's greenlet: await_only suspends this connection's
         # caller on the event loop, as any of its statements would.
-        await_only(self._lock.acquire())
+        await_only(self._acquire())
         info[self._KEY] = True
+
+    async def _acquire(self) -> None:
+        # Bounded as SQLite's own wait is: a writer stuck behind one that
+        # waits for it fails with SQLite's error instead of hanging.
+        try:
+            async with asyncio.timeout(WRITER_TURN_TIMEOUT_S):
+                await self._lock.acquire()
+        except TimeoutError:
+            locked = sqlite3.OperationalError(
+                "database is locked (waited for this process's other writers)")
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, locked) from None
 
     def give_back(self, info: dict[str, Any]) -> None:
         if info.pop(self._KEY, False):

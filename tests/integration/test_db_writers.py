@@ -112,3 +112,23 @@ async def test_a_writer_cancelled_while_waiting_leaves_the_turns_working(
         await held
         await _create_account(database, "After", clock)
     assert await _accounts(database) in (2, 3)  # "Cancelled" commits only on PostgreSQL
+
+
+async def test_a_writer_waiting_too_long_for_its_turn_fails_as_sqlite_would(
+    database: Database, clock: ShiftableClock, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "WRITER_TURN_TIMEOUT_S", 0.1)
+    async with asyncio.timeout(LIMIT_S), database.sessions() as holder:
+        await accounts.create_account(holder, name="Holder", contact_email=None,
+                                      now=clock.now())
+        await holder.flush()
+        if backend == "sqlite":
+            # Stuck behind a writer that waits for it: an error, not a hang.
+            with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+                await _create_account(database, "Stuck", clock)
+        else:
+            await _create_account(database, "Beside", clock)  # no queue on PostgreSQL
+        await holder.commit()
+    async with asyncio.timeout(LIMIT_S):
+        await _create_account(database, "After", clock)
+    assert await _accounts(database) == (2 if backend == "sqlite" else 3)
