@@ -5,7 +5,7 @@ A worker decodes every claimed event's data and encodes every call's body:
 with the standard library that was about a tenth of its CPU per delivery
 (profiled), with orjson a few per cent. Where orjson would refuse or change
 what the standard library handles, the standard library does the work, so
-nothing that used to encode or decode fails or reads differently now:
+nothing that used to encode or decode fails now:
 
 * integers beyond 64 bits (orjson refuses to write them, and reads them as
   floats, losing digits);
@@ -31,8 +31,8 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _ESCAPED = json.JSONEncoder(separators=(",", ":"))
 # 19 digits in a row may be an integer beyond 64 bits (or only a long string
 # of digits: the standard library reads those right too, a little slower).
-_LONG_DIGITS = re.compile(r"\d{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
 
 
 def dumps(value: Any) -> bytes:

@@ -90,12 +90,12 @@ def build(format: str, event: EventView, attempt: Attempt) -> dict[str, Any]:
 def render(format: str, event: EventView, attempt: Attempt) -> bytes:
     """The body to send: compact JSON, UTF-8. Raises ``UnsupportedEvent``."""
     body = _body(format, event, attempt)
-    text = jsoncodec.dumps(body)
+    encoded = jsoncodec.dumps(body)
     # The secrets walk costs as much as the JSON encoding itself, on every
     # delivery; a body whose text names no secret anywhere has no such key.
-    if _may_name_a_secret(text):
-        text = jsoncodec.dumps(without_secrets(body))
-    return text
+    if _may_name_a_secret(encoded):
+        encoded = jsoncodec.dumps(without_secrets(body))
+    return encoded
 
 
 # Every key base.is_secret_key matches contains one of these, case aside
@@ -103,8 +103,8 @@ def render(format: str, event: EventView, attempt: Attempt) -> bytes:
 _SECRET_WORDS = (b"pin", b"password", b"secret", b"credential")
 
 
-def _may_name_a_secret(text: bytes) -> bool:
-    lowered = text.lower()  # ten times faster than a case-insensitive regex here
+def _may_name_a_secret(encoded: bytes) -> bool:
+    lowered = encoded.lower()  # ten times faster than a case-insensitive regex here
     return any(word in lowered for word in _SECRET_WORDS)
 
 
