@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     draft_expiry_days: int = 30
     idempotency_ttl_s: float = 24 * 3600.0
     document_max_bytes: int = 10 * 1024 * 1024
+    # Request bodies (porthook.bodies): a JSON body over max_body_bytes is a 413
+    # before it is read; free-form JSON (flow_data, ...) nests max_json_depth deep.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=4, le=500)
 
     @field_validator("retry_schedule", mode="before")
     @classmethod

@@ -97,24 +97,46 @@ def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
+def location(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
+_DATE = "expected a date YYYY-MM-DD, e.g. 2030-01-15"
+_DATETIME = ("expected a date-time with a UTC offset, e.g. 2030-01-15T09:00:00-05:00 or "
+             "2030-01-15T14:00:00Z (a time without an offset names no instant)")
+_TIME = "expected a time of day HH:MM[:SS], e.g. 09:00"
+# Pydantic's own words for these say what went wrong with the value it was
+# given ("Datetimes provided to dates should have zero time" for a number);
+# what the client needs is the format expected.
+EXPECTED_BY_ERROR_TYPE = {
+    "date_type": _DATE, "date_parsing": _DATE, "date_from_datetime_parsing": _DATE,
+    "date_from_datetime_inexact": _DATE,
+    "datetime_type": _DATETIME, "datetime_parsing": _DATETIME,
+    "datetime_from_date_parsing": _DATETIME, "datetime_object_invalid": _DATETIME,
+    "timezone_aware": _DATETIME,
+    "time_type": _TIME, "time_parsing": _TIME,
+    "model_type": "expected a JSON object", "model_attributes_type": "expected a JSON object",
+    "dict_type": "expected a JSON object",
+}
+
+
 def _message(error: dict[str, Any]) -> str:
-    if error.get("type") == "extra_forbidden":
+    kind = error.get("type")
+    if kind == "extra_forbidden":
         return "unknown field; remove it (see the OpenAPI document for the accepted fields)"
-    if error.get("type") == "missing":
+    if kind == "missing":
         return "field required"
+    if kind in EXPECTED_BY_ERROR_TYPE:
+        return EXPECTED_BY_ERROR_TYPE[str(kind)]
     return str(error.get("msg", "invalid value"))
 
 
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
     return [
-        FieldError(field=_location(tuple(err.get("loc", ()))), message=_message(err))
+        FieldError(field=location(tuple(err.get("loc", ()))), message=_message(err))
         for err in exc.errors()
     ]
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from porthook import problems
+from porthook import bodies, problems
 from porthook.accounts import routes as accounts_routes
 from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
@@ -79,6 +79,12 @@ def create_app(
     app.state.clock = clock
     problems.install(app)
     idempotency.install(app)
+    # Added last, so outermost: no middleware or route reads a body it refused.
+    app.add_middleware(bodies.BodyGate, limits=bodies.Limits(
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.document_max_bytes + bodies.MULTIPART_OVERHEAD_BYTES,
+        max_json_depth=settings.max_json_depth,
+    ))
     for router in ROUTERS:
         app.include_router(router)
     _add_operations_routes(app, database)

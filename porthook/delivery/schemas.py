@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
+from porthook.urls import HttpUrl
+
 Channel = Literal["webhook", "email"]
 Format = Literal["standard", "telnyx", "sinch", "records"]
 EventTypes = Annotated[
@@ -37,7 +39,7 @@ class EndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel = "webhook"
-    url: str | None = Field(default=None, max_length=2048, description="For channel webhook")
+    url: HttpUrl | None = Field(default=None, description="For channel webhook")
     email_address: EmailStr | None = Field(default=None, description="For channel email")
     format: Format = "standard"
     description: str | None = Field(default=None, max_length=500)
@@ -61,8 +63,7 @@ class EndpointUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, max_length=2048,
-                            description="A webhook endpoint cannot clear it")
+    url: HttpUrl | None = Field(default=None, description="A webhook endpoint cannot clear it")
     email_address: EmailStr | None = Field(default=None,
                                            description="An email endpoint cannot clear it")
     format: Format | MISSING = MISSING

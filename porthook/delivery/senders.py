@@ -16,12 +16,12 @@ from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
-from urllib.parse import urlsplit
 
 import aiohttp
 import aiosmtplib
 from yarl import URL
 
+from porthook import urls
 from porthook.config import Settings, SmtpTarget, parse_smtp_url
 from porthook.delivery import signing, ssrf
 
@@ -111,8 +111,13 @@ class HttpSender:
         if known is None:
             if len(self._urls) >= URL_CACHE_SIZE:
                 self._urls.clear()
-            refused = ssrf.refused_literal(urlsplit(url).hostname or "", self._settings)
-            known = self._urls[url] = (URL(url), refused)
+            try:
+                parsed = urls.parse_http_url(url)
+            except ValueError as exc:  # stored before porthook refused such URLs
+                known = self._urls[url] = (URL(), f"not a URL that can be sent: {exc}")
+                return known
+            known = self._urls[url] = (parsed, ssrf.refused_literal(parsed.host or "",
+                                                                     self._settings))
         return known
 
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
+from porthook import urls
 from porthook.config import Settings
 from porthook.problems import FieldError, Unprocessable
 
@@ -87,14 +87,17 @@ def refusal(address: Address, settings: Settings) -> str | None:
 
 
 def _literal(host: str) -> Address | None:
+    # yarl's host: IPv6 without brackets, a zone id (fe80::1%eth0) kept; a
+    # scoped address still belongs to its network (fe80::/10 is link-local).
     try:
-        return ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host)
     except ValueError:
         return None
 
 
 def refused_literal(host: str, settings: Settings) -> str | None:
-    """For IP-literal hosts (which skip the resolver): why they are refused."""
+    """For IP-literal hosts (which skip the resolver): why they are refused.
+    ``host`` is yarl's ``URL.host``, as aiohttp connects to it."""
     address = _literal(host)
     if address is None:
         return None
@@ -112,27 +115,28 @@ async def _resolve(host: str) -> list[Address]:
         infos = await asyncio.wait_for(
             loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), CREATION_DNS_TIMEOUT_S
         )
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, UnicodeError):
         return []
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
 async def check_url(url: str, settings: Settings, *, field: str = "url") -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _problem(field, "expected an absolute http:// or https:// URL")
+    try:
+        parsed = urls.parse_http_url(url)
+    except ValueError as exc:
+        raise _problem(field, str(exc)) from None
     if settings.allow_private_targets:
         return
-    host = parts.hostname
-    literal = _literal(host)
+    host = parsed.host or ""
+    literal = urls.ip_literal(parsed)
     if literal is not None:
         addresses = [literal]
-    elif host == "localhost" or host.endswith(".localhost"):
+    elif host.rstrip(".") == "localhost" or host.rstrip(".").endswith(".localhost"):
         raise _problem(field, f"{host} is a loopback name; webhooks must reach a public host")
     else:
         # A name that does not resolve now is accepted: the connect-time guard
         # checks whatever it resolves to when the webhook is actually sent.
-        addresses = await _resolve(host)
+        addresses = await _resolve(parsed.raw_host or host)
     for address in addresses:
         why = refusal(address, settings)
         if why:

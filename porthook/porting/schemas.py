@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from porthook.urls import HttpUrl
+
 TimeZone = Literal["US/Eastern", "US/Central", "US/Mountain", "US/Pacific"]
 LocationType = Literal["business", "residential"]
 DocumentType = Literal["loa", "invoice", "csr", "other"]
@@ -94,7 +96,8 @@ class PortingOrderCreate(_Input):
     end_user: EndUserIn | None = None
     port_out: PortOutIn | None = None
     messaging: MessagingIn | None = None
-    webhook_url: str | None = Field(default=None, max_length=2048)
+    webhook_url: HttpUrl | None = Field(
+        default=None, description="Where this order's events are sent (seed 001); null for none")
     reseller_name: str | None = Field(default=None, max_length=200)
 
 
@@ -111,7 +114,8 @@ class PortingOrderUpdate(_Input):
     end_user: EndUserIn | None = None
     port_out: PortOutIn | None = None
     messaging: MessagingIn | None = None
-    webhook_url: str | None = Field(default=None, max_length=2048)
+    webhook_url: HttpUrl | None = Field(
+        default=None, description="Where this order's events are sent (seed 001); null for none")
     reseller_name: str | None = Field(default=None, max_length=200)
 
 
@@ -155,7 +159,8 @@ class PortingDefaultsIn(_Input):
     default_port_time: time | None = None
     default_port_time_zone: TimeZone | None = None
     contact_email: EmailStr | None = None
-    webhook_url: str | None = Field(default=None, max_length=2048)
+    webhook_url: HttpUrl | None = Field(
+        default=None, description="Where this order's events are sent (seed 001); null for none")
     webhook_format: WebhookFormat = "standard"
 
 

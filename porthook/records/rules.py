@@ -10,9 +10,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import phonenumbers
+
+from porthook import urls
 
 US_STATES = frozenset((
     "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN",
@@ -129,13 +130,7 @@ def normalize_hostname(value: str) -> str:
 
 def normalize_url(value: str) -> str:
     text = value.strip()
-    try:
-        parts = urlsplit(text)
-        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # e.g. a malformed IPv6 host
-        usable = False
-    if not usable or len(text) > 2048 or " " in text:
-        raise ValueError("expected an http:// or https:// URL such as https://example.com/hook")
+    urls.parse_http_url(text)  # the one URL parser: the sender's (yarl)
     return text
 
 
