@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import uuid
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
 
-from porthook.problems import Unprocessable
+from porthook.inputs import INT64_MAX
+from porthook.problems import FieldError, Unprocessable
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -38,13 +42,22 @@ def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> Any:
+# The shapes of the cursors porthook issues; ``decode_cursor`` accepts nothing else.
+POSITION = TypeAdapter(Annotated[int, Field(ge=0, le=INT64_MAX)])  # an order number, an id
+UUID_KEY = TypeAdapter(uuid.UUID)
+MOMENT_AND_ID = TypeAdapter(tuple[AwareDatetime, uuid.UUID])  # (created_at, id)
+
+
+def decode_cursor(cursor: str | None, shape: TypeAdapter[C]) -> C | None:
+    """The value a ``next_cursor`` of this list encoded, or 422 naming ``cursor``
+    for anything porthook did not issue (other JSON, other base64, other text)."""
     if cursor is None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, json.JSONDecodeError) as exc:
-        raise Unprocessable(
-            "cursor is not valid: pass the next_cursor value of a previous page unchanged"
-        ) from exc
+        raw = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True)
+        return shape.validate_json(raw, strict=True)
+    except (ValueError, UnicodeError, binascii.Error):  # ValidationError is a ValueError
+        message = "not a cursor of this list: pass the next_cursor of a previous page unchanged"
+        raise Unprocessable(f"cursor: {message}",
+                            errors=[FieldError(field="query.cursor", message=message)]) from None

@@ -74,6 +74,7 @@ _CHANGED: dict[Kind, Any] = {
 def first_patchable(spec: SchemaSpec) -> FieldSpec:
     """The field a generated test patches: the first plain writable one."""
     tied = {name for name, _, _ in spec.same_as}
+    tied |= {name for ref in spec.typed_refs for name in ref[:2]}
     return next(f for f in spec.fields if f.kind is not Kind.REF and not f.read_only
                 and not f.secret and f.name not in tied and changed_value(f) != sample_value(f))
 
@@ -98,5 +99,8 @@ async def sample_record(schema: str, create: Creator) -> dict[str, Any]:
         body[f.name] = sample_value(f)
     for name, via, target_field in spec.same_as:
         body[name] = referenced[via][target_field]
+    for name, type_field, schemas in spec.typed_refs:
+        target = schemas[body[type_field]]
+        body[name] = await create(target, await sample_record(target, create))
     return body
 

@@ -22,7 +22,7 @@ from porthook.delivery import fanout, models, rules
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
 from porthook.events import service as events
 from porthook.events.models import Event
-from porthook.pagination import decode_cursor, encode_cursor
+from porthook.pagination import UUID_KEY, decode_cursor, encode_cursor
 from porthook.problems import Conflict, NotFound
 
 EXCERPT_CHARS = 1024
@@ -466,9 +466,9 @@ async def list_event_deliveries(
     query = (sa.select(Delivery).where(Delivery.event_id == event_id,
                                        Delivery.account_id == account_id)
              .order_by(Delivery.id).limit(limit + 1))
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, UUID_KEY)
     if after is not None:
-        query = query.where(Delivery.id > uuid.UUID(str(after)))
+        query = query.where(Delivery.id > after)
     rows = list((await session.scalars(query)).all())
     if len(rows) <= limit:
         return rows, None

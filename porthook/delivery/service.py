@@ -23,7 +23,7 @@ from porthook.delivery.schemas import (
 )
 from porthook.events import service as events
 from porthook.events.types import EventType
-from porthook.pagination import decode_cursor, encode_cursor
+from porthook.pagination import MOMENT_AND_ID, decode_cursor, encode_cursor
 from porthook.problems import Conflict, FieldError, NotFound, Unprocessable
 
 SIGNING_KEY_NAME = "ed25519"
@@ -96,9 +96,9 @@ async def list_endpoints(
 ) -> tuple[list[Endpoint], str | None]:
     query = (sa.select(Endpoint).where(Endpoint.account_id == account_id)
              .order_by(Endpoint.created_at, Endpoint.id).limit(limit + 1))
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, MOMENT_AND_ID)
     if after is not None:
-        moment, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+        moment, last_id = after
         query = query.where(sa.tuple_(Endpoint.created_at, Endpoint.id) > (moment, last_id))
     rows = list((await session.scalars(query)).all())
     if len(rows) <= limit:
@@ -217,9 +217,9 @@ async def list_profiles(
 ) -> tuple[list[NotificationProfile], str | None]:
     query = (sa.select(NotificationProfile).where(NotificationProfile.account_id == account_id)
              .order_by(NotificationProfile.created_at, NotificationProfile.id).limit(limit + 1))
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, MOMENT_AND_ID)
     if after is not None:
-        moment, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+        moment, last_id = after
         query = query.where(sa.tuple_(NotificationProfile.created_at, NotificationProfile.id)
                             > (moment, last_id))
     rows = list((await session.scalars(query)).all())

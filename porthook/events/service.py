@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from porthook.delivery import fanout
 from porthook.events.models import Event, SubjectSequence
 from porthook.events.schemas import EventPublic, Subject
-from porthook.pagination import decode_cursor, encode_cursor
+from porthook.pagination import POSITION, decode_cursor, encode_cursor
 from porthook.problems import NotFound
 
 
@@ -111,9 +111,9 @@ async def list_events(
         query = query.where(Event.subject_id == subject_id)
     if occurred_after:
         query = query.where(Event.occurred_at > occurred_after)
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, POSITION)
     if after is not None:
-        query = query.where(Event.position > int(after))
+        query = query.where(Event.position > after)
     rows = list((await session.scalars(query)).all())
     next_cursor = encode_cursor(rows[limit - 1].position) if len(rows) > limit else None
     return rows[:limit], next_cursor

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from porthook.config import Settings
 from porthook.delivery import ssrf
 from porthook.events.types import EventType
-from porthook.pagination import decode_cursor, encode_cursor
+from porthook.pagination import POSITION, decode_cursor, encode_cursor
 from porthook.porting import numbers, outbox, rules
 from porthook.porting.models import PortingNumber, PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, PortingOrderUpdate
@@ -70,9 +70,9 @@ async def list_orders(
             sa.select(PortingNumber.order_id)
             .where(PortingNumber.phone_number == _normalise(phone_number))
         ))
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, POSITION)
     if after is not None:
-        query = query.where(PortingOrder.order_number > int(after))
+        query = query.where(PortingOrder.order_number > after)
     rows = list((await session.scalars(query)).all())
     next_cursor = encode_cursor(rows[limit - 1].order_number) if len(rows) > limit else None
     return rows[:limit], next_cursor

@@ -10,12 +10,18 @@ the very same events. Ids are the orders' and numbers' UUIDs.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
-from porthook.porting.schemas import PortingOrderCreate, PortingOrderUpdate
+from porthook.porting.schemas import (
+    EndUserIn,
+    PortingOrderCreate,
+    PortingOrderUpdate,
+    PortOutIn,
+    ServiceAddressIn,
+)
 from porthook.records import rules
 from porthook.records.registry import FieldSpec, Kind
 from porthook.records.schemas import input_type
@@ -24,23 +30,46 @@ _STATE = input_type(FieldSpec("service_state", Kind.STATE))
 _ZIP = input_type(FieldSpec("service_zip", Kind.ZIP))
 _PHONE = input_type(FieldSpec("btn", Kind.PHONE))
 
-# The writable seed fields of lnp_requests: (type, where the porting order keeps it).
+# Where the porting order's input models keep each nested object.
+_ORDER_INPUTS: dict[str, type[BaseModel]] = {
+    "end_user": EndUserIn, "port_out": PortOutIn, "service_address": ServiceAddressIn,
+}
+
+
+def _order_text(path: tuple[str, ...]) -> Any:
+    """The porting order's own constraints (max_length, ...) on the text field at
+    ``path``: a record passes validation exactly when the order it becomes does."""
+    *_, parent, leaf = path
+    field = _ORDER_INPUTS[parent].model_fields[leaf]
+    return Annotated[str, *field.metadata, Field(description=field.description)]
+
+
+# The writable seed fields of lnp_requests: where the porting order keeps each.
+_REQUEST_PATHS: dict[str, tuple[str, ...]] = {
+    "btn": ("port_out", "btn"),
+    "location_type": ("end_user", "location_type"),
+    "business_contact": ("end_user", "business_contact"),
+    "business_name": ("end_user", "business_name"),
+    "first_name": ("end_user", "first_name"),
+    "last_name": ("end_user", "last_name"),
+    "account_number": ("port_out", "account_number"),
+    "service_address": ("end_user", "service_address", "line1"),
+    "service_state": ("end_user", "service_address", "state"),
+    "service_zip": ("end_user", "service_address", "zip"),
+    "partial_port": ("port_out", "partial_port"),
+    "partial_port_details": ("port_out", "partial_port_details"),
+    "wireless_number": ("port_out", "wireless_number"),
+    "wireless_pin": ("port_out", "wireless_pin"),
+    "caller_id": ("end_user", "caller_id"),
+}
+# Seed 002's normalised forms; every other field is the order's text field.
+_NON_TEXT: dict[str, Any] = {
+    "btn": _PHONE, "location_type": Literal["business", "residential"],
+    "service_state": _STATE, "service_zip": _ZIP, "partial_port": bool, "wireless_number": bool,
+}
 _REQUEST_FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "btn": (_PHONE, ("port_out", "btn")),
-    "location_type": (Literal["business", "residential"], ("end_user", "location_type")),
-    "business_contact": (str, ("end_user", "business_contact")),
-    "business_name": (str, ("end_user", "business_name")),
-    "first_name": (str, ("end_user", "first_name")),
-    "last_name": (str, ("end_user", "last_name")),
-    "account_number": (str, ("port_out", "account_number")),
-    "service_address": (str, ("end_user", "service_address", "line1")),
-    "service_state": (_STATE, ("end_user", "service_address", "state")),
-    "service_zip": (_ZIP, ("end_user", "service_address", "zip")),
-    "partial_port": (bool, ("port_out", "partial_port")),
-    "partial_port_details": (str, ("port_out", "partial_port_details")),
-    "wireless_number": (bool, ("port_out", "wireless_number")),
-    "wireless_pin": (str, ("port_out", "wireless_pin")),
-    "caller_id": (str, ("end_user", "caller_id")),
+    name: (_NON_TEXT.get(name) or _order_text(path), path)
+    for name, path in _REQUEST_PATHS.items()
 }
 _FORBID = ConfigDict(extra="forbid")
 

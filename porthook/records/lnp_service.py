@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.pagination import decode_cursor, encode_cursor
+from porthook.pagination import UUID_KEY, decode_cursor, encode_cursor
 from porthook.porting import lnp
 from porthook.porting import service as porting
 from porthook.porting.models import PortingNumber, PortingOrder
@@ -96,9 +96,9 @@ async def list_numbers(
         query = query.where(PortingNumber.order_id == lnp_request_id)
     if phone_number is not None:
         query = query.where(PortingNumber.phone_number == phone_number)
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, UUID_KEY)
     if after is not None:
-        query = query.where(PortingNumber.id > uuid.UUID(str(after)))
+        query = query.where(PortingNumber.id > after)
     rows = list((await session.scalars(query)).all())
     next_cursor = encode_cursor(str(rows[limit - 1].id)) if len(rows) > limit else None
     return rows[:limit], next_cursor

@@ -89,6 +89,9 @@ class SchemaSpec:
     # (field, reference field, field of the referenced record) that must be equal.
     same_as: tuple[tuple[str, str, str], ...] = ()
     backed_by: str | None = None  # another domain owns the storage (lnp_*)
+    # (field, type field, {type value: schema}): a reference whose schema the
+    # record's type field names (subscriptions.product_id by product_type).
+    typed_refs: tuple[tuple[str, str, dict[str, str]], ...] = ()
 
     @property
     def seed_fields(self) -> tuple[str, ...]:
@@ -100,6 +103,14 @@ class SchemaSpec:
 
     def field(self, name: str) -> FieldSpec:
         return next(f for f in self.fields if f.name == name)
+
+
+# Seed 002's subscriptions.product_type values and the schemas they bill.
+PRODUCT_SCHEMAS = {
+    "did": "dids", "sip_account": "sip_accounts", "channel_group": "channel_groups",
+    "fax": "faxes", "voicemail": "voicemail_inboxes", "e911": "e911_records",
+    "directory_listing": "directory_listings",
+}
 
 
 def _ref(name: str, schema: str, *, required: bool = False, description: str = "") -> FieldSpec:
@@ -144,10 +155,11 @@ _RECORD_SCHEMAS = (
         _user(),
         _enum("product_type", "did", "sip_account", "channel_group", "fax", "voicemail",
               "e911", "directory_listing"),
-        FieldSpec("product_id", Kind.INT, required=True, min_value=1),
+        FieldSpec("product_id", Kind.INT, required=True, min_value=1,
+                  description="The id of the account's record of the product_type's schema"),
         FieldSpec("bill_day_of_month", Kind.INT, required=True, min_value=1, max_value=31),
         FieldSpec("last_billed_dt", Kind.DATETIME),
-    )),
+    ), typed_refs=(("product_id", "product_type", PRODUCT_SCHEMAS),)),
     SchemaSpec("sub_users", "SubUser", (
         _ref("parent_id", "users", required=True, description="The users record this belongs to"),
         _text("username", required=True, max_length=64),

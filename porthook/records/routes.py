@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from porthook.deps import AccountIdDep, ClockDep, SessionDep
+from porthook.inputs import RecordIdPath
 from porthook.pagination import Page
 from porthook.problems import responses
 from porthook.records import lnp_routes, service
@@ -74,13 +75,15 @@ def _add_item_routes(models: RecordModels) -> None:
     tags: list[str | Any] = [f"records: {schema}"]
     path = f"/{schema}/{{record_id}}"
 
-    async def read_one(record_id: int, session: SessionDep, account_id: AccountIdDep) -> Any:
+    async def read_one(
+        record_id: RecordIdPath, session: SessionDep, account_id: AccountIdDep
+    ) -> Any:
         row = await service.get_record(session, account_id=account_id, schema=schema,
                                        record_id=record_id)
         return public.model_validate(row)
 
     async def update(
-        record_id: int, body: BaseModel, session: SessionDep, clock: ClockDep,
+        record_id: RecordIdPath, body: BaseModel, session: SessionDep, clock: ClockDep,
         account_id: AccountIdDep,
     ) -> Any:
         row = await service.update_record(
@@ -91,7 +94,7 @@ def _add_item_routes(models: RecordModels) -> None:
         return public.model_validate(row)
 
     async def delete(
-        record_id: int, session: SessionDep, clock: ClockDep, account_id: AccountIdDep
+        record_id: RecordIdPath, session: SessionDep, clock: ClockDep, account_id: AccountIdDep
     ) -> Response:
         await service.delete_record(session, account_id=account_id, schema=schema,
                                     record_id=record_id, now=clock.now())
@@ -119,7 +122,7 @@ for _models in MODELS.values():
              response_model=SmsEnablementPublic, tags=["records: dids"],
              responses=responses(404))
 async def enable_did_sms(
-    did_id: int, session: SessionDep, clock: ClockDep, account_id: AccountIdDep
+    did_id: RecordIdPath, session: SessionDep, clock: ClockDep, account_id: AccountIdDep
 ) -> SmsEnablementPublic:
     """Enable SMS on a DID, asynchronously: the result arrives as an
     ``sms_enablement.completed`` event (seed 002's ``sms_enablement`` message)."""
@@ -132,7 +135,7 @@ async def enable_did_sms(
 @router.get("/dids/{did_id}/sms-enablements/{request_id}", response_model=SmsEnablementPublic,
             tags=["records: dids"], responses=responses(404))
 async def read_did_sms_enablement(
-    did_id: int, request_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
+    did_id: RecordIdPath, request_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> SmsEnablementPublic:
     request = await service.get_sms_enablement(session, account_id=account_id, did_id=did_id,
                                                request_id=request_id)

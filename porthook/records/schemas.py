@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from porthook.inputs import INT64_MAX, INT64_MIN, RecordRef
 from porthook.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from porthook.records import rules
 from porthook.records.registry import SCHEMAS, FieldSpec, Kind, SchemaSpec
@@ -63,7 +64,7 @@ _INPUT_TYPES: dict[Kind, Any] = {
     Kind.URL: _normalized("url", rules.normalize_url, "https://example.com/hook"),
     Kind.HOSTNAME: _normalized("hostname", rules.normalize_hostname, "sip.example.com"),
     Kind.JSON: dict[str, Any],
-    Kind.REF: Annotated[int, Field(ge=1)],
+    Kind.REF: RecordRef,
 }
 
 
@@ -73,7 +74,9 @@ def input_type(spec: FieldSpec) -> Any:
         return Annotated[str, StringConstraints(min_length=spec.min_value or 0,
                                                 max_length=spec.max_value or 255)]
     if spec.kind is Kind.INT:
-        return Annotated[int, Field(ge=spec.min_value, le=spec.max_value)]
+        low = INT64_MIN if spec.min_value is None else spec.min_value
+        high = INT64_MAX if spec.max_value is None else spec.max_value
+        return Annotated[int, Field(ge=low, le=high)]
     if spec.kind is Kind.ENUM:
         return Literal[spec.choices]
     if spec.kind is Kind.DIGITS:

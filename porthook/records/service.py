@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.events import service as events
 from porthook.events.types import record_event_type
-from porthook.pagination import decode_cursor, encode_cursor
+from porthook.pagination import POSITION, decode_cursor, encode_cursor
 from porthook.problems import Conflict, FieldError, NotFound, Unprocessable
 from porthook.records import rules
 from porthook.records.models import TABLES, SmsEnablement
@@ -69,9 +69,9 @@ async def list_records(
     query = sa.select(table).where(table.c.account_id == account_id)
     for name, value in filters.items():
         query = query.where(table.c[name] == value)
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, POSITION)
     if after is not None:
-        query = query.where(table.c.id > int(after))
+        query = query.where(table.c.id > after)
     rows = (await session.execute(query.order_by(table.c.id).limit(limit + 1))).mappings().all()
     next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
     return [dict(r) for r in rows[:limit]], next_cursor
@@ -160,9 +160,27 @@ async def _check(
                 target.c.id == row[ref.name], target.c.account_id == account_id))
             if found is None:
                 raise NotFound(f"{ref.name}: {ref.ref} record {row[ref.name]} does not exist")
+    await _check_typed_refs(session, spec=spec, account_id=account_id, row=row, changed=changed)
     await _check_same_as(session, spec=spec, account_id=account_id, row=row, changed=changed)
     await _check_unique(session, spec=spec, account_id=account_id, row=row, changed=changed,
                         record_id=record_id)
+
+
+async def _check_typed_refs(
+    session: AsyncSession, *, spec: SchemaSpec, account_id: uuid.UUID, row: dict[str, Any],
+    changed: Collection[str],
+) -> None:
+    for name, type_field, schemas in spec.typed_refs:
+        if not ({name, type_field} & set(changed)) or row.get(name) is None:
+            continue
+        target_schema = schemas[row[type_field]]
+        target = TABLES[target_schema]
+        found = await session.scalar(sa.select(target.c.id).where(
+            target.c.id == row[name], target.c.account_id == account_id))
+        if found is None:
+            # Another account's record does not exist for this one: same answer.
+            raise NotFound(f"{name}: {target_schema} record {row[name]} does not exist "
+                           f"(the {type_field} {row[type_field]} names {target_schema})")
 
 
 async def _check_same_as(
