@@ -59,7 +59,7 @@ async def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> accounts.Principal:
     if credentials is None:
-        raise Unauthorized("missing Authorization header: send 'Authorization: Bearer <key>'")
+        raise Unauthorized(_missing_bearer(request.headers.get("authorization")))
     # Own short session: authentication must not join the request's transaction.
     async with database.read_sessions() as session:
         principal = await accounts.authenticate(session, credentials.credentials)
@@ -67,6 +67,14 @@ async def get_principal(
         raise Unauthorized("the API key is unknown or revoked")
     request.state.principal = principal
     return principal
+
+
+def _missing_bearer(header: str | None) -> str:
+    expected = "send 'Authorization: Bearer <key>' with an account or operator key"
+    if header is None:
+        return f"missing Authorization header: {expected}"
+    scheme = header.split(" ", 1)[0] or "an empty value"
+    return f"the Authorization header carries {scheme[:20]}, not a Bearer key: {expected}"
 
 
 PrincipalDep = Annotated[accounts.Principal, Depends(get_principal)]

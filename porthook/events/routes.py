@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
 from porthook.deps import AccountIdDep, OperatorDep, SessionDep
 from porthook.events import service
@@ -28,7 +28,8 @@ async def read_events(
     type: TypeFilter = [],  # noqa: B006  (FastAPI copies query defaults)
     subject_type: str | None = None,
     subject_id: str | None = None,
-    occurred_after: datetime | None = None,
+    occurred_after: Annotated[AwareDatetime | None, Query(
+        description="Only events after this instant; a date-time with a UTC offset")] = None,
 ) -> Page[EventPublic]:
     rows, next_cursor = await service.list_events(
         session, account_id=account_id, types=type, subject_type=subject_type,

@@ -19,6 +19,7 @@ from porthook.porting.schemas import (
     PortingDefaultsIn,
     PortingDefaultsPublic,
 )
+from porthook.records import service as records
 
 
 async def get_defaults(session: AsyncSession, *, account_id: uuid.UUID) -> PortingDefaults | None:
@@ -66,9 +67,14 @@ async def check_portability(
             continue
         results.append(PortabilityResult(phone_number=parsed[index].e164, portable=True,
                                          country_code=parsed[index].country_code))
-    held = await orders.holders(session, [p.e164 for p in parsed.values()])
+    e164s = [p.e164 for p in parsed.values()]
+    held = await orders.holders(session, e164s)
+    active = await records.active_dids(session, account_id=account_id, numbers_e164=e164s)
     for index, number in parsed.items():
-        if number.e164 in held:
+        if number.e164 in active:
+            results[index].portable = False
+            results[index].reason = orders.active_reason(active[number.e164])
+        elif number.e164 in held:
             results[index].portable = False
             results[index].reason = orders.held_reason(held[number.e164], account_id)
     return results

@@ -9,7 +9,7 @@ whole order, and a scheduled activation then has something to activate.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,7 +72,8 @@ async def change_status(
     changes = [orders.status_changed(order, orders.move(order, action))]
     order.status_details = details
     if target == Status.FOC_DATE_CONFIRMED and body.foc_date is not None:
-        changes += await _confirm_foc(session, order, body.foc_date)
+        changes += await _confirm_foc(session, order, await _foc_moment(session, order,
+                                                                        body.foc_date))
     if target == Status.CANCELLED:
         for number in order.numbers:
             if number.status in (NumberStatus.PENDING, NumberStatus.CONFIRMED,
@@ -95,6 +96,17 @@ async def _confirm_foc(
         return []
     return [outbox.Change(order, EventType.PORTING_ORDER_NUMBERS_CONFIRMED,
                           orders.numbers_data(pending))]
+
+
+async def _foc_moment(
+    session: AsyncSession, order: PortingOrder, foc_date: date | datetime
+) -> datetime:
+    row = await defaults.get_defaults(session, account_id=order.account_id)
+    return rules.foc_moment(
+        foc_date, desired_time=order.desired_port_time, time_zone=order.desired_port_time_zone,
+        default_time=row.default_port_time if row else None,
+        default_time_zone=row.default_port_time_zone if row else None,
+    )
 
 
 async def _activation_due_at(session: AsyncSession, order: PortingOrder) -> datetime | None:
@@ -130,9 +142,11 @@ async def move_numbers(
         raise Unprocessable(f"a reason is required to {move.value} numbers",
                             errors=[FieldError(field="reason", message="required")])
     chosen = orders.select_numbers(order, body.phone_numbers, move)
+    foc_date = (await _foc_moment(session, order, body.foc_date)
+                if body.foc_date is not None else order.foc_date)
     before = outbox.baseline(order)
     for number in chosen:
-        _apply_number_move(number, move, body, order, now)
+        _apply_number_move(number, move, body.reason, foc_date, now)
     event = NUMBER_EVENTS.get(move)
     changes = [outbox.Change(order, event, orders.numbers_data(chosen)) if event else
                outbox.Change(order, EventType.PORTING_ORDER_UPDATED,
@@ -146,17 +160,17 @@ async def move_numbers(
 
 
 def _apply_number_move(
-    number: PortingNumber, move: rules.NumberMove, body: NumberMoveIn, order: PortingOrder,
-    now: datetime,
+    number: PortingNumber, move: rules.NumberMove, reason: str | None,
+    foc_date: datetime | None, now: datetime,
 ) -> None:
     number.status = rules.NUMBER_MOVES[move][1]
     if move == rules.NumberMove.CONFIRM:
-        number.foc_date = body.foc_date or order.foc_date
+        number.foc_date = foc_date
         number.reject_reason = None
     elif move == rules.NumberMove.REJECT:
-        number.reject_reason = body.reason
+        number.reject_reason = reason
     else:
-        number.exclusion_reason = body.reason
+        number.exclusion_reason = reason
         number.exclusion_time = now
 
 

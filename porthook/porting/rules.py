@@ -225,6 +225,37 @@ def activation_moment(
     return moment
 
 
+def past_port_date(desired: date, *, time_zone: str | None, now: datetime) -> str | None:
+    """Why ``desired`` cannot be a desired port date any more, or ``None``: a
+    date before today in the order's zone (seed 000's US/Eastern if unset)."""
+    zone = time_zone or SYSTEM_PORT_TIME_ZONE
+    today = now.astimezone(ZoneInfo(zone)).date()
+    if desired >= today:
+        return None
+    return (f"{desired.isoformat()} is in the past (today is {today.isoformat()} in {zone}); "
+            "choose today or a later date")
+
+
+def foc_moment(
+    foc_date: date | datetime,
+    *,
+    desired_time: time | None,
+    time_zone: str | None,
+    default_time: time | None,
+    default_time_zone: str | None,
+) -> datetime:
+    """The UTC instant of a FOC date as the desk gave it: a date-time with its
+    offset as is; a plain date at the order's port time in the order's zone,
+    else the account's defaults, else seed 000's 09:00:00 US/Eastern."""
+    if isinstance(foc_date, datetime):
+        if foc_date.tzinfo is None:
+            raise ValueError("a FOC date-time needs its UTC offset")
+        return foc_date.astimezone(UTC)
+    return activation_moment(desired_date=foc_date, desired_time=desired_time,
+                             time_zone=time_zone, default_time=default_time,
+                             default_time_zone=default_time_zone)
+
+
 def draft_expired(*, status: OrderStatus, updated_at: datetime, now: datetime,
                   expiry_days: int) -> bool:
     """Seed 001: a draft "not submitted within 30 days" is deleted."""

@@ -9,9 +9,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from porthook.urls import HttpUrl
 
@@ -31,6 +43,47 @@ OperatorTarget = Literal[
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _local_time(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("expected a time of day without an offset, HH:MM[:SS]: its time "
+                         "zone is a field of its own")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_local_time)]
+"""A wall-clock time; the zone is the order's or the defaults' ``*_time_zone``."""
+
+_AWARE = TypeAdapter(AwareDatetime)
+FOC_DATE_FORMS = (
+    "a date YYYY-MM-DD (read as the order's desired port time on that day in the order's "
+    "time zone, else the account's porting defaults, else 09:00 US/Eastern) or a date-time "
+    "with a UTC offset, e.g. 2030-01-15T09:00:00-05:00"
+)
+
+
+def _date_or_instant(value: Any) -> date | datetime:
+    # A porting desk gives FOC dates as plain dates; a date-time without an
+    # offset names no instant, so it is refused rather than guessed at.
+    if isinstance(value, str) and len(value) == len("2030-01-15"):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    try:
+        return _AWARE.validate_python(value)
+    except ValidationError:
+        raise PydanticCustomError("foc_date", f"expected {FOC_DATE_FORMS}") from None
+
+
+FocDate = Annotated[
+    date | datetime, PlainValidator(_date_or_instant),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"},
+                              {"type": "string", "format": "date-time"}],
+                    "examples": ["2030-01-15", "2030-01-15T09:00:00-05:00"]}),
+    Field(description=f"The FOC date the losing carrier confirmed: {FOC_DATE_FORMS}"),
+]
 
 
 OrderStatus = Literal[
@@ -90,7 +143,7 @@ class PortingOrderCreate(_Input):
                                      description="E.164, North American (US, CA)")
     customer_reference: str | None = Field(default=None, max_length=200)
     desired_port_date: date | None = None
-    desired_port_time: time | None = None
+    desired_port_time: LocalTime | None = None
     desired_port_time_zone: TimeZone | None = None
     on_demand_activation: bool = False
     end_user: EndUserIn | None = None
@@ -108,7 +161,7 @@ class PortingOrderUpdate(_Input):
     phone_numbers: list[str] | None = Field(default=None, min_length=1, max_length=1000)
     customer_reference: str | None = Field(default=None, max_length=200)
     desired_port_date: date | None = None
-    desired_port_time: time | None = None
+    desired_port_time: LocalTime | None = None
     desired_port_time_zone: TimeZone | None = None
     on_demand_activation: bool | None = None
     end_user: EndUserIn | None = None
@@ -133,14 +186,16 @@ class StatusChange(_Input):
         description="submitted, exception, foc-date-confirmed or cancelled"
     )
     details: list[StatusDetailIn] | None = Field(default=None, description="For exception")
-    foc_date: datetime | None = Field(default=None, description="For foc-date-confirmed")
+    foc_date: FocDate | None = Field(
+        default=None, description=f"For foc-date-confirmed: {FOC_DATE_FORMS}")
 
 
 class NumberMoveIn(_Input):
     phone_numbers: list[str] = Field(min_length=1, max_length=1000)
     reason: str | None = Field(default=None, max_length=500,
                                description="Required to reject or exclude")
-    foc_date: datetime | None = Field(default=None, description="For confirm")
+    foc_date: FocDate | None = Field(
+        default=None, description=f"For confirm (else the order's): {FOC_DATE_FORMS}")
 
 
 class SplitIn(_Input):
@@ -156,7 +211,7 @@ class PortabilityCheckIn(_Input):
 
 
 class PortingDefaultsIn(_Input):
-    default_port_time: time | None = None
+    default_port_time: LocalTime | None = None
     default_port_time_zone: TimeZone | None = None
     contact_email: EmailStr | None = None
     webhook_url: HttpUrl | None = Field(

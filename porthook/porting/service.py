@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -123,6 +123,31 @@ async def ensure_free(
                        errors=errors)
 
 
+async def ensure_not_active(
+    session: AsyncSession, parsed: Sequence[numbers.ParsedNumber], *, account_id: uuid.UUID
+) -> None:
+    """409 for numbers the account already has as active DIDs: ported in, or its own."""
+    active = await records.active_dids(session, account_id=account_id,
+                                       numbers_e164=[p.e164 for p in parsed])
+    errors = [FieldError(field="phone_numbers", message=f"{e164}: {active_reason(did_id)}")
+              for e164, did_id in active.items()]
+    if errors:
+        detail = "; ".join(e.message for e in errors)
+        raise Conflict(f"a number already active in this account cannot be ported in: {detail}",
+                       errors=errors)
+
+
+def active_reason(did_id: int) -> str:
+    return f"already active in this account (DID {did_id} in /v1/records/dids)"
+
+
+def _ensure_port_date(desired: date | None, *, time_zone: str | None, now: datetime) -> None:
+    why = rules.past_port_date(desired, time_zone=time_zone, now=now) if desired else None
+    if why:
+        raise Unprocessable(f"desired_port_date: {why}",
+                            errors=[FieldError(field="desired_port_date", message=why)])
+
+
 async def new_support_key(session: AsyncSession) -> str:
     for _ in range(SUPPORT_KEY_ATTEMPTS):
         key = f"sr_{secrets.token_hex(3)}"
@@ -163,7 +188,9 @@ async def create_order(
     parsed = numbers.parse_all(body.phone_numbers)
     if body.webhook_url:
         await ssrf.check_url(body.webhook_url, settings, field="webhook_url")
+    _ensure_port_date(body.desired_port_date, time_zone=body.desired_port_time_zone, now=now)
     await ensure_free(session, parsed, account_id=account_id, order_id=None)
+    await ensure_not_active(session, parsed, account_id=account_id)
     data = body.model_dump(exclude={"phone_numbers", "messaging", "end_user", "port_out"})
     port_out, pins = _split_port_out(body.port_out.model_dump(exclude_none=True)
                                      if body.port_out else {})
@@ -200,6 +227,9 @@ async def update_order(
     _ensure_editable(order)
     if body.webhook_url:
         await ssrf.check_url(body.webhook_url, settings, field="webhook_url")
+    if "desired_port_date" in body.model_fields_set:
+        _ensure_port_date(body.desired_port_date, now=now, time_zone=(
+            body.desired_port_time_zone or order.desired_port_time_zone))
     before, old_public = outbox.baseline(order), snapshot(order)
     patch = body.model_dump(exclude_unset=True)
     if body.phone_numbers is not None:
@@ -251,6 +281,7 @@ async def _replace_numbers(session: AsyncSession, order: PortingOrder, raws: lis
     current = {n.phone_number: n for n in order.numbers}
     added = [p for p in parsed if p.e164 not in current]
     await ensure_free(session, added, account_id=order.account_id, order_id=order.id)
+    await ensure_not_active(session, added, account_id=order.account_id)
     wanted = {p.e164 for p in parsed}
     for number in [n for n in order.numbers if n.phone_number not in wanted]:
         order.numbers.remove(number)
@@ -313,6 +344,7 @@ async def submit_order(
             f"the order is incomplete; missing: {', '.join(missing)}",
             errors=[FieldError(field=f, message="required to submit") for f in missing],
         )
+    _ensure_port_date(order.desired_port_date, time_zone=order.desired_port_time_zone, now=now)
     previous = move(order, rules.Action.SUBMIT)
     await outbox.publish(session, before=before, changes=[status_changed(order, previous)],
                          now=now)

@@ -242,6 +242,19 @@ async def _referrers(
     return found
 
 
+async def active_dids(
+    session: AsyncSession, *, account_id: uuid.UUID, numbers_e164: Collection[str]
+) -> dict[str, int]:
+    """Which of these numbers (E.164) the account already has as DIDs: number -> DID id."""
+    stored = {rules.ported_number_facts(n).number: n for n in numbers_e164}
+    if not stored:
+        return {}
+    table = TABLES["dids"]
+    rows = await session.execute(sa.select(table.c.number, table.c.id).where(
+        table.c.account_id == account_id, table.c.number.in_(list(stored))))
+    return {stored[number]: int(did_id) for number, did_id in rows}
+
+
 async def add_ported_did(
     session: AsyncSession, *, account_id: uuid.UUID, number_e164: str, now: datetime
 ) -> Record:
