@@ -82,6 +82,35 @@ async def test_check_url(url: str, accepted: bool) -> None:
         assert raised.value.errors[0].field == "url"
 
 
+# The bracketed forms published against other webhook senders: each names an
+# inside address in a spelling a naive check reads as a name, or not at all.
+@pytest.mark.parametrize(("url", "why"), [
+    ("http://[fe80::1%25eth0]/", "link-local"),  # a zone id (%25 is "%")
+    ("http://[fe80::1%25lo]:8080/hook", "link-local"),  # another zone, a port
+    ("http://[::ffff:127.0.0.1]/", "IPv4-mapped"),  # IPv4-mapped loopback, dotted
+    ("http://[::ffff:7f00:1]/", "IPv4-mapped"),  # the same in hex
+    ("http://[::ffff:169.254.169.254]/", "IPv4-mapped"),  # mapped cloud metadata
+    ("http://[::127.0.0.1]/", "reserved"),  # IPv4-compatible (deprecated) loopback
+    ("http://[0:0:0:0:0:0:0:1]/", "loopback"),  # ::1 spelt out
+    ("http://[::]/", "unspecified"),  # the unspecified address
+    ("http://[fd00::1]/", "unique-local"),  # a private IPv6 network
+    ("http://[64:ff9b::a9fe:a9fe]/", "NAT64"),  # NAT64 of 169.254.169.254
+])
+async def test_bracketed_ipv6_literals_are_refused(url: str, why: str) -> None:
+    with pytest.raises(Unprocessable) as raised:
+        await ssrf.check_url(url, STRICT, field="url")
+    assert why in raised.value.detail
+
+
+@pytest.mark.parametrize(("host", "why"), [
+    ("fe80::1%eth0", "link-local"),  # yarl's URL.host keeps the zone id
+    ("::ffff:7f00:1", "IPv4-mapped"),  # and spells mapped addresses in hex
+    ("::7f00:1", "reserved"),  # IPv4-compatible
+])
+def test_sender_refuses_the_literals_yarl_gives_it(host: str, why: str) -> None:
+    assert why in (ssrf.refused_literal(host, STRICT) or "")
+
+
 class _FixedResolver(AbstractResolver):
     def __init__(self, *addresses: str) -> None:
         self.addresses = addresses
