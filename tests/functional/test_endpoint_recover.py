@@ -79,7 +79,7 @@ async def test_recover_requires_a_timezone_offset(
     assert naive.headers["content-type"] == "application/problem+json"
     [error] = naive.json()["errors"]
     assert error["field"] == "body.since"
-    assert "timezone" in error["message"]
+    assert "UTC offset" in error["message"]
     for aware in ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00+02:00"):
         accepted = await _recover(client, headers, endpoint["id"], aware)
         assert accepted.status_code == 202, accepted.text

@@ -190,7 +190,9 @@ async def test_draft_deleted_after_30_days_untouched(
     _, headers = await make_account()
     old = await create_order(client, headers, NY)
     clock.advance(timedelta(days=20))
-    touched = await create_order(client, headers, CHICAGO)
+    # Dated from the shifted clock: a desired port date may not be in the past.
+    in_five_days = (clock.now() + timedelta(days=5)).date().isoformat()
+    touched = await create_order(client, headers, CHICAGO, desired_port_date=in_five_days)
     clock.advance(timedelta(days=10, seconds=1))
     await run_due(database, settings, clock)
     gone = await client.get(f"/v1/porting-orders/{old['id']}", headers=headers)
