@@ -15,7 +15,14 @@ from porthook.porting import outbox, rules
 from porthook.porting import service as orders
 from porthook.porting.models import PortingComment, PortingDocument
 from porthook.porting.snapshot import comment_public, document_public
-from porthook.problems import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType
+from porthook.problems import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 
 # Magic bytes of the accepted formats: the declared content type is not trusted.
 SIGNATURES = (
@@ -52,6 +59,10 @@ async def add_document(
 ) -> PortingDocument:
     if len(content) > max_bytes:
         raise PayloadTooLarge(f"documents are limited to {max_bytes} bytes")
+    if "\x00" in filename:
+        # Multipart fields pass the JSON body gate; PostgreSQL text cannot hold NUL.
+        message = "the file name contains a NUL character, which no text field may hold"
+        raise Unprocessable(message, errors=[FieldError(field="file", message=message)])
     content_type = sniff(content)
     if content_type is None:
         raise UnsupportedMediaType("documents must be PDF, PNG or JPEG files")

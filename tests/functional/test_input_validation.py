@@ -283,6 +283,14 @@ async def test_nul_in_a_comment_or_a_query_is_refused(
     stored = (await client.get(f"/v1/porting-orders/{order['id']}/comments",
                                headers=headers)).json()
     assert stored["data"] == []
+    # Written by hand: httpx would percent-encode the NUL of the file name.
+    multipart = (b'--B\r\nContent-Disposition: form-data; name="document_type"\r\n\r\nloa\r\n'
+                 b'--B\r\nContent-Disposition: form-data; name="file"; filename="lo\x00a.pdf"'
+                 b"\r\nContent-Type: application/pdf\r\n\r\n" + PDF + b"\r\n--B--\r\n")
+    document = await client.post(
+        f"/v1/porting-orders/{order['id']}/documents", content=multipart,
+        headers=headers | {"Content-Type": "multipart/form-data; boundary=B"})
+    _problem(document, 422, "file")
 
 
 # ---- 8. body size ---------------------------------------------------------------------
