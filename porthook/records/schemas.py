@@ -101,8 +101,17 @@ def _output_type(spec: FieldSpec) -> Any:
     return _OUTPUT_TYPES.get(spec.kind, str)
 
 
+# What a client must know of a kind's form, said on every field of the kind.
+_FORM_NOTES: dict[Kind, str] = {
+    Kind.DATETIME: "A date-time with a UTC offset (2030-01-15T14:00:00Z, "
+                   "2030-01-15T09:00:00-05:00); one without an offset is refused.",
+    Kind.DATE: "A date YYYY-MM-DD.",
+}
+
+
 def _described(spec: FieldSpec, default: Any) -> Any:
-    return Field(default, description=spec.description or None)
+    parts = [part for part in (spec.description, _FORM_NOTES.get(spec.kind)) if part]
+    return Field(default, description=" ".join(parts) or None)
 
 
 def _create_fields(spec: SchemaSpec) -> dict[str, Any]:
