@@ -158,22 +158,27 @@ class BodyGate:
             return
         headers = Headers(scope=scope)
         media_type = _media_type(headers)
+        upload = media_type == "multipart/form-data"
+        body = b""
         try:
             check_query(scope.get("query_string", b""))
-            if media_type == "multipart/form-data":
-                await self._stream(scope, receive, send, _declared_length(headers))
-                return
-            body = await self._read(receive, _declared_length(headers))
-            self._check_body(body, media_type)
+            declared = _declared_length(headers)
+            limit = self.limits.max_upload_bytes if upload else self.limits.max_body_bytes
+            if declared is not None and declared > limit:
+                raise _too_large(limit)
+            if not upload:
+                body = await self._read(receive)
+                self._check_body(body, media_type)
         except Problem as problem:
             await _answer(problem, scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        if upload:
+            await self._stream(scope, receive, send)
+        else:
+            await self.app(scope, _replay(body, receive), send)
 
-    async def _read(self, receive: Receive, declared: int | None) -> bytes:
+    async def _read(self, receive: Receive) -> bytes:
         limit = self.limits.max_body_bytes
-        if declared is not None and declared > limit:
-            raise _too_large(limit)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -199,13 +204,9 @@ class BodyGate:
                                        f"{JSON_HINT} (uploads use multipart/form-data)")
         check_json(parse_json(body), max_depth=self.limits.max_json_depth)
 
-    async def _stream(
-        self, scope: Scope, receive: Receive, send: Send, declared: int | None
-    ) -> None:
+    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Uploads stream through (the route spools them); only their size is counted.
         limit = self.limits.max_upload_bytes
-        if declared is not None and declared > limit:
-            raise _too_large(limit)
         size = 0
         exceeded = False
 

@@ -299,9 +299,9 @@ async def test_nul_in_a_comment_or_a_query_is_refused(
 async def small_client(
     settings: Settings, database: Database, clock: ShiftableClock,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """porthook with a 4 KiB body limit (PORTHOOK_MAX_BODY_BYTES)."""
-    app = create_app(settings.model_copy(update={"max_body_bytes": 4096}), clock=clock,
-                     database=database)
+    """porthook with a 4 KiB body limit (PORTHOOK_MAX_BODY_BYTES), 32 KB documents."""
+    limits = {"max_body_bytes": 4096, "document_max_bytes": 32_000}
+    app = create_app(settings.model_copy(update=limits), clock=clock, database=database)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://porthook.test") as client:
         yield client
@@ -340,6 +340,28 @@ async def test_uploads_keep_their_own_limit(
     order = await create_order(small_client, headers)
     document = await upload(small_client, headers, order["id"], PDF + b"0" * 20_000)
     assert document.status_code == 201, document.text
+    declared = await upload(small_client, headers, order["id"], PDF + b"0" * 200_000)
+    _problem(declared, 413)
+    sent = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield (b'--B\r\nContent-Disposition: form-data; name="document_type"\r\n\r\nloa\r\n'
+               b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
+               b"Content-Type: application/pdf\r\n\r\n" + PDF)
+        for _ in range(1000):  # 10 MB if read in full
+            sent += 1
+            yield b"0" * 10_000
+        yield b"\r\n--B--\r\n"
+
+    streamed = await small_client.post(
+        f"/v1/porting-orders/{order['id']}/documents", content=chunks(),
+        headers=headers | {"Content-Type": "multipart/form-data; boundary=B"})
+    _problem(streamed, 413)
+    assert sent < 20
+    listed = await small_client.get(f"/v1/porting-orders/{order['id']}/documents",
+                                    headers=headers)
+    assert len(listed.json()["data"]) == 1
 
 
 # ---- 9. what a new user met --------------------------------------------------------------
