@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     event_retention_days: int = 30
     draft_expiry_days: int = 30
     idempotency_ttl_s: float = 24 * 3600.0
+    # An Idempotency-Key's "in progress" claim lasts this long unless the
+    # request holding it renews it (every third of it): a crashed process's
+    # claim lapses within seconds and the client's retry runs.
+    idempotency_lease_s: float = 10.0
     document_max_bytes: int = 10 * 1024 * 1024
 
     @field_validator("retry_schedule", mode="before")
