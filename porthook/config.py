@@ -103,7 +103,10 @@ class Settings(BaseSettings):
 
     worker_batch_size: int = 200
     worker_concurrency: int = 256
-    worker_lease_s: float = 60.0
+    # A claim's lease: the worker renews it (every third of it) while it holds
+    # or sends the rows, so a worker killed mid-send has its rows taken over
+    # by another within about this long. A send may outlast it.
+    worker_lease_s: float = 10.0
     worker_poll_interval_s: float = 1.0
     due_work_interval_s: float = 5.0
 
