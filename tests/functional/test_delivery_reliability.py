@@ -113,7 +113,8 @@ async def _leased(database: Database) -> tuple[dict[uuid.UUID, uuid.UUID], datet
         rows = (await session.execute(
             sa.select(Delivery.id, Delivery.lease_token, Delivery.next_attempt_at).where(
                 Delivery.status == models.PENDING, Delivery.lease_token.is_not(None)))).all()
-    return {row_id: token for row_id, token, _ in rows}, max(due for _, _, due in rows)
+    return ({row_id: token for row_id, token, _ in rows if token is not None},
+            max(due for _, _, due in rows))
 
 
 async def _until_taken_over(database: Database, dead: dict[uuid.UUID, uuid.UUID]) -> None:
