@@ -103,13 +103,20 @@ class Settings(BaseSettings):
 
     worker_batch_size: int = 200
     worker_concurrency: int = 256
-    worker_lease_s: float = 60.0
+    # A claim's lease: the worker renews it (every third of it) while it holds
+    # or sends the rows, so a worker killed mid-send has its rows taken over
+    # by another within about this long. A send may outlast it.
+    worker_lease_s: float = 10.0
     worker_poll_interval_s: float = 1.0
     due_work_interval_s: float = 5.0
 
     event_retention_days: int = 30
     draft_expiry_days: int = 30
     idempotency_ttl_s: float = 24 * 3600.0
+    # An Idempotency-Key's "in progress" claim lasts this long unless the
+    # request holding it renews it (every third of it): a crashed process's
+    # claim lapses within seconds and the client's retry runs.
+    idempotency_lease_s: float = 10.0
     document_max_bytes: int = 10 * 1024 * 1024
     # Request bodies (porthook.bodies): a JSON body over max_body_bytes is a 413
     # before it is read; free-form JSON (flow_data, ...) nests max_json_depth deep.

@@ -35,6 +35,8 @@ from porthook.config import Settings
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the file lock
 WRITER_TURN_TIMEOUT_S = 30.0  # ... and as long for its turn among its process's writers
 _WAKE_KEY = "porthook.wake_on_commit"
+_HOLD_KEY = "porthook.hold_commits"
+_ASKED_KEY = "porthook.commit_asked"
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -183,6 +185,35 @@ class _WriterTurns:
             self._lock.release()
 
 
+class _HoldingSession(Session):
+    """A session whose ``commit()`` can be held back (``hold_commits``).
+
+    The ``Idempotency-Key`` middleware commits a request's writes together
+    with the answer it stores, in one transaction, so that after a crash the
+    key says for certain whether the write happened: the route's own commit
+    then only flushes, and the middleware commits once the answer is known.
+    """
+
+    def commit(self) -> None:
+        if self.info.get(_HOLD_KEY):
+            self.flush()
+            self.info[_ASKED_KEY] = True
+            return
+        super().commit()
+
+
+def hold_commits(session: AsyncSession) -> None:
+    """Make ``session.commit()`` flush only, until ``release_commits``."""
+    session.info[_HOLD_KEY] = True
+    session.info[_ASKED_KEY] = False
+
+
+def release_commits(session: AsyncSession) -> bool:
+    """Let commits through again; whether a commit was asked for meanwhile."""
+    session.info.pop(_HOLD_KEY, None)
+    return bool(session.info.pop(_ASKED_KEY, False))
+
+
 class Database:
     """The engine and session factory of one process."""
 
@@ -190,7 +221,7 @@ class Database:
         self.url = settings.database_url
         self.engine = make_engine(settings.database_url, pool_size=pool_size)
         # A session class of this Database's own, so its commit hook is ours alone.
-        session_class = type("PorthookSession", (Session,), {})
+        session_class = type("PorthookSession", (_HoldingSession,), {})
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            sync_session_class=session_class)
         self._commit_listeners: list[Callable[[], None]] = []

@@ -18,6 +18,7 @@ from porthook.accounts import service as accounts
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
+from porthook.idempotency import middleware as idempotency
 from porthook.problems import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="An account key or an operator key")
@@ -39,10 +40,16 @@ def get_clock(request: Request) -> Clock:
 
 
 async def get_session(
-    database: Annotated[Database, Depends(get_database)],
+    request: Request, database: Annotated[Database, Depends(get_database)],
 ) -> AsyncIterator[AsyncSession]:
     # The route commits once, after the service call; anything not committed
-    # is rolled back when the session closes.
+    # is rolled back when the session closes. A request with an
+    # Idempotency-Key writes through the session its middleware holds, which
+    # commits the writes together with the stored answer (and closes it).
+    held = idempotency.held_session(request)
+    if held is not None:
+        yield held
+        return
     async with database.sessions() as session:
         yield session
 

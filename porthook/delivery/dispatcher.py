@@ -4,8 +4,8 @@ One loop claims batches (``queue.claim``, one short statement), one task per
 delivery sends it outside any transaction under a per-endpoint semaphore, and
 one flusher writes the outcomes in batches. A slow endpoint only fills its own
 semaphore (``flow.FlowControl`` leaves it out of claims while its queue is
-full; rows whose lease would run out before they can be sent are released
-unsent), so the rest of the traffic keeps flowing. A change committed in
+full; rows held too long, or whose lease the renewals failed to keep, are
+released unsent), so the rest of the traffic keeps flowing. A change committed in
 this process (``porthook serve``) wakes the claim loop directly; PostgreSQL
 wakes it from other processes with LISTEN/NOTIFY; polling every
 ``worker_poll_interval_s`` is the fallback (and, across processes, SQLite's
@@ -37,6 +37,7 @@ from porthook.delivery import (
     fanout,
     flow,
     formats,
+    leases,
     metrics,
     notices,
     queue,
@@ -59,6 +60,9 @@ FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease e
 LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
 DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
 PROBE_BACKOFF_MAX_S = 5.0  # longest pause between probes for other endpoints that find nothing
+# A claimed row waits in this worker (its lease renewed) at most this long
+# before it is sent; after that it is given back (see rules.may_send).
+HOLD_MAX_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,8 @@ class Dispatcher:
         self._random = random_source
         self._http = senders.HttpSender(settings)
         self._store = store.for_database(database)
+        self._leases = leases.Leases(store=self._store, clock=clock,
+                                     lease_s=settings.worker_lease_s)
         self._mail = mail or senders.mail_sender(settings)
         self._wake = asyncio.Event()
         self._outcomes: list[queue.Outcome] = []
@@ -139,7 +145,9 @@ class Dispatcher:
         await self._http.start()
         # Changes committed in this process (porthook serve) wake it at once.
         unlisten = self.database.on_wake(self._on_notify)
-        helpers = [asyncio.create_task(self._wake_on(stop))]
+        # Until the last outcome is written (cancelled with the other helpers).
+        helpers = [asyncio.create_task(self._wake_on(stop)),
+                   asyncio.create_task(self._leases.keep())]
         if self.database.is_postgres:
             helpers.append(asyncio.create_task(self._listen(stop)))
         flusher = asyncio.create_task(self._flush_loop())
@@ -237,6 +245,7 @@ class Dispatcher:
         for item, view in claimed:
             target = targets.get(item.endpoint_id)
             if target is not None:
+                self._leases.hold(item)
                 self._start(item, view, target, self._prepare(item, view, target, now))
         # Whoever is full now, or got rows, wakes the loop once drained to half:
         # an endpoint claimed for up to its room only may no longer be full by
@@ -266,7 +275,7 @@ class Dispatcher:
         """Body and signed headers of a webhook call, for the whole batch in one
         go: formatting and signing cost two to three times as much when
         interleaved with the sends (measured). Signed at claim time, a call
-        carries a timestamp at most a lease old, well inside the verifiers'
+        carries a timestamp at most HOLD_MAX_S old, well inside the verifiers'
         five-minute tolerance."""
         if (target.channel != "webhook" or not target.enabled
                 or not formats.supports(target.format, view.type)):
@@ -346,8 +355,9 @@ class Dispatcher:
             return queue.Outcome(claimed=item, attempted_at=now, skipped="held")
         if target.channel == "webhook" and not formats.supports(target.format, view.type):
             return queue.Outcome(claimed=item, attempted_at=now, skipped="unsupported")
-        if not rules.lease_left_for_send(item.lease_expires_at, now,
-                                         self.settings.request_timeout_s):
+        if not rules.may_send(claimed_at=self._leases.claimed_at(item),
+                              lease_expires_at=self._leases.expires_at(item), now=now,
+                              lease_s=self._leases.lease_s, hold_max_s=HOLD_MAX_S):
             return queue.Outcome(claimed=item, attempted_at=now, skipped="released")
         loop = asyncio.get_running_loop()
         self._flow.started(target.id, item.id, loop.time())
@@ -403,6 +413,8 @@ class Dispatcher:
             batch, self._outcomes = self._outcomes, []
             if batch:
                 await self._write(batch)
+                for outcome in batch:  # written, or left to its lease's expiry
+                    self._leases.let_go(outcome.claimed)
                 self._unrecorded -= len(batch)
                 for _ in batch:
                     self._tokens.release()

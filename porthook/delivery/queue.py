@@ -26,6 +26,7 @@ from porthook.pagination import UUID_KEY, decode_cursor, encode_cursor
 from porthook.problems import Conflict, NotFound
 
 EXCERPT_CHARS = 1024
+RENEW_CHUNK = 10_000  # row ids per lease renewal statement (a worker holds fewer)
 ERROR_CHARS = 1000
 # A literal, not a bound parameter: only then can the planners (PostgreSQL's
 # generic plans included) prove the partial index ``ix_deliveries_due`` applies.
@@ -221,6 +222,38 @@ def claim_with_events_statement(*, one_endpoint: bool) -> sa.Select[Any]:
                          event.c.subject_id, event.c.sequence, event.c.occurred_at, event.c.data)
                .where(event.c.id == claimed.c.event_id).limit(1).lateral("carried"))
     return sa.select(*claimed.c, *carried.c).select_from(claimed).join(carried, sa.true())
+
+
+@functools.cache
+def renew_statement(*, arrays: bool = False) -> sa.Update:
+    """Extend the leases a worker holds: its rows ``b_ids`` still under one
+    of its tokens ``b_tokens`` (a row taken over by another worker, or whose
+    outcome is written, carries another token or none). One statement per
+    renewal whatever the number of rows, through the primary key."""
+    table = _table()
+    ids, tokens = table.c.id, table.c.lease_token
+    if arrays:  # PostgreSQL: one array parameter each, one statement text
+        among_ids = ids == sa.any_(sa.bindparam("b_ids", type_=postgresql.ARRAY(sa.Uuid())))
+        among_tokens = tokens == sa.any_(
+            sa.bindparam("b_tokens", type_=postgresql.ARRAY(sa.Uuid())))
+    else:
+        among_ids = ids.in_(sa.bindparam("b_ids", expanding=True, type_=sa.Uuid()))
+        among_tokens = tokens.in_(sa.bindparam("b_tokens", expanding=True, type_=sa.Uuid()))
+    return (sa.update(table)
+            .where(among_ids, among_tokens, table.c.status == _PENDING)
+            .values(next_attempt_at=sa.bindparam("b_expires",
+                                                 type_=table.c.next_attempt_at.type)))
+
+
+async def renew(
+    session: AsyncSession, *, ids: Sequence[uuid.UUID], tokens: Collection[uuid.UUID],
+    expires: datetime,
+) -> None:
+    connection = await session.connection()
+    for start in range(0, len(ids), RENEW_CHUNK):  # SQLite caps a statement's parameters
+        await connection.execute(renew_statement(), {
+            "b_ids": list(ids[start:start + RENEW_CHUNK]), "b_tokens": list(tokens),
+            "b_expires": expires})
 
 
 def _table() -> sa.Table:

@@ -157,9 +157,29 @@ def signing_secrets(
     return [secret]
 
 
-def lease_left_for_send(
-    lease_expires_at: datetime, now: datetime, request_timeout_s: float
+RENEWALS_PER_LEASE = 3  # a worker renews the leases it holds this often per lease
+
+
+def renew_every_s(lease_s: float) -> float:
+    """How often a worker renews its leases: a few times per lease, so one
+    late renewal does not lose them."""
+    return lease_s / RENEWALS_PER_LEASE
+
+
+def may_send(
+    *, claimed_at: datetime, lease_expires_at: datetime, now: datetime, lease_s: float,
+    hold_max_s: float,
 ) -> bool:
-    """A row may still be sent only if its lease outlives the request's timeout:
-    otherwise another worker could take it over mid-send and send it twice."""
-    return (lease_expires_at - now).total_seconds() > request_timeout_s + 1.0
+    """Whether a claimed row may still be sent (else it is released unsent).
+
+    Its lease must be alive with more than a renewal interval left: the
+    worker renews it while the row is held or sent, so a request may outlast
+    the lease itself, but a lease the renewals failed to keep (the database
+    unreachable) could lapse mid-send and another worker send the row too.
+    And it must not have waited in this worker longer than ``hold_max_s``:
+    a row stuck behind a stalled endpoint goes back to the queue instead of
+    being held indefinitely (and a call signed at claim time stays well
+    inside the receivers' five-minute tolerance).
+    """
+    return ((lease_expires_at - now).total_seconds() > renew_every_s(lease_s)
+            and (now - claimed_at).total_seconds() <= hold_max_s)

@@ -58,6 +58,11 @@ class Store(Protocol):
     async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,
                      settings: Settings, random: Callable[[], float]) -> list[Endpoint]: ...
 
+    async def renew(self, *, ids: Sequence[uuid.UUID], tokens: Collection[uuid.UUID],
+                    expires: datetime) -> None:
+        """Extend to ``expires`` the leases of ``ids`` still under ``tokens``."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -121,6 +126,12 @@ class SessionStore:
             await session.commit()
         return disabled
 
+    async def renew(self, *, ids: Sequence[uuid.UUID], tokens: Collection[uuid.UUID],
+                    expires: datetime) -> None:
+        async with self._database.sessions() as session:
+            await queue.renew(session, ids=ids, tokens=tokens, expires=expires)
+            await session.commit()
+
     async def close(self) -> None:
         return None
 
@@ -164,6 +175,7 @@ def _driver_statement(name: str) -> DriverStatement:
         "endpoints_due": lambda: queue.endpoints_due_statement(arrays=True),
         "endpoints": lambda: _endpoints_statement(arrays=True),
         "outcomes": lambda: queue.OUTCOMES_PG,
+        "renew": lambda: queue.renew_statement(arrays=True),
     }
     return DriverStatement.compile(statements[name]())
 
@@ -172,6 +184,8 @@ class PgStore:
     def __init__(self, database: Database) -> None:
         self._claims = _HeldConnection(database.engine)
         self._outcomes = _HeldConnection(database.engine)
+        # Its own: renewals run beside claims and outcomes, on a timer.
+        self._renewals = _HeldConnection(database.engine)
         self._sessions = SessionStore(database)
 
     async def claim(self, *, now: datetime, limit: int, lease_s: float,
@@ -210,9 +224,17 @@ class PgStore:
             await driver.execute(statement.sql, *statement.args(columns))
         return []
 
+    async def renew(self, *, ids: Sequence[uuid.UUID], tokens: Collection[uuid.UUID],
+                    expires: datetime) -> None:
+        async with self._renewals.driver() as driver:
+            statement = _driver_statement("renew")
+            await driver.execute(statement.sql, *statement.args({
+                "b_ids": list(ids), "b_tokens": list(tokens), "b_expires": expires}))
+
     async def close(self) -> None:
         await self._claims.close()
         await self._outcomes.close()
+        await self._renewals.close()
 
 
 async def _fetch(driver: Any, name: str, params: Mapping[str, Any]) -> list[Any]:

@@ -2,30 +2,62 @@
 first answer and change nothing again.
 
 A row is claimed (``in_progress``) before the request runs, so a concurrent
-duplicate gets 409 instead of running twice. Server errors release the key so
-that the client's retry runs for real.
+duplicate gets 409 instead of running twice. The claim carries a lease that
+the running request renews; the request's own writes and the answer stored
+for the key commit in ONE transaction (the route's ``session.commit()`` only
+flushes, see ``db.hold_commits``). So after a crash the key is never in
+doubt: either it holds the answer (the write committed: the retry replays
+it) or a claim whose lease lapses within seconds (nothing committed: the
+retry runs anew). Server errors release the key so that the client's retry
+runs for real.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from dataclasses import dataclass
 
-import sqlalchemy as sa
 from fastapi import FastAPI, Request, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook import db
 from porthook.clock import Clock
 from porthook.db import Database
-from porthook.idempotency.models import IdempotentRequest
+from porthook.idempotency import rules, service
 from porthook.problems import Conflict, Unprocessable, problem_response
+
+log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
+_STATE = "idempotent_session"  # request.state: the session the route's writes go through
 
 Handler = Callable[[Request], Awaitable[Response]]
+_IN_PROGRESS = "a request with this Idempotency-Key is in progress; retry after it finishes"
+
+
+@dataclass(frozen=True)
+class _Key:
+    database: Database
+    clock: Clock
+    scope: str
+    key: str
+    attempt: uuid.UUID
+    lease_s: float
+
+
+def held_session(request: Request) -> AsyncSession | None:
+    """The session a request with an ``Idempotency-Key`` writes through
+    (``deps.get_session`` hands it to the route), else None."""
+    session: AsyncSession | None = getattr(request.state, _STATE, None)
+    return session
 
 
 def _hash(*parts: bytes) -> str:
@@ -36,61 +68,114 @@ def _hash(*parts: bytes) -> str:
 
 
 async def _claim(
-    database: Database, *, scope: str, key: str, request_hash: str, clock: Clock, ttl_s: float
-) -> Response | None:
-    now = clock.now()
+    database: Database, *, scope: str, key: str, request_hash: str, clock: Clock,
+    ttl_s: float, lease_s: float,
+) -> uuid.UUID | Response:
+    """This request's attempt token, or the answer to send instead of running it."""
+    now, attempt = clock.now(), uuid.uuid4()
     async with database.sessions() as session:
-        row = await session.scalar(
-            sa.select(IdempotentRequest).where(
-                IdempotentRequest.scope == scope, IdempotentRequest.key == key
-            )
-        )
-        if row is not None and row.created_at < now - timedelta(seconds=ttl_s):
-            await session.delete(row)
-            row = None
-        if row is None:
-            session.add(IdempotentRequest(scope=scope, key=key, request_hash=request_hash,
-                                          state="in_progress", created_at=now))
-            try:
-                await session.commit()
-            except IntegrityError:
-                return _problem(Conflict("a request with this Idempotency-Key is in progress"))
-            return None
-    return _replay(row, request_hash)
+        row = await service.find(session, scope=scope, key=key)
+        verdict = rules.judge(None if row is None else service.as_claim(row),
+                              request_hash=request_hash, now=now, ttl_s=ttl_s, lease_s=lease_s)
+        if verdict is rules.Verdict.RUN:
+            await service.claim(session, scope=scope, key=key, request_hash=request_hash,
+                                attempt=attempt, now=now, lease_s=lease_s, replacing=row)
+        elif verdict is rules.Verdict.TAKE_OVER:
+            assert row is not None
+            if not await service.take_over(session, row=row, attempt=attempt, now=now,
+                                           lease_s=lease_s):
+                return _problem(Conflict(_IN_PROGRESS))
+        else:
+            assert row is not None
+            return _answer(verdict, row.response_body, row.response_status,
+                           row.response_content_type)
+        try:
+            await session.commit()
+        except IntegrityError:  # a concurrent first use of the key won
+            return _problem(Conflict(_IN_PROGRESS))
+    return attempt
 
 
-def _replay(row: IdempotentRequest, request_hash: str) -> Response:
-    if row.request_hash != request_hash:
+def _answer(verdict: rules.Verdict, body: bytes | None, status: int | None,
+            content_type: str | None) -> Response:
+    if verdict is rules.Verdict.MISMATCH:
         return _problem(Unprocessable(
-            "this Idempotency-Key was used with a different request; use a new key"
-        ))
-    if row.state != "done":
-        return _problem(Conflict("a request with this Idempotency-Key is in progress"))
-    return Response(
-        content=row.response_body or b"", status_code=row.response_status or 200,
-        media_type=row.response_content_type, headers={"Idempotent-Replayed": "true"},
-    )
+            "this Idempotency-Key was used with a different request; use a new key"))
+    if verdict is rules.Verdict.BUSY:
+        return _problem(Conflict(_IN_PROGRESS))
+    return Response(content=body or b"", status_code=status or 200, media_type=content_type,
+                    headers={"Idempotent-Replayed": "true"})
 
 
 def _problem(problem: Conflict | Unprocessable) -> Response:
     return problem_response(problem.status, problem.document())
 
 
-async def _finish(
-    database: Database, *, scope: str, key: str, response: Response, body: bytes
-) -> None:
-    where = (IdempotentRequest.scope == scope, IdempotentRequest.key == key)
-    async with database.sessions() as session:
-        if response.status_code >= 500:
-            await session.execute(sa.delete(IdempotentRequest).where(*where))
-        else:
-            await session.execute(
-                sa.update(IdempotentRequest).where(*where).values(
-                    state="done", response_status=response.status_code, response_body=body,
-                    response_content_type=response.headers.get("content-type"),
-                )
-            )
+async def _renew(claim: _Key) -> None:
+    """Keep the claim alive while the request runs (cancelled when it ends)."""
+    while True:
+        await asyncio.sleep(rules.renew_every_s(claim.lease_s))
+        try:
+            async with claim.database.sessions() as session:
+                await service.renew(session, scope=claim.scope, key=claim.key,
+                                    attempt=claim.attempt, now=claim.clock.now(),
+                                    lease_s=claim.lease_s)
+                await session.commit()
+        except Exception:  # the next renewal may succeed; the lease covers the gap
+            log.warning("renewing an Idempotency-Key claim failed", exc_info=True)
+
+
+async def _release(claim: _Key) -> None:
+    async with claim.database.sessions() as session:
+        await service.release(session, scope=claim.scope, key=claim.key, attempt=claim.attempt)
         await session.commit()
+
+
+async def _run(request: Request, call_next: Handler, claim: _Key) -> Response:
+    session = claim.database.sessions()
+    db.hold_commits(session)
+    setattr(request.state, _STATE, session)
+    renewer = asyncio.create_task(_renew(claim))
+    try:
+        try:
+            response = await call_next(request)
+            body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+        answer = Response(content=body, status_code=response.status_code,
+                          headers=dict(response.headers))
+        if response.status_code >= 500:
+            await session.rollback()
+            await _release(claim)
+            return answer
+        return await _commit(session, claim, answer, body)
+    except BaseException:
+        await session.rollback()
+        with contextlib.suppress(Exception):
+            await _release(claim)
+        raise
+    finally:
+        await session.close()
+
+
+async def _commit(session: AsyncSession, claim: _Key, answer: Response, body: bytes) -> Response:
+    """The route's writes (if it committed them) and the answer, in one transaction."""
+    if not db.release_commits(session):
+        await session.rollback()  # the route kept nothing: store the answer alone
+    stored = await service.finish(session, scope=claim.scope, key=claim.key,
+                                  attempt=claim.attempt, status=answer.status_code, body=body,
+                                  content_type=answer.headers.get("content-type"))
+    if not stored:
+        # The lease lapsed and a retry took the key over: it runs the request,
+        # so this one must change nothing.
+        await session.rollback()
+        return _problem(Conflict(
+            "this request's hold on its Idempotency-Key lapsed and a retry took it over; "
+            "this request changed nothing: the retry's answer is the one that counts"))
+    await session.commit()
+    return answer
 
 
 def install(app: FastAPI) -> None:
@@ -101,22 +186,15 @@ def install(app: FastAPI) -> None:
             return await call_next(request)
         if len(key) > MAX_KEY_LENGTH:
             return _problem(Unprocessable(f"Idempotency-Key is longer than {MAX_KEY_LENGTH}"))
-        database: Database = request.app.state.database
+        state = request.app.state
         scope = _hash(request.headers.get("authorization", "").encode())
         request_hash = _hash(request.method.encode(), request.url.path.encode(),
                              await request.body())
-        claimed = await _claim(database, scope=scope, key=key, request_hash=request_hash,
-                               clock=request.app.state.clock,
-                               ttl_s=request.app.state.settings.idempotency_ttl_s)
-        if claimed is not None:
+        claimed = await _claim(state.database, scope=scope, key=key, request_hash=request_hash,
+                               clock=state.clock, ttl_s=state.settings.idempotency_ttl_s,
+                               lease_s=state.settings.idempotency_lease_s)
+        if isinstance(claimed, Response):
             return claimed
-        try:
-            response = await call_next(request)
-        except Exception:
-            await _finish(database, scope=scope, key=key, response=Response(status_code=500),
-                          body=b"")
-            raise
-        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        await _finish(database, scope=scope, key=key, response=response, body=body)
-        return Response(content=body, status_code=response.status_code,
-                        headers=dict(response.headers))
+        return await _run(request, call_next, _Key(
+            database=state.database, clock=state.clock, scope=scope, key=key,
+            attempt=claimed, lease_s=state.settings.idempotency_lease_s))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -23,3 +24,7 @@ class IdempotentRequest(Base):
     response_body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     response_content_type: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # The running request's claim: whoever holds ``attempt`` may finish it,
+    # while ``lease_expires_at`` (renewed as it runs) has not passed.
+    attempt: Mapped[uuid.UUID | None]
+    lease_expires_at: Mapped[datetime | None]

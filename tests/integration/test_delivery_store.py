@@ -184,3 +184,32 @@ async def test_a_lost_connection_is_taken_afresh(
         with pytest.raises(lost):
             await the_store.claim(now=now, limit=1, lease_s=LEASE_S)
     [_], _ = await the_store.claim(now=now, limit=1, lease_s=LEASE_S)  # the next one works
+
+
+async def test_renewal_extends_only_the_leases_still_held(
+    the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
+    clock: ShiftableClock, settings: Settings,
+) -> None:
+    now, _, _ = await _seeded(session, make_account, clock, settings, events=3)
+    claimed, _ = await the_store.claim(now=now, limit=2, lease_s=10.0)
+    (kept, _), (recorded, _) = claimed
+    await the_store.record([_outcome(recorded, now, 200)], now=now, settings=settings,
+                           random=lambda: 0.5)
+    # Past the first lease: renewed, the kept row stays leased; the recorded
+    # one (no token any more) and a row never claimed are untouched.
+    later = now + timedelta(seconds=8)
+    await the_store.renew(ids=[kept.id, recorded.id], tokens={kept.lease_token},
+                          expires=later + timedelta(seconds=10))
+    clock.advance(timedelta(seconds=12))
+    [(other, _)], _ = await the_store.claim(now=clock.now(), limit=10, lease_s=10.0)
+    assert other.id not in {kept.id, recorded.id}
+    session.expire_all()
+    rows = {d.id: d for d in (await session.scalars(sa.select(Delivery))).all()}
+    assert rows[kept.id].next_attempt_at == later + timedelta(seconds=10)
+    assert rows[recorded.id].status == models.DELIVERED
+    await session.rollback()  # SQLite: hand the writer's turn back to the store
+    # A token that is not the row's own (it was taken over) extends nothing.
+    await the_store.renew(ids=[kept.id], tokens={uuid.uuid4()}, expires=later + timedelta(hours=1))
+    session.expire_all()
+    assert await session.scalar(sa.select(Delivery.next_attempt_at).where(
+        Delivery.id == kept.id)) == later + timedelta(seconds=10)

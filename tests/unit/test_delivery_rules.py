@@ -143,13 +143,17 @@ def test_signing_secrets(
 
 
 @pytest.mark.parametrize(
-    ("left_s", "expected"),
+    ("left_s", "held_s", "expected"),
     [
-        (60.0, True),  # a fresh lease
-        (16.5, True),  # just enough for a 15 s request
-        (15.5, False),  # would expire mid-request: release instead
-        (-1.0, False),  # already expired
+        (10.0, 0.0, True),  # just claimed
+        (3.5, 0.0, True),  # more than a renewal interval (10 s / 3) left
+        (3.0, 0.0, False),  # renewals are not keeping it: release instead
+        (-1.0, 0.0, False),  # already expired
+        (9.0, 60.0, True),  # renewed while it waited a minute
+        (9.0, 61.0, False),  # waited too long behind a stalled endpoint: give it back
     ],
 )
-def test_lease_left_for_send(left_s: float, expected: bool) -> None:
-    assert rules.lease_left_for_send(NOW + timedelta(seconds=left_s), NOW, 15.0) is expected
+def test_may_send(left_s: float, held_s: float, expected: bool) -> None:
+    assert rules.may_send(claimed_at=NOW - timedelta(seconds=held_s),
+                          lease_expires_at=NOW + timedelta(seconds=left_s), now=NOW,
+                          lease_s=10.0, hold_max_s=60.0) is expected
