@@ -54,7 +54,15 @@ async def get_session(
         yield session
 
 
+def get_event_type_names(request: Request) -> tuple[str, ...]:
+    """Every event type porthook emits (the delivery catalog's list, set by
+    ``web.create_app``): what event-type filters are checked against."""
+    names: tuple[str, ...] = request.app.state.event_type_names
+    return names
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+EventTypeNamesDep = Annotated[tuple[str, ...], Depends(get_event_type_names)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -16,6 +16,8 @@ from porthook.accounts import routes as accounts_routes
 from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
 from porthook.db import Database
+from porthook.delivery import catalog
+from porthook.delivery import catalog_routes as event_types_routes
 from porthook.delivery import routes as delivery_routes
 from porthook.events import routes as events_routes
 from porthook.idempotency import middleware as idempotency
@@ -30,6 +32,7 @@ ROUTERS = (
     porting_routes.router,
     events_routes.router,
     delivery_routes.router,
+    event_types_routes.router,
     records_routes.router,
 )
 
@@ -77,6 +80,9 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock
+    # Event-type filters are checked against it (events domain routes cannot
+    # import the delivery catalog: delivery depends on events, not the reverse).
+    app.state.event_type_names = catalog.type_names()
     problems.install(app)
     idempotency.install(app)
     # Added last, so outermost: no middleware or route reads a body it refused.

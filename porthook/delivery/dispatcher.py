@@ -388,7 +388,9 @@ class Dispatcher:
         content = email_format.render_email(view, account_name=target.account_name)
         message = senders.build_message(
             sender=self.settings.mail_from, to=target.address, subject=content.subject,
-            text=content.text, html=content.html,
+            text=content.text, html=content.html, sent_at=self.clock.now(),
+            # One notification, one Message-ID: every retry of this delivery keeps it.
+            message_key=f"{view.id}.{target.id}",
             headers={"X-Porthook-Event-Id": str(view.id), "X-Porthook-Attempt": str(item.attempt)},
         )
         loop = asyncio.get_running_loop()

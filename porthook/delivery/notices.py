@@ -51,6 +51,8 @@ def _disabled_message(
     return senders.build_message(
         sender=settings.mail_from, to=recipient,
         subject=f"porthook: endpoint {target} was disabled",
+        # Mailed as it is disabled: that moment is the message's date.
+        sent_at=endpoint.disabled_at or endpoint.updated_at,
         text=(f"Hello {account_name},\n\nporthook stopped sending to {target} "
               f"(endpoint {endpoint.id}): {endpoint.disabled_reason}.\n\n"
               "Events meant for it are kept. Fix the receiver, then enable the endpoint "

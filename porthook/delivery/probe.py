@@ -103,7 +103,7 @@ async def _mail(
     content = email_format.render_email(view, account_name="test")
     message = senders.build_message(
         sender=settings.mail_from, to=endpoint.email_address or "", subject=content.subject,
-        text=content.text, html=content.html,
+        text=content.text, html=content.html, sent_at=view.occurred_at,
     )
     started = time.perf_counter()
     try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from porthook.delivery import models
+from porthook.events import types as event_types
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 GONE = 410
@@ -137,15 +138,8 @@ def health_after(
 
 
 def matches(patterns: Sequence[str], event_type: str) -> bool:
-    """Event-type filter: exact types, families such as ``porting_order.*``, or ``*``."""
-    if not patterns:
-        return True
-    for pattern in patterns:
-        if pattern in ("*", event_type):
-            return True
-        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
-            return True
-    return False
+    """The event-type filter of endpoints and profiles: the events domain's one rule."""
+    return event_types.matches(patterns, event_type)
 
 
 def signing_secrets(

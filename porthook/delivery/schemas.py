@@ -2,18 +2,43 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+)
+from pydantic_core import PydanticCustomError
+
+from porthook.delivery import catalog
 
 from porthook.urls import HttpUrl
 
 Channel = Literal["webhook", "email"]
 Format = Literal["standard", "telnyx", "sinch", "records"]
+
+
+def _known_event_type(pattern: str) -> str:
+    # A filter that selects nothing would be accepted and never fire.
+    try:
+        catalog.check_patterns([pattern])
+    except ValueError as error:
+        raise PydanticCustomError("unknown_event_type", str(error)) from None
+    return pattern
+
+
+EventTypePattern = Annotated[str, Field(min_length=1, max_length=100),
+                             AfterValidator(_known_event_type)]
 EventTypes = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=100)]],
+    list[EventTypePattern],
     Field(min_length=1, max_length=50,
-          description="Event types, families such as porting_order.*, or * for all"),
+          description="Event types, families such as porting_order.*, or * for all; "
+                      "each must select at least one type of GET /v1/event-types"),
 ]
 
 
@@ -201,3 +226,32 @@ class ProfilePublic(BaseModel):
 class SigningKeyPublic(BaseModel):
     algorithm: Literal["ed25519"] = "ed25519"
     public_key: str = Field(description="Base64 of the raw 32-byte public key")
+
+
+class FormatPayload(BaseModel):
+    format: Format = Field(description="The endpoint format that carries this event type")
+    name: str = Field(description="What the format calls the event: seed 000's "
+                                  "NUMBERS_CONFIRMED, seed 002's insert/update/delete, "
+                                  "porthook's own type for standard and telnyx")
+    json_schema: dict[str, Any] = Field(
+        description="JSON Schema (2020-12) of the request body sent to endpoints of this "
+                    "format; every delivery validates against it")
+    example: dict[str, Any] = Field(
+        description="An example body, rendered from an example event by the code that "
+                    "renders real deliveries (first attempt, to hooks.example.com)")
+
+
+class EventTypePublic(BaseModel):
+    type: str = Field(description="The event type, as in event-type filters and "
+                                  "GET /v1/events?type=")
+    description: str = Field(description="When porthook emits it and what its data holds")
+    subject_type: str = Field(description="What its events are about: porting_order, "
+                                          "endpoint, sms_enablement or a records schema")
+    formats: list[FormatPayload] = Field(
+        description="The formats that carry it, each with its name, schema and example; "
+                    "e-mail endpoints get every type as a readable message")
+
+
+class EventTypeList(BaseModel):
+    data: list[EventTypePublic] = Field(description="In catalog order: porthook's own "
+                                                    "types, then the records types")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email.utils
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -29,6 +30,7 @@ USER_AGENT = "porthook-webhooks/0.1"
 EXCERPT_BYTES = 1024  # only this much of a response is read and kept
 SMTP_TIMEOUT_S = 15.0
 URL_CACHE_SIZE = 10_000  # distinct endpoint URLs remembered parsed
+MESSAGE_ID_DOMAIN = "porthook.invalid"  # when the sender names no domain (RFC 6761)
 
 
 class SendResult(NamedTuple):
@@ -167,16 +169,35 @@ def mail_sender(settings: Settings) -> MailSender:
 
 
 def build_message(
-    *, sender: str, to: str, subject: str, text: str, html: str | None = None,
+    *, sender: str, to: str, subject: str, text: str, sent_at: datetime,
+    html: str | None = None, message_key: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> EmailMessage:
+    """An RFC 5322 message: ``Date`` and ``Message-ID`` included, which large
+    receivers require (a message without them is often refused as spam).
+
+    ``message_key`` makes the Message-ID stable (``<key@sender's domain>``): a
+    retry of one notification then carries the same id, so a mail store that
+    got the first try too keeps one copy. Without it the id is unique.
+    """
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
+    message["Date"] = email.utils.format_datetime(sent_at.astimezone(UTC))
+    message["Message-ID"] = message_id(sender, message_key)
     for name, value in (headers or {}).items():
         message[name] = value
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
     return message
+
+
+def message_id(sender: str, key: str | None) -> str:
+    """``<key@domain>``, the domain taken from the sender's address (RFC 5322 3.6.4)."""
+    _, address = email.utils.parseaddr(sender)
+    domain = address.rpartition("@")[2] or MESSAGE_ID_DOMAIN
+    if key is None:
+        return email.utils.make_msgid(domain=domain)
+    return f"<{key}@{domain}>"

@@ -6,11 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
-from porthook.deps import AccountIdDep, OperatorDep, SessionDep
+from porthook.deps import AccountIdDep, EventTypeNamesDep, OperatorDep, SessionDep
 from porthook.events import service
 from porthook.events.schemas import EventPublic
+from porthook.events.types import check_patterns
 from porthook.pagination import Page, PageParams, page_params
-from porthook.problems import responses
+from porthook.problems import FieldError, Unprocessable, responses
 
 router = APIRouter(prefix="/v1", tags=["events"], responses=responses(401, 403, 422))
 
@@ -25,12 +26,14 @@ async def read_events(
     session: SessionDep,
     account_id: AccountIdDep,
     page: PageDep,
+    known: EventTypeNamesDep,
     type: TypeFilter = [],  # noqa: B006  (FastAPI copies query defaults)
     subject_type: str | None = None,
     subject_id: str | None = None,
     occurred_after: Annotated[AwareDatetime | None, Query(
         description="Only events after this instant; a date-time with a UTC offset")] = None,
 ) -> Page[EventPublic]:
+    _check_type_filter(type, known)
     rows, next_cursor = await service.list_events(
         session, account_id=account_id, types=type, subject_type=subject_type,
         subject_id=subject_id, occurred_after=occurred_after,
@@ -51,12 +54,23 @@ async def read_all_events(
     session: SessionDep,
     _: OperatorDep,
     page: PageDep,
+    known: EventTypeNamesDep,
     type: TypeFilter = [],  # noqa: B006
     account_id: uuid.UUID | None = None,
     subject_id: str | None = None,
 ) -> Page[EventPublic]:
+    _check_type_filter(type, known)
     rows, next_cursor = await service.list_events(
         session, account_id=account_id, types=type, subject_id=subject_id,
         cursor=page.cursor, limit=page.limit,
     )
     return Page(data=[service.to_public(e) for e in rows], next_cursor=next_cursor)
+
+
+def _check_type_filter(patterns: list[str], known: tuple[str, ...]) -> None:
+    # A filter that selects no type answers nothing forever: say so instead.
+    try:
+        check_patterns(patterns, known)
+    except ValueError as error:
+        raise Unprocessable(f"query.type: {error}",
+                            errors=[FieldError(field="query.type", message=str(error))]) from None

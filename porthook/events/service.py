@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from porthook.delivery import fanout
 from porthook.events.models import Event, SubjectSequence
 from porthook.events.schemas import EventPublic, Subject
+from porthook.events.types import family_prefix
 from porthook.pagination import POSITION, decode_cursor, encode_cursor
 from porthook.problems import NotFound
 
@@ -120,10 +121,11 @@ async def list_events(
 
 
 def _type_clause(pattern: str) -> sa.ColumnElement[bool]:
-    # "porting_order.*" selects a family; anything else is an exact type.
-    if pattern.endswith(".*"):
-        return Event.type.startswith(pattern[:-1], autoescape=True)
-    return Event.type == pattern
+    # The filter rule of events.types, in SQL: a family is a prefix, "*" all.
+    prefix = family_prefix(pattern)
+    if prefix is None:
+        return Event.type == pattern
+    return Event.type.startswith(prefix, autoescape=True)
 
 
 async def purge_older_than(session: AsyncSession, *, before: datetime, batch: int = 1000) -> int:

@@ -38,6 +38,7 @@ views of porting orders: ``record.<schema>.inserted|updated|deleted`` with
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from enum import StrEnum
 
 
@@ -67,3 +68,47 @@ def record_event_type(schema: str, operation: str) -> str:
     if operation not in RECORD_OPERATIONS:
         raise ValueError(f"unknown record operation {operation!r}")
     return f"record.{schema}.{operation}"
+
+
+# Event-type filters (endpoints, profiles, ``GET /v1/events?type=``): an exact
+# type, a family such as ``porting_order.*`` or ``record.dids.*``, or ``*``.
+# This is the one statement of the rule; the SQL of the events list reads it
+# through ``family_prefix``.
+ALL = "*"
+FAMILY_SUFFIX = ".*"
+
+
+def family_prefix(pattern: str) -> str | None:
+    """``"porting_order.*"`` → ``"porting_order."``; ``"*"`` → ``""``; an exact type → None."""
+    if pattern == ALL:
+        return ""
+    if pattern.endswith(FAMILY_SUFFIX):
+        return pattern[:-1]
+    return None
+
+
+def matches(patterns: Sequence[str], event_type: str) -> bool:
+    """Whether ``event_type`` passes the filter (an empty filter passes everything)."""
+    if not patterns:
+        return True
+    for pattern in patterns:
+        prefix = family_prefix(pattern)
+        if pattern == event_type or (prefix is not None and event_type.startswith(prefix)):
+            return True
+    return False
+
+
+def unmatched(patterns: Sequence[str], known: Collection[str]) -> list[str]:
+    """The patterns that select none of the ``known`` types: a subscription to
+    ``porting_order.nope`` would be accepted and never fire."""
+    return [p for p in patterns if not any(matches([p], known_type) for known_type in known)]
+
+
+def check_patterns(patterns: Sequence[str], known: Collection[str]) -> None:
+    """Raise ``ValueError`` naming the first pattern that selects none of ``known``."""
+    for pattern in unmatched(patterns, known):
+        raise ValueError(
+            f"{pattern!r} matches no event type porthook emits; expected a type such as "
+            "'porting_order.status_changed', a family such as 'porting_order.*' or "
+            "'record.dids.*', or '*' (the list: GET /v1/event-types)"
+        )

@@ -167,8 +167,11 @@ def _apply_number_move(
     if move == rules.NumberMove.CONFIRM:
         number.foc_date = foc_date
         number.reject_reason = None
+        number.exclusion_time = None  # back on the order after a rejection
     elif move == rules.NumberMove.REJECT:
         number.reject_reason = reason
+        # When it left the order: seed 000 dates a rejected number as an excluded one.
+        number.exclusion_time = now
     else:
         number.exclusion_reason = reason
         number.exclusion_time = now

@@ -286,6 +286,8 @@ async def test_number_moves_by_the_desk(
                                                          "reason": "not portable"},
                                  headers=operator_headers)
     assert rejected.json()["phone_numbers"][0]["reject_reason"] == "not portable"
+    # Dated as it leaves the order (seed 000: a rejected number carries the date)
+    assert rejected.json()["phone_numbers"][0]["exclusion_time"] is not None
     excluded = await client.post(f"{base}/exclude", json={"phone_numbers": [TORONTO],
                                                          "reason": "customer keeps it"},
                                  headers=operator_headers)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
+import jsonschema
 import pytest
 
 from porthook.delivery import formats
@@ -57,22 +59,37 @@ ORDER_SHAPE: dict[str, Any] = {
     "createdDate": None,
     "resellerName": None,
 }
+DOCUMENT_ID = "9b2e6f3c-1d4a-4e8b-a7c5-0f1e2d3c4b5a"
 COMMENT = {"id": "c1", "body": "Please send the CSR", "user_type": "admin", "user_id": None,
            "inserted_at": "2024-05-02T10:00:00+00:00"}
-DOCUMENT = {"id": "d1", "document_type": "loa", "filename": "loa.pdf",
+DOCUMENT = {"id": DOCUMENT_ID, "document_type": "loa", "filename": "loa.pdf",
             "content_type": "application/pdf", "size": 1234, "sha256": "ab",
             "created_at": "2024-05-02T10:05:00.5+00:00"}
 
 
 def _render(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The body sent, checked against the strict schema the catalog publishes."""
     parsed: dict[str, Any] = json.loads(formats.render("sinch", make_event(event_type, data),
                                                        ATTEMPT))
+    validator = jsonschema.Draft202012Validator(
+        sinch.schema(event_type), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    validator.validate(parsed)
     return parsed
+
+
+def _full_number(**overrides: Any) -> dict[str, Any]:
+    """A number with every field set, so every key of the seed's item is sent."""
+    return make_number(status="excluded", exclusion_reason="Customer asked",
+                       exclusion_time="2024-05-03T08:00:00+00:00", reject_reason="Not portable",
+                       foc_date="2024-06-03T00:00:00+00:00",
+                       activate_time="2024-06-03T13:00:00+00:00",
+                       activate_user="porthook") | overrides
 
 
 def test_order_updated_matches_seed_sample_and_schema() -> None:
     order = make_order(order_number=897867, customer_reference="123456", status="submitted",
-                       on_demand_activation=False, comments=[COMMENT], documents=[DOCUMENT])
+                       on_demand_activation=False, comments=[COMMENT], documents=[DOCUMENT],
+                       phone_numbers=[_full_number()])
     body = _render("porting_order.status_changed", {"porting_order": order})
     same_keys(body, {**ORDER_UPDATED_SAMPLE, "event": None, "order": ORDER_SHAPE})
     assert body["type"] == body["event"] == "ORDER_UPDATED"
@@ -107,7 +124,10 @@ def test_order_fields_are_mapped() -> None:
     assert item["resellerName"] == "Maple Resale"
     assert item["notes"] == [{"note": "Please send the CSR", "createdTime": "2024-05-02T10:00:00Z",
                               "createdBy": "admin"}]
-    assert item["documents"] == [{"id": "d1", "documentName": "loa.pdf", "description": "loa"}]
+    # A number, as the seed types it: stable for the document, exact in any JSON parser.
+    assert item["documents"] == [{"id": uuid.UUID(DOCUMENT_ID).int >> 75,
+                                  "documentName": "loa.pdf", "description": "loa"}]
+    assert 0 < item["documents"][0]["id"] < 2**53
     # "When the order was created": the order's time, not the document's.
     assert item["createdDate"] == "2024-05-01T10:00:00Z"
 
@@ -136,7 +156,7 @@ def test_numbers_carry_the_orders_end_user_and_no_pin() -> None:
 )
 def test_end_user_name(end_user: dict[str, Any], name: str | None) -> None:
     body = _render("porting_order.created", {"porting_order": make_order(end_user=end_user)})
-    assert body["order"]["phoneNumbers"][0]["endUser"]["name"] == name
+    assert body["order"]["phoneNumbers"][0]["endUser"].get("name") == name
 
 
 @pytest.mark.parametrize(
@@ -183,9 +203,10 @@ def test_order_status_mapping(status: str, seed_status: str) -> None:
         # confirmed: the FOC date comes with it
         ("porting_order.numbers_confirmed", "NUMBERS_CONFIRMED",
          make_number(status="confirmed", foc_date="2024-06-03")),
-        # rejected: the reason is the point
+        # rejected: the reason is the point, and the desk dates the rejection
         ("porting_order.numbers_rejected", "NUMBERS_REJECTED",
-         make_number(status="rejected", reject_reason="Not portable")),
+         make_number(status="rejected", reject_reason="Not portable",
+                     exclusion_time="2024-05-03T08:00:00+00:00")),
     ],
 )
 def test_numbers_events_match_seed_samples(event_type: str, seed_event: str,
@@ -195,14 +216,15 @@ def test_numbers_events_match_seed_samples(event_type: str, seed_event: str,
     body = _render(event_type, {"porting_order": order, "phone_numbers": [number]})
     assert body["type"] == body["event"] == seed_event
     assert int(body["orderId"]) == NUMBERS_SAMPLES[seed_event]["orderId"]
-    same_keys(body, {**NUMBERS_SAMPLES[seed_event], "event": None,
-                     "phoneNumbers": [NUMBER_SHAPE]})  # only the numbers concerned
-    [item] = body["phoneNumbers"]
+    assert set(body) == {*NUMBERS_SAMPLES[seed_event], "event"}
+    [item] = body["phoneNumbers"]  # only the numbers concerned
+    assert set(item) <= set(NUMBER_SHAPE)
     assert item["endUser"]["name"] == "Acme Widgets"  # from the order: no per-number override
     assert item["phoneNumber"] == number["phone_number"]
     assert item["status"] == number["status"].upper()
-    assert item["rejectReason"] == number["reject_reason"]
-    assert item["activateUser"] == number["activate_user"]
+    assert item.get("rejectReason") == number["reject_reason"]
+    assert item.get("activateUser") == number["activate_user"]
+    assert None not in item.values()  # unset fields are left out, never null
 
 
 def test_excluded_number_carries_reason_and_time() -> None:
@@ -213,6 +235,65 @@ def test_excluded_number_carries_reason_and_time() -> None:
     item = body["order"]["phoneNumbers"][0]
     assert (item["status"], item["exclusionReason"], item["exclusionTime"]) == (
         "EXCLUDED", "Customer asked", "2024-05-03T08:00:00Z")
+
+
+def test_rejected_number_carries_reason_and_time_as_an_exclusion() -> None:
+    number = make_number(status="rejected", reject_reason="Not portable",
+                         exclusion_time="2024-05-03T08:00:00+00:00")
+    body = _render("porting_order.numbers_rejected",
+                   {"porting_order": make_order(phone_numbers=[number]),
+                    "phone_numbers": [number]})
+    [item] = body["phoneNumbers"]
+    assert (item["status"], item["exclusionReason"], item["exclusionTime"],
+            item["rejectReason"]) == ("REJECTED", "Not portable", "2024-05-03T08:00:00Z",
+                                      "Not portable")
+
+
+def test_a_number_back_from_a_rejection_carries_no_exclusion() -> None:
+    number = make_number(status="confirmed", foc_date="2024-06-03T00:00:00+00:00")
+    item = _render("porting_order.numbers_confirmed",
+                   {"porting_order": make_order(), "phone_numbers": [number]})["phoneNumbers"][0]
+    assert item["exclusionReason"] == ""  # the seed's default
+    assert "exclusionTime" not in item and "rejectReason" not in item
+
+
+@pytest.mark.parametrize(
+    ("fields", "schedule"),
+    [
+        # a draft without a desired date: no schedule rather than an invented date
+        ({"status": "draft", "desired_port_date": None}, None),
+        # a date without time or zone: those are left out (the provider's defaults apply)
+        ({"desired_port_date": "2024-06-03", "desired_port_time": None,
+          "desired_port_time_zone": None}, {"desiredPortDate": "2024-06-03"}),
+        # all three set
+        ({"desired_port_date": "2024-06-03", "desired_port_time": "09:00:00",
+          "desired_port_time_zone": "US/Central"},
+         {"desiredPortDate": "2024-06-03", "desiredPortTime": "09:00:00",
+          "desiredPortTimeZone": "US/Central"}),
+    ],
+)
+def test_desired_port_schedule(fields: dict[str, Any], schedule: dict[str, Any] | None) -> None:
+    order = _render("porting_order.created", {"porting_order": make_order(**fields)})["order"]
+    assert order.get("desiredPortSchedule") == schedule
+
+
+def test_a_bare_draft_leaves_unset_fields_out() -> None:
+    draft = make_order(status="draft", desired_port_date=None, desired_port_time=None,
+                       desired_port_time_zone=None, customer_reference=None, end_user={},
+                       phone_numbers=[make_number()])
+    body = _render("porting_order.created", {"porting_order": draft})
+
+    def nulls(value: Any) -> bool:
+        if isinstance(value, dict):
+            return any(nulls(v) for v in value.values())
+        if isinstance(value, list):
+            return any(nulls(v) for v in value)
+        return value is None
+
+    assert not nulls(body)
+    assert body["order"]["phoneNumbers"][0] == {
+        "phoneNumber": "+12125550100", "endUser": {}, "portOutInfo": {}, "status": "PENDING",
+        "exclusionReason": "", "countryCode": "US"}
 
 
 def test_new_order_note_matches_seed_sample() -> None:

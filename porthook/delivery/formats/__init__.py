@@ -45,7 +45,13 @@ from typing import TYPE_CHECKING, Any
 
 from porthook import jsoncodec
 from porthook.delivery.formats import records, sinch, standard, telnyx
-from porthook.delivery.formats.base import Attempt, EventView, UnsupportedEvent, without_secrets
+from porthook.delivery.formats.base import (
+    Attempt,
+    EventView,
+    UnsupportedEvent,
+    is_secret_key,
+    without_secrets,
+)
 
 if TYPE_CHECKING:
     from porthook.events.models import Event
@@ -56,8 +62,10 @@ __all__ = [
     "EventView",
     "UnsupportedEvent",
     "build",
+    "event_name",
     "event_view",
     "render",
+    "schema",
     "supports",
 ]
 
@@ -79,6 +87,55 @@ def supports(format: str, event_type: str) -> bool:
     """Whether endpoints of ``format`` receive events of ``event_type``."""
     _check(format)
     return _SUPPORTS[format](event_type)
+
+
+# Per format: the name it gives a porthook type, and the JSON Schema of its body
+# (each written once, in the format's own module).
+_EVENT_NAME: dict[str, Callable[[str], str]] = {
+    "standard": standard.event_name,
+    "telnyx": telnyx.event_name,
+    "sinch": sinch.event_name,
+    "records": records.event_name,
+}
+_SCHEMA: dict[str, Callable[[str], dict[str, Any]]] = {
+    "standard": standard.schema,
+    "telnyx": telnyx.schema,
+    "sinch": sinch.schema,
+    "records": records.schema,
+}
+
+
+def event_name(format: str, event_type: str) -> str:
+    """What ``format`` calls ``event_type`` (``NUMBERS_CONFIRMED``, ``insert``...).
+    Raises ``UnsupportedEvent`` (see ``supports``)."""
+    if not supports(format, event_type):
+        raise UnsupportedEvent(format, event_type)
+    return _EVENT_NAME[format](event_type)
+
+
+def schema(format: str, event_type: str) -> dict[str, Any]:
+    """The JSON Schema of the bodies ``format`` sends for ``event_type``.
+    Raises ``UnsupportedEvent`` (see ``supports``)."""
+    if not supports(format, event_type):
+        raise UnsupportedEvent(format, event_type)
+    cleaned: dict[str, Any] = _secret_properties_dropped(_SCHEMA[format](event_type))
+    return cleaned
+
+
+def _secret_properties_dropped(schema: Any) -> Any:
+    """``schema`` without the properties ``render`` drops from every body (secret-named
+    keys, see ``without_secrets``), so it describes what is really sent."""
+    if isinstance(schema, list):
+        return [_secret_properties_dropped(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    cleaned = {key: _secret_properties_dropped(value) for key, value in schema.items()}
+    if isinstance(cleaned.get("properties"), dict):
+        cleaned["properties"] = {name: value for name, value in cleaned["properties"].items()
+                                 if not is_secret_key(name)}
+    if isinstance(cleaned.get("required"), list):
+        cleaned["required"] = [name for name in cleaned["required"] if not is_secret_key(name)]
+    return cleaned
 
 
 def build(format: str, event: EventView, attempt: Attempt) -> dict[str, Any]:

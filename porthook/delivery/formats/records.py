@@ -22,11 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from porthook import jsoncodec
 from porthook.delivery.formats.base import EventView, UnsupportedEvent, without_secrets
 from porthook.events.types import RECORD_OPERATIONS, EventType
 from porthook.records.registry import in_seed_order
 
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SEED_TYPE = {"inserted": "insert", "updated": "update", "deleted": "delete"}
 assert set(SEED_TYPE) == set(RECORD_OPERATIONS)
 
@@ -65,4 +68,64 @@ def build(event: EventView) -> dict[str, Any]:
         "type": SEED_TYPE[operation],
         "schema": schema,
         "data": jsoncodec.dumps(record).decode(),
+    }
+
+
+def schema_of(event_type: str) -> str:
+    """``record.dids.updated`` → ``dids``; ``sms_enablement`` for its completion."""
+    if event_type == EventType.SMS_ENABLEMENT_COMPLETED:
+        return "sms_enablement"
+    parts = _record_parts(event_type)
+    if parts is None:
+        raise UnsupportedEvent("records", event_type)
+    return parts[0]
+
+
+def event_name(event_type: str) -> str:
+    """The seed's ``type``: insert, update or delete."""
+    if event_type == EventType.SMS_ENABLEMENT_COMPLETED:
+        return "update"
+    parts = _record_parts(event_type)
+    if parts is None:
+        raise UnsupportedEvent("records", event_type)
+    return SEED_TYPE[parts[1]]
+
+
+def record_model(schema: str) -> type[BaseModel]:
+    """The model of a record as events carry it (the API's Public model)."""
+    # Imported here: the API's models are for the catalog, not the worker.
+    from porthook.records.lnp_schemas import LnpNumberPublic, LnpRequestPublic
+    from porthook.records.schemas import MODELS
+
+    lnp: dict[str, type[BaseModel]] = {"lnp_requests": LnpRequestPublic,
+                                       "lnp_numbers": LnpNumberPublic}
+    return lnp[schema] if schema in lnp else MODELS[schema].public
+
+
+def schema(event_type: str) -> dict[str, Any]:
+    """The JSON Schema of the body sent for ``event_type``. ``data`` is a JSON
+    string; its ``contentSchema`` describes the record inside it."""
+    name = schema_of(event_type)
+    body: dict[str, Any] = {
+        "$schema": DIALECT, "title": f"records {event_type}", "type": "object",
+        "additionalProperties": False,
+    }
+    if event_type == EventType.SMS_ENABLEMENT_COMPLETED:
+        return body | {
+            "required": ["type", "schema", "status", "verbose"],
+            "properties": {"type": {"const": "update"}, "schema": {"const": name},
+                           "status": {"enum": ["success", "error"]},
+                           "verbose": {"type": "string"}},
+        }
+    record = record_model(name).model_json_schema(mode="serialization")
+    # Every seed field is sent (null when unset), and nothing else.
+    record["additionalProperties"] = False
+    record["required"] = list(record.get("properties", {}))
+    return body | {
+        "required": ["type", "schema", "data"],
+        "properties": {
+            "type": {"const": event_name(event_type)}, "schema": {"const": name},
+            "data": {"type": "string", "contentMediaType": "application/json",
+                     "contentSchema": record},
+        },
     }

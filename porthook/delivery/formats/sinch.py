@@ -34,14 +34,36 @@ Where the seed contradicts itself porthook keeps both readings working:
 Order statuses map draft→ORDER_BUILDING; in-process, submitted,
 exception→PENDING; foc-date-confirmed→CONFIRMED; ported→COMPLETED;
 cancel-pending→PENDING_CANCELATION; cancelled→CANCELED. Number statuses are the
-native ones upper-cased. ``documents[].id`` is porthook's document UUID (a
-string, not the seed's number: it is what fetches the document from the API).
-``notes[].createdBy`` is the comment's ``user_type`` ("user" for the customer,
-"admin" for the porting desk). ``order.createdDate`` is the order's creation
-time: the seed lists it after ``documents`` but describes it as "When the order
-was created", and OrderDocumentBase is id, documentName, description only.
-Strings the seed defaults to ``""`` (customerOrderReference, exclusionReason,
-resellerName) are ``""`` when unset; other unset fields are ``null``.
+native ones upper-cased. ``notes[].createdBy`` is the comment's ``user_type``
+("user" for the customer, "admin" for the porting desk). ``order.createdDate``
+is the order's creation time: the seed lists it after ``documents`` but
+describes it as "When the order was created", and OrderDocumentBase is id,
+documentName, description only.
+
+Unset fields are left out, never ``null``: the seed types them as strings and
+strict receivers refuse a null string. The three strings the seed defaults to
+``""`` (customerOrderReference, exclusionReason, resellerName) are sent as
+``""`` when unset, which is the seed's own default.
+
+* ``desiredPortSchedule``: the seed marks ``desiredPortDate`` required inside
+  it, but not the object itself. A draft without a desired date has no
+  schedule yet, so the object is left out rather than sent with an invented
+  date (any date porthook made up would be read as the customer's wish); it
+  appears as soon as the order has a date. Time and time zone are left out
+  when unset: the seed says the provider's defaults then apply.
+* A REJECTED or EXCLUDED number carries ``exclusionReason`` (the exclusion
+  reason, else the rejection reason) and ``exclusionTime`` (when it was
+  excluded or rejected), as the seed says ("there would be exclusion reason
+  along with date of exclusion"); ``rejectReason`` stays the rejection reason.
+* ``documents[].id`` is a number, as the seed says: the top 53 bits of the
+  document's UUID, stable for a document and exact in every JSON parser
+  (JavaScript's numbers are exact to 2**53). The API's document id is the UUID.
+
+``SCHEMAS`` is the strict JSON Schema of each seed event, written from the
+seed's field lists: ``additionalProperties`` false where the seed lists every
+field of an object, ``required`` where the seed says required, the seed's
+types. The catalog (``GET /v1/event-types``) publishes it, and the tests
+validate every real delivery against it.
 
 Every phone number (PhoneNumberMinItem, in ORDER_UPDATED and NUMBERS_*) carries
 the two objects the seed marks required, filled from the order since porthook
@@ -65,6 +87,7 @@ SMS and feature configurations, the phoneNumberGroup list) are not sent.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from porthook.delivery.formats.base import EventView, UnsupportedEvent, iso_z, order_of
@@ -80,6 +103,10 @@ ORDER_STATUS = {
     "cancel-pending": "PENDING_CANCELATION",
     "cancelled": "CANCELED",
 }
+
+# Number statuses of numbers that left the order: they carry why and when (seed 000).
+LEFT_ORDER = frozenset({"REJECTED", "EXCLUDED"})
+DOCUMENT_ID_BITS = 53  # exact as a JSON number everywhere (JavaScript: 2**53)
 
 SEED_EVENT: dict[str, str] = {
     EventType.PORTING_ORDER_CREATED: "ORDER_UPDATED",
@@ -103,7 +130,7 @@ def build(event: EventView) -> dict[str, Any]:
         raise UnsupportedEvent("sinch", event.type)
     name = SEED_EVENT[event.type]
     order = order_of(event)
-    body: dict[str, Any] = {"type": name, "event": name, "orderId": _order_id(order)}
+    body: dict[str, Any] = _present({"type": name, "event": name, "orderId": _order_id(order)})
     if name == "ORDER_UPDATED":
         body["order"] = order_item(order)
     elif name == "NEW_ORDER_NOTE":
@@ -118,16 +145,17 @@ def _order_id(order: dict[str, Any]) -> str | None:
     return None if number is None else str(number)
 
 
+def _present(item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` without its unset (None) fields: the seed has no null strings."""
+    return {key: value for key, value in item.items() if value is not None}
+
+
 def order_item(order: dict[str, Any]) -> dict[str, Any]:
     """The seed's OrderBaseItem, from porthook's order snapshot."""
-    return {
+    return _present({
         "id": order.get("order_number"),
         "customerOrderReference": order.get("customer_reference") or "",
-        "desiredPortSchedule": {
-            "desiredPortDate": order.get("desired_port_date"),
-            "desiredPortTime": order.get("desired_port_time"),
-            "desiredPortTimeZone": order.get("desired_port_time_zone"),
-        },
+        "desiredPortSchedule": _schedule(order),
         "status": ORDER_STATUS.get(str(order.get("status")), "PENDING"),
         "onDemandActivation": bool(order.get("on_demand_activation")),
         "phoneNumbers": _phone_number_items(order, order.get("phone_numbers") or []),
@@ -135,7 +163,18 @@ def order_item(order: dict[str, Any]) -> dict[str, Any]:
         "documents": [_document_item(d) for d in order.get("documents") or []],
         "createdDate": iso_z(order.get("created_at")),
         "resellerName": order.get("reseller_name") or "",
-    }
+    })
+
+
+def _schedule(order: dict[str, Any]) -> dict[str, Any] | None:
+    # No desired date, no schedule (see the module docstring).
+    if not order.get("desired_port_date"):
+        return None
+    return _present({
+        "desiredPortDate": order.get("desired_port_date"),
+        "desiredPortTime": order.get("desired_port_time"),
+        "desiredPortTimeZone": order.get("desired_port_time_zone"),
+    })
 
 
 def _phone_number_items(order: dict[str, Any],
@@ -146,34 +185,37 @@ def _phone_number_items(order: dict[str, Any],
 
 def _phone_number_item(number: dict[str, Any], *, end_user: dict[str, Any]) -> dict[str, Any]:
     """The seed's PhoneNumberMinItem (also the order's phoneNumbers entries)."""
-    return {
+    status = str(number.get("status") or "pending").upper()
+    left_order = status in LEFT_ORDER
+    return _present({
         "phoneNumber": number.get("phone_number"),
         "endUser": dict(end_user),
         # Only a PIN would go here (see the module docstring), never sent.
         "portOutInfo": {},
-        "status": str(number.get("status") or "pending").upper(),
-        "exclusionReason": number.get("exclusion_reason") or "",
-        "exclusionTime": iso_z(number.get("exclusion_time")),
+        "status": status,
+        "exclusionReason": (number.get("exclusion_reason")
+                            or (number.get("reject_reason") if left_order else None) or ""),
+        "exclusionTime": iso_z(number.get("exclusion_time")) if left_order else None,
         "countryCode": number.get("country_code"),
         "activateTime": iso_z(number.get("activate_time")),
         "activateUser": number.get("activate_user"),
         "rejectReason": number.get("reject_reason"),
         "focDate": iso_z(number.get("foc_date")),
-    }
+    })
 
 
 def _end_user_item(end_user: dict[str, Any]) -> dict[str, Any]:
     """The seed's EndUser, with the keys of its expanded sample."""
     address = end_user.get("service_address") or {}
     street_num, street_name = split_street(address.get("line1"))
-    return {
+    return _present({
         "name": _end_user_name(end_user),
         "streetNum": street_num,
         "streetName": street_name,
         "city": address.get("city"),
         "state": address.get("state"),
         "zipCode": address.get("zip"),
-    }
+    })
 
 
 def _end_user_name(end_user: dict[str, Any]) -> str | None:
@@ -196,16 +238,124 @@ def split_street(line: str | None) -> tuple[str | None, str | None]:
 
 
 def _note_item(comment: dict[str, Any]) -> dict[str, Any]:
-    return {
+    return _present({
         "note": comment.get("body"),
         "createdTime": iso_z(comment.get("inserted_at")),
         "createdBy": comment.get("user_type"),
-    }
+    })
 
 
 def _document_item(document: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": document.get("id"),
+    return _present({
+        "id": document_number(document.get("id")),
         "documentName": document.get("filename"),
         "description": document.get("document_type"),
+    })
+
+
+def document_number(document_id: str | None) -> int | None:
+    """The seed's numeric document id: the top 53 bits of the document's UUID."""
+    if not document_id:
+        return None
+    return uuid.UUID(str(document_id)).int >> (128 - DOCUMENT_ID_BITS)
+
+
+def event_name(event_type: str) -> str:
+    """The seed's name for ``event_type`` (``NUMBERS_CONFIRMED``...)."""
+    return SEED_EVENT[event_type]
+
+
+def schema(event_type: str) -> dict[str, Any]:
+    """The strict JSON Schema of the body sent for ``event_type``."""
+    return SCHEMAS[SEED_EVENT[event_type]]
+
+
+# The seed's JSON Schema dialect is OpenAPI's, a JSON Schema 2020-12 subset.
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_STRING = {"type": "string"}
+_DATE_TIME = {"type": "string", "format": "date-time"}
+_NUMBER_STATUSES = ["PENDING", "CONFIRMED", "REJECTED", "ACTIVATED", "CANCELED", "EXCLUDED"]
+_ORDER_STATUSES = ["ORDER_BUILDING", "PENDING", "CONFIRMED", "COMPLETED",
+                   "PENDING_CANCELATION", "CANCELED"]
+
+# EndUser and PortOutItem are folded in the seed (no field list): open objects.
+_END_USER = {"type": "object", "properties": dict.fromkeys(
+    ("name", "streetNum", "streetName", "city", "state", "zipCode"), _STRING)}
+# PhoneNumberMinItem. The seed also has voice, SMS and feature configurations
+# and a phoneNumberGroup list whose keys it folds: porthook sends none of them.
+_PHONE_NUMBER: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["phoneNumber", "endUser", "portOutInfo"],
+    "properties": {
+        "phoneNumber": {"type": "string", "pattern": r"^\+[1-9][0-9]{1,14}$"},  # e164
+        "endUser": _END_USER,
+        "portOutInfo": {"type": "object"},
+        "status": {"type": "string", "enum": _NUMBER_STATUSES},
+        "exclusionReason": _STRING,
+        "exclusionTime": _DATE_TIME,
+        "countryCode": _STRING,
+        "activateTime": _STRING,
+        "activateUser": _STRING,
+        "newPortOutPin": _STRING,
+        "rejectReason": _STRING,
+        "focDate": _DATE_TIME,
+    },
+    # "If the phone number is excluded or rejected ... there would be exclusion
+    # reason along with date of exclusion."
+    "if": {"required": ["status"], "properties": {"status": {"enum": ["REJECTED", "EXCLUDED"]}}},
+    "then": {"required": ["exclusionReason", "exclusionTime"],
+             "properties": {"exclusionReason": {"minLength": 1}}},
+}
+_ORDER: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "desiredPortSchedule": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["desiredPortDate"],
+            "properties": {
+                "desiredPortDate": {"type": "string", "format": "date"},
+                "desiredPortTime": _STRING,
+                "desiredPortTimeZone": {"type": "string", "enum": [
+                    "US/Eastern", "US/Central", "US/Mountain", "US/Pacific"]},
+            },
+        },
+        "id": {"type": "number"},
+        "status": {"type": "string", "enum": _ORDER_STATUSES},
+        "customerOrderReference": _STRING,
+        "onDemandActivation": {"type": "boolean"},
+        "phoneNumbers": {"type": "array", "items": _PHONE_NUMBER},
+        "notes": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"note": _STRING, "createdTime": _STRING, "createdBy": _STRING}}},
+        "documents": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"id": {"type": "number"}, "documentName": _STRING,
+                           "description": _STRING}}},
+        "createdDate": _DATE_TIME,
+        "resellerName": _STRING,
+    },
+}
+
+
+def _event_schema(name: str, required: list[str], **fields: Any) -> dict[str, Any]:
+    # ``event`` is the seed's key, ``type`` its samples' key: both are sent.
+    event = {"type": "string", "const": name}
+    return {
+        "$schema": _DIALECT,
+        "title": f"sinch {name}",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "event", *required],
+        "properties": {"type": event, "event": event, "orderId": _STRING, **fields},
     }
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "ORDER_UPDATED": _event_schema("ORDER_UPDATED", ["order"], order=_ORDER),
+    **{name: _event_schema(name, [], phoneNumbers={"type": "array", "items": _PHONE_NUMBER})
+       for name in ("NUMBERS_ACTIVATED", "NUMBERS_CONFIRMED", "NUMBERS_REJECTED")},
+    "NEW_ORDER_NOTE": _event_schema("NEW_ORDER_NOTE", [], note=_STRING),
+}

@@ -152,3 +152,69 @@ def build(event: EventView, attempt: Attempt) -> Payload:
         "format": "v2",
         "payload": _V2[event.type](event),
     }
+
+
+def event_name(event_type: str) -> str:
+    """Seed 001 names events as porthook does (``porting_order.status_changed``)."""
+    return event_type
+
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_STRING = {"type": "string"}
+_OPTIONAL_STRING = {"type": ["string", "null"]}
+_UUID = {"type": "string", "format": "uuid"}
+
+
+def _closed(required: list[str], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "required": required,
+            "properties": properties}
+
+
+def _all_required(**properties: Any) -> dict[str, Any]:
+    return _closed(list(properties), **properties)
+
+
+_PAYLOADS: dict[str, dict[str, Any]] = {
+    EventType.PORTING_ORDER_STATUS_CHANGED: _all_required(
+        customer_reference=_OPTIONAL_STRING, id=_UUID,
+        status=_all_required(
+            details={"type": "array", "items": _all_required(
+                code=_STRING, description=_OPTIONAL_STRING)},
+            value=_STRING),
+        support_key=_STRING, updated_at=_STRING, webhook_url=_OPTIONAL_STRING),
+    EventType.PORTING_ORDER_NEW_COMMENT: _all_required(
+        comment=_all_required(body=_STRING, id=_UUID, inserted_at=_STRING,
+                              user_id=_OPTIONAL_STRING,
+                              user_type={"type": "string", "enum": ["user", "admin"]}),
+        porting_order_id=_UUID, support_key=_STRING),
+    EventType.PORTING_ORDER_SPLIT: _all_required(
+        **{"from": _all_required(id=_UUID), "to": _all_required(id=_UUID)}),
+    EventType.PORTING_ORDER_MESSAGING_CHANGED: _all_required(
+        id=_UUID, customer_reference=_OPTIONAL_STRING,
+        messaging=_all_required(messaging_capable={"type": "boolean"},
+                                enable_messaging={"type": "boolean"},
+                                messaging_port_status=_STRING),
+        support_key=_STRING),
+    EventType.PORTING_ORDER_DELETED: _all_required(
+        id=_UUID, customer_reference=_OPTIONAL_STRING, deleted_at=_STRING),
+}
+
+
+def schema(event_type: str) -> dict[str, Any]:
+    """The JSON Schema of the body sent for ``event_type``, in its seed shape."""
+    if not supports(event_type):
+        raise UnsupportedEvent("telnyx", event_type)
+    payload = _PAYLOADS[event_type]
+    kind = {"type": "string", "const": event_type}
+    if event_type in _ENVELOPE:
+        body = _all_required(
+            data=_all_required(event_type=kind, id=_UUID, occurred_at=_STRING,
+                               payload=payload, record_type={"const": "event"}),
+            meta=_all_required(attempt={"type": "integer", "minimum": 1},
+                               delivered_to=_STRING))
+    else:
+        body = _all_required(
+            id=_UUID, event_type=kind, occurred_at=_STRING,
+            urls={"type": "array", "items": _STRING}, organization_id=_UUID,
+            format={"const": "v2"}, payload=payload)
+    return {"$schema": DIALECT, "title": f"telnyx {event_type}", **body}
