@@ -102,6 +102,7 @@ class Dispatcher:
         self, settings: Settings, *, database: Database, clock: Clock,
         random_source: Callable[[], float] = random.random,
         mail: senders.MailSender | None = None,
+        contact_fallback: notices.ContactLookup | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -110,6 +111,7 @@ class Dispatcher:
         self._http = senders.HttpSender(settings)
         self._store = store.for_database(database)
         self._mail = mail or senders.mail_sender(settings)
+        self._contact_fallback = contact_fallback
         self._wake = asyncio.Event()
         self._outcomes: list[queue.Outcome] = []
         self._outcomes_ready = asyncio.Event()
@@ -429,7 +431,8 @@ class Dispatcher:
 
     async def _tell_owner(self, endpoint: Endpoint) -> None:
         await notices.tell_endpoint_disabled(database=self.database, mail=self._mail,
-                                             settings=self.settings, endpoint=endpoint)
+                                             settings=self.settings, endpoint=endpoint,
+                                             fallback=self._contact_fallback)
 
     async def _drain(self) -> None:
         """Finish the sends under way; give back the rows not started yet."""
