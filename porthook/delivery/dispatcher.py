@@ -338,16 +338,19 @@ class Dispatcher:
         except Exception as error:  # never lose the row: record the failure
             log.exception("delivery %s failed unexpectedly", item.id)
             return queue.Outcome(claimed=item, attempted_at=self.clock.now(),
-                                 delivered_to=target.address, error=f"internal: {error}")
+                                 delivered_to=target.address, error=f"internal: {error}",
+                                 event_type=view.type)
 
     async def _attempt(
         self, item: queue.Claimed, view: formats.EventView, target: Target, prepared: _Prepared
     ) -> queue.Outcome:
         now = self.clock.now()
         if not target.enabled:
-            return queue.Outcome(claimed=item, attempted_at=now, skipped="held")
+            return queue.Outcome(claimed=item, attempted_at=now, skipped="held",
+                                 event_type=view.type)
         if target.channel == "webhook" and not formats.supports(target.format, view.type):
-            return queue.Outcome(claimed=item, attempted_at=now, skipped="unsupported")
+            return queue.Outcome(claimed=item, attempted_at=now, skipped="unsupported",
+                                 event_type=view.type)
         if not rules.lease_left_for_send(item.lease_expires_at, now,
                                          self.settings.request_timeout_s):
             return queue.Outcome(claimed=item, attempted_at=now, skipped="released")
@@ -367,6 +370,7 @@ class Dispatcher:
             delivered_to=target.address, status_code=result.status_code,
             response_excerpt=result.response_excerpt, error=result.error,
             retry_after=result.retry_after, endpoint_was_failing=target.failing,
+            event_type=view.type,
         )
 
     def _observe(self, target: Target, result: senders.SendResult) -> None:

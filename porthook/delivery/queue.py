@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.delivery import fanout, models, rules
+from porthook.delivery import failure_log, fanout, models, rules
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
 from porthook.events import service as events
 from porthook.events.models import Event
@@ -61,6 +61,7 @@ class Outcome(NamedTuple):
     retry_after: str | None = None
     skipped: str | None = None
     endpoint_was_failing: bool = False
+    event_type: str = ""  # for the failure log lines
 
 
 async def claim(
@@ -248,27 +249,58 @@ async def record_outcomes(
     """
     sent = [o for o in outcomes if o.skipped is None]
     if sent:
+        rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
         connection = await session.connection()
         if connection.dialect.name == "postgresql":
-            await connection.execute(OUTCOMES_PG, outcome_columns(sent, now=now, settings=settings,
-                                                                  random=random))
+            await connection.execute(OUTCOMES_PG, _pg_params(sent, rows, now=now))
         else:
-            rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
             await connection.execute(_sent_statement(), [{**row, "b_now": now} for row in rows])
             await connection.execute(_attempts_statement(), [_attempt_row(o) for o in sent])
-    await _write_skipped(session, [o for o in outcomes if o.skipped is not None], now=now)
+        _log_failures(sent, rows)
+    skipped = [o for o in outcomes if o.skipped is not None]
+    await _write_skipped(session, skipped, now=now)
+    _log_not_sent(skipped)
     return await _apply_health(session, sent, now=now, settings=settings)
 
 
 def outcome_columns(
     sent: Sequence[Outcome], *, now: datetime, settings: Settings, random: Callable[[], float]
 ) -> dict[str, Any]:
-    """The parameters of ``OUTCOMES_PG`` for outcomes of sent rows (the
-    attempts' delivery ids and status codes are the updates' own arrays)."""
+    """The parameters of ``OUTCOMES_PG`` for outcomes of sent rows."""
     rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
+    return _pg_params(sent, rows, now=now)
+
+
+def _pg_params(
+    sent: Sequence[Outcome], rows: Sequence[dict[str, Any]], *, now: datetime
+) -> dict[str, Any]:
+    # The attempts' delivery ids and status codes are the updates' own arrays.
     attempts = _columns([_attempt_row(o) for o in sent])
     del attempts["delivery_id"], attempts["status_code"]
     return {**_columns(rows), **attempts, "b_now": now}
+
+
+def _log_failures(sent: Sequence[Outcome], rows: Sequence[dict[str, Any]]) -> None:
+    for outcome, row in zip(sent, rows, strict=True):
+        if row["b_status"] == models.DELIVERED:
+            continue
+        claimed = outcome.claimed
+        failure_log.attempt_failed(
+            delivery_id=claimed.id, endpoint_id=claimed.endpoint_id, event_id=claimed.event_id,
+            event_type=outcome.event_type, attempt=claimed.attempt,
+            status_code=outcome.status_code, error=row["b_error"],
+            dead=row["b_status"] == models.DEAD, next_attempt_at=row["b_next"])
+
+
+def _log_not_sent(skipped: Sequence[Outcome]) -> None:
+    for outcome in skipped:
+        if outcome.skipped in _NOT_SENT_LOGGED:
+            status, error = _NOT_SENT_LOGGED[outcome.skipped]
+            claimed = outcome.claimed
+            failure_log.not_sent(
+                delivery_id=claimed.id, endpoint_id=claimed.endpoint_id,
+                event_id=claimed.event_id, event_type=outcome.event_type, outcome=status,
+                error=error)
 
 
 def _sent_row(
@@ -349,12 +381,19 @@ def _error_text(outcome: Outcome) -> str | None:
     return f"HTTP {outcome.status_code}"
 
 
+_UNSUPPORTED = ("the endpoint's format has no equivalent of this event (its format changed "
+                "after the event)")
+# Skipped rows worth a line: (the status they take, why). A released row is
+# only given back for a worker with a longer lease: nothing went wrong.
+_NOT_SENT_LOGGED = {"held": (models.HELD, "the endpoint is disabled"),
+                    "unsupported": (models.DEAD, _UNSUPPORTED)}
+
+
 async def _write_skipped(
     session: AsyncSession, skipped: Sequence[Outcome], *, now: datetime
 ) -> None:
     reasons = ((models.HELD, "held", None), (models.PENDING, "released", None),
-               (models.DEAD, "unsupported", "the endpoint's format has no equivalent of "
-                                            "this event (its format changed after the event)"))
+               (models.DEAD, "unsupported", _UNSUPPORTED))
     for status, reason, error in reasons:
         params = [{"b_id": o.claimed.id, "b_token": o.claimed.lease_token}
                   for o in skipped if o.skipped == reason]

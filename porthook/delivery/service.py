@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.delivery import models, signing, ssrf
+from porthook.delivery import failure_log, models, signing, ssrf
 from porthook.delivery.models import Delivery, Endpoint, NotificationProfile, SigningKey
 from porthook.delivery.schemas import (
     EndpointCreate,
@@ -157,11 +157,13 @@ async def disable(session: AsyncSession, *, endpoint: Endpoint, reason: str, now
     endpoint.disabled_reason = reason[:500]
     endpoint.disabled_at = now
     endpoint.updated_at = now
-    await session.execute(
+    result = await session.execute(
         sa.update(Delivery)
         .where(Delivery.endpoint_id == endpoint.id, Delivery.status == models.PENDING)
         .values(status=models.HELD, updated_at=now)
     )
+    held = int(getattr(result, "rowcount", 0) or 0)
+    failure_log.endpoint_held(endpoint_id=endpoint.id, held=held, reason=reason)
     await events.record(
         session, account_id=endpoint.account_id, type=EventType.ENDPOINT_DISABLED,
         subject_type="endpoint", subject_id=endpoint.id,
