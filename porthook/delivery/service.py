@@ -81,21 +81,25 @@ async def create_endpoint(
 
 
 async def get_endpoint(
-    session: AsyncSession, *, account_id: uuid.UUID, endpoint_id: uuid.UUID
+    session: AsyncSession, *, account_id: uuid.UUID | None, endpoint_id: uuid.UUID
 ) -> Endpoint:
-    endpoint = await session.scalar(
-        sa.select(Endpoint).where(Endpoint.id == endpoint_id, Endpoint.account_id == account_id)
-    )
+    """The endpoint, within ``account_id`` (None: any account, for operators)."""
+    query = sa.select(Endpoint).where(Endpoint.id == endpoint_id)
+    if account_id is not None:
+        query = query.where(Endpoint.account_id == account_id)
+    endpoint = await session.scalar(query)
     if endpoint is None:
         raise NotFound(f"endpoint {endpoint_id} does not exist")
     return endpoint
 
 
 async def list_endpoints(
-    session: AsyncSession, *, account_id: uuid.UUID, cursor: str | None, limit: int
+    session: AsyncSession, *, account_id: uuid.UUID | None, cursor: str | None, limit: int
 ) -> tuple[list[Endpoint], str | None]:
-    query = (sa.select(Endpoint).where(Endpoint.account_id == account_id)
-             .order_by(Endpoint.created_at, Endpoint.id).limit(limit + 1))
+    """The account's endpoints (None: every account's, for operators), oldest first."""
+    query = sa.select(Endpoint).order_by(Endpoint.created_at, Endpoint.id).limit(limit + 1)
+    if account_id is not None:
+        query = query.where(Endpoint.account_id == account_id)
     after = decode_cursor(cursor)
     if after is not None:
         moment, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
