@@ -47,7 +47,7 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
     from porthook.worker import tune_collector
 
     settings = support.settings(server=True)
-    typer.echo(f"porthook: database {support.describe(settings.database_url)}", err=True)
+    support.name_database(settings)
     migrate.upgrade(settings.database_url)
     application = create_app(settings, with_worker=True)
     tune_collector()
@@ -96,7 +96,7 @@ def db_upgrade(
 ) -> None:
     """Apply the Alembic migrations (creates a SQLite file that does not exist yet)."""
     settings = support.settings()
-    typer.echo(f"porthook: database {support.describe(settings.database_url)}", err=True)
+    support.name_database(settings)
     migrate.upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
 

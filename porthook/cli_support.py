@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from porthook.problems import Problem
 
 T = TypeVar("T")
 USAGE_ERROR = 2  # click's own code for a command that cannot run as asked
+SAY_LOGGER = "porthook.cli"
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 LimitOption = Annotated[int, typer.Option("--limit", min=1, max=10_000,
@@ -61,23 +63,38 @@ def _in_memory(database: str) -> bool:
     return database == ":memory:" or database.startswith("file:")
 
 
-def fail(message: str) -> typer.Exit:
-    typer.echo(f"porthook: {message}", err=True)
+def say(message: str, *, settings: Settings | None = None, level: int = logging.INFO) -> None:
+    """A line for the person at the terminal, on stderr: shown whatever the
+    log level, and a JSON object like every other line under JSON logs."""
+    if settings is not None and settings.log_format == "json":
+        record = logging.LogRecord(SAY_LOGGER, level, __file__, 0, message, None, None)
+        typer.echo(logs.JsonFormatter().format(record), err=True)
+    else:
+        typer.echo(f"porthook: {message}", err=True)
+
+
+def fail(message: str, *, settings: Settings | None = None) -> typer.Exit:
+    say(message, settings=settings, level=logging.ERROR)
     return typer.Exit(USAGE_ERROR)
+
+
+def name_database(settings: Settings) -> None:
+    say(f"database {describe(settings.database_url)}", settings=settings)
 
 
 def require_database(settings: Settings) -> None:
     """Name the database on stderr; stop (exit 2) if it is missing or not migrated."""
-    typer.echo(f"porthook: database {describe(settings.database_url)}", err=True)
+    name_database(settings)
     path = sqlite_file(settings.database_url)
     if path is not None and not path.exists():
         raise fail(f"no database file at {path}. Create it with `porthook db upgrade` "
-                   "(or set PORTHOOK_DATABASE_URL to the one porthook serve uses)")
+                   "(or set PORTHOOK_DATABASE_URL to the one porthook serve uses)",
+                   settings=settings)
     current = asyncio.run(migrate.current_revision(settings.database_url))
     if current != migrate.head_revision():
         state = "has no porthook schema" if current is None else f"is at revision {current}"
         raise fail(f"the database {state}; this porthook needs {migrate.head_revision()}: "
-                   "run `porthook db upgrade`")
+                   "run `porthook db upgrade`", settings=settings)
 
 
 def run(settings: Settings, work: Callable[[AsyncSession, datetime], Awaitable[T]]) -> T:
@@ -99,7 +116,7 @@ def run(settings: Settings, work: Callable[[AsyncSession, datetime], Awaitable[T
     try:
         return asyncio.run(_main())
     except Problem as problem:
-        typer.echo(f"porthook: {problem.detail}", err=True)
+        say(problem.detail, settings=settings, level=logging.ERROR)
         raise typer.Exit(1) from problem
 
 

@@ -93,9 +93,10 @@ def retry_deliveries(
     as_json: support.JsonOption = False,
 ) -> None:
     """Send a delivery again now, or an endpoint's dead and held ones."""
-    if (delivery_id is None) == (endpoint is None):
-        raise support.fail("name one delivery (DELIVERY_ID) or one --endpoint")
     settings = support.settings()
+    if (delivery_id is None) == (endpoint is None):
+        raise support.fail("name one delivery (DELIVERY_ID) or one --endpoint",
+                           settings=settings)
 
     async def work(session: AsyncSession, now: datetime) -> dict[str, Any]:
         if delivery_id is not None:
