@@ -47,8 +47,11 @@ def describe(database_url: str) -> str:
     """The database as a person should read it: password hidden, SQLite's
     file as an absolute path (a relative one depends on where you stand)."""
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and not _in_memory(url.database):
-        return f"sqlite file {Path(url.database).resolve()}"
+    path = sqlite_file(database_url)
+    if path is not None:
+        return f"sqlite file {path}"
+    if url.get_backend_name() == "sqlite":
+        return "sqlite in memory"
     return url.render_as_string(hide_password=True)
 
 
