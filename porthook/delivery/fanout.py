@@ -108,10 +108,13 @@ async def _porting_endpoints(
     """The default webhook's endpoint, then the order's own, unless another
     endpoint that takes the event already has its URL (never sent twice)."""
     order_url = _order_webhook_url(event)
-    wanted = [models.ORIGIN_DEFAULTS] + ([models.ORIGIN_ORDER] if order_url else [])
+    # The URL in the query: an account may have an order endpoint per order.
+    which = Endpoint.origin == models.ORIGIN_DEFAULTS
+    if order_url:
+        which = sa.or_(which, sa.and_(Endpoint.origin == models.ORIGIN_ORDER,
+                                      Endpoint.url == order_url))
     rows = (await session.scalars(sa.select(Endpoint).where(
-        Endpoint.account_id == event.account_id, Endpoint.origin.in_(wanted),
-        Endpoint.url.is_not(None),
+        Endpoint.account_id == event.account_id, which, Endpoint.url.is_not(None),
     ).order_by(Endpoint.created_at))).all()
     defaults = [e for e in rows if e.origin == models.ORIGIN_DEFAULTS][:1]
     orders = [e for e in rows if e.origin == models.ORIGIN_ORDER and e.url == order_url][:1]
