@@ -1,70 +1,71 @@
-"""The ``porthook`` command: serve, api, worker, db, accounts, operator keys."""
+"""The ``porthook`` command: the servers, the schema, and each domain's commands.
+
+Every command reads the same ``PORTHOOK_*`` settings as the server and names
+the database it works on (stderr). Only ``db upgrade`` and ``serve`` may
+create a SQLite file (``cli_support.require_database``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import signal
-import uuid
 from typing import Annotated
 
 import typer
 import uvicorn
 import uvloop
 
-from porthook import migrate
-from porthook.accounts import service as accounts
-from porthook.clock import SystemClock
-from porthook.config import Settings
-from porthook.db import Database
+from porthook import cli_support as support
+from porthook import logs, migrate
+from porthook.accounts import cli as accounts_cli
+from porthook.delivery import cli as delivery_cli
+from porthook.events import cli as events_cli
 
+# Defaults shown in every --help (typer shows them for options only when asked).
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 app = typer.Typer(help="porthook: number-porting orders and their notifications.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, context_settings=CONTEXT)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-accounts_app = typer.Typer(help="Customer accounts.", no_args_is_help=True)
-operator_keys_app = typer.Typer(help="Operator (porting desk) keys.", no_args_is_help=True)
-api_keys_app = typer.Typer(help="API keys of any kind.", no_args_is_help=True)
+
+# The visible list of every domain's commands.
 app.add_typer(db_app, name="db")
-app.add_typer(accounts_app, name="accounts")
-app.add_typer(operator_keys_app, name="operator-keys")
-app.add_typer(api_keys_app, name="api-keys")
+app.add_typer(accounts_cli.accounts_app, name="accounts")
+app.add_typer(accounts_cli.api_keys_app, name="api-keys")
+app.add_typer(accounts_cli.operator_keys_app, name="operator-keys")
+app.add_typer(delivery_cli.endpoints_app, name="endpoints")
+app.add_typer(delivery_cli.deliveries_app, name="deliveries")
+app.add_typer(events_cli.events_app, name="events")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
-
-
-def _settings() -> Settings:
-    settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s",'
-        '"message":"%(message)s"}',
-    )
-    return settings
+HostOption = Annotated[str | None, typer.Option(help="Listen address (default: PORTHOOK_HOST).")]
+PortOption = Annotated[int | None, typer.Option(help="Listen port (default: PORTHOOK_PORT).")]
 
 
 @app.command()
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(host: HostOption = None, port: PortOption = None) -> None:
     """Migrate, then run API + delivery worker + due-work loop in one process."""
     from porthook.web import create_app
     from porthook.worker import tune_collector
 
-    settings = _settings()
+    settings = support.settings(server=True)
+    support.name_database(settings)
     migrate.upgrade(settings.database_url)
-    app = create_app(settings, with_worker=True)
+    application = create_app(settings, with_worker=True)
     tune_collector()
-    uvicorn.run(app, host=host or settings.host,
-                port=port or settings.port, log_level=settings.log_level.lower())
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port,
+                log_level=settings.log_level.lower(),
+                log_config=logs.config(settings, to_stdout=True))
 
 
 @app.command()
-def api(host: str | None = None, port: int | None = None,
-        workers: Annotated[int, typer.Option(help="API processes")] = 1) -> None:
+def api(host: HostOption = None, port: PortOption = None,
+        workers: Annotated[int, typer.Option(help="API processes.")] = 1) -> None:
     """Run the HTTP API only (run `porthook worker` processes beside it)."""
-    settings = _settings()
+    settings = support.settings(server=True)
+    support.require_database(settings)
     uvicorn.run("porthook.web:app_from_env", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers,
-                log_level=settings.log_level.lower())
+                log_level=settings.log_level.lower(),
+                log_config=logs.config(settings, to_stdout=True))
 
 
 @app.command()
@@ -72,7 +73,8 @@ def worker() -> None:
     """Run the delivery engine and the due-work loop (no HTTP API)."""
     from porthook.worker import Worker, tune_collector
 
-    settings = _settings()
+    settings = support.settings(server=True)
+    support.require_database(settings)
     tune_collector()
 
     async def _main() -> None:
@@ -89,79 +91,31 @@ def worker() -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Apply the Alembic migrations."""
-    migrate.upgrade(_settings().database_url, revision)
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="The revision to reach.")] = "head",
+) -> None:
+    """Apply the Alembic migrations (creates a SQLite file that does not exist yet)."""
+    settings = support.settings()
+    support.name_database(settings)
+    migrate.upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
 
 
-async def _create_account(settings: Settings, name: str, email: str | None) -> dict[str, str]:
-    database = Database(settings, pool_size=1)
-    try:
-        async with database.sessions() as session:
-            account, _, token = await accounts.create_account(
-                session, name=name, contact_email=email, now=SystemClock().now()
-            )
-            await session.commit()
-        return {"account_id": str(account.id), "api_key": token}
-    finally:
-        await database.dispose()
-
-
-@accounts_app.command("create")
-def accounts_create(
-    name: str,
-    contact_email: Annotated[str | None, typer.Option(help="Where account notices go")] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Create an account and print its id and first API key (shown once)."""
-    settings = _settings()
-    migrate.upgrade(settings.database_url)
-    out = asyncio.run(_create_account(settings, name, contact_email))
-    if as_json:
-        typer.echo(json.dumps(out))
-    else:
-        typer.echo(f"account_id: {out['account_id']}\napi_key:    {out['api_key']}")
-
-
-async def _create_operator_key(settings: Settings, name: str | None) -> dict[str, str]:
-    database = Database(settings, pool_size=1)
-    try:
-        async with database.sessions() as session:
-            key, token = await accounts.create_key(
-                session, account_id=None, name=name, now=SystemClock().now()
-            )
-            await session.commit()
-        return {"key_id": str(key.id), "api_key": token}
-    finally:
-        await database.dispose()
-
-
-@operator_keys_app.command("create")
-def operator_keys_create(name: str | None = None, as_json: JsonOption = False) -> None:
-    """Create an operator key and print it (shown once)."""
-    settings = _settings()
-    migrate.upgrade(settings.database_url)
-    out = asyncio.run(_create_operator_key(settings, name))
-    text = f"key_id:  {out['key_id']}\napi_key: {out['api_key']}"
-    typer.echo(json.dumps(out) if as_json else text)
-
-
-async def _revoke(settings: Settings, key_id: uuid.UUID) -> None:
-    database = Database(settings, pool_size=1)
-    try:
-        async with database.sessions() as session:
-            await accounts.revoke_key(session, key_id=key_id, now=SystemClock().now())
-            await session.commit()
-    finally:
-        await database.dispose()
-
-
-@api_keys_app.command("revoke")
-def api_keys_revoke(key_id: uuid.UUID) -> None:
-    """Revoke a key (account or operator) by its id."""
-    asyncio.run(_revoke(_settings(), key_id))
-    typer.echo(f"revoked {key_id}")
+@db_app.command("status")
+def db_status(as_json: support.JsonOption = False) -> None:
+    """Say which database the settings name and whether its schema is current
+    (exit code 1 when it is missing or behind)."""
+    settings = support.settings()
+    path = support.sqlite_file(settings.database_url)
+    exists = path is None or path.exists()
+    current = asyncio.run(migrate.current_revision(settings.database_url)) if exists else None
+    head = migrate.head_revision()
+    out = {"database": support.describe(settings.database_url), "exists": exists,
+           "revision": current, "head": head, "current": current == head}
+    support.emit(out, as_json=as_json, text="\n".join(
+        f"{key + ':':10}{value if value is not None else '-'}" for key, value in out.items()))
+    if current != head:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, field_validator
@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: every line one JSON object
 
     # Effects: with no SMTP URL, mail is written as .eml files to mail_dir.
     smtp_url: str | None = None  # see parse_smtp_url

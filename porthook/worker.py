@@ -18,6 +18,7 @@ from porthook.db import Database
 from porthook.delivery.dispatcher import Dispatcher
 from porthook.events import service as events
 from porthook.idempotency import service as idempotency
+from porthook.porting import defaults as porting_defaults
 from porthook.porting import due
 from porthook.records import due as records_due
 
@@ -49,7 +50,8 @@ class Worker:
         self._owns_database = database is None
 
     async def run(self, stop: asyncio.Event) -> None:
-        dispatcher = Dispatcher(self.settings, database=self.database, clock=self.clock)
+        dispatcher = Dispatcher(self.settings, database=self.database, clock=self.clock,
+                                contact_fallback=porting_defaults.contact_email)
         try:
             await asyncio.gather(dispatcher.run(stop), self._due_work_loop(stop))
         finally:

@@ -62,6 +62,11 @@ async def get_account(session: AsyncSession, account_id: uuid.UUID) -> Account:
     return account
 
 
+async def list_accounts(session: AsyncSession) -> list[Account]:
+    return list((await session.scalars(sa.select(Account).order_by(Account.created_at,
+                                                                   Account.id))).all())
+
+
 async def revoke_key(session: AsyncSession, *, key_id: uuid.UUID, now: datetime) -> ApiKey:
     key = await session.get(ApiKey, key_id)
     if key is None:
@@ -77,6 +82,11 @@ async def list_keys(session: AsyncSession, *, account_id: uuid.UUID | None) -> l
         ApiKey.account_id == account_id if account_id else ApiKey.account_id.is_(None)
     )
     return list((await session.scalars(query)).all())
+
+
+async def list_all_keys(session: AsyncSession) -> list[ApiKey]:
+    """Every key, operator and account alike (the CLI's operator view)."""
+    return list((await session.scalars(sa.select(ApiKey).order_by(ApiKey.created_at))).all())
 
 
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:

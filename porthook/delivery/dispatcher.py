@@ -106,6 +106,7 @@ class Dispatcher:
         self, settings: Settings, *, database: Database, clock: Clock,
         random_source: Callable[[], float] = random.random,
         mail: senders.MailSender | None = None,
+        contact_fallback: notices.ContactLookup | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -116,6 +117,7 @@ class Dispatcher:
         self._leases = leases.Leases(store=self._store, clock=clock,
                                      lease_s=settings.worker_lease_s)
         self._mail = mail or senders.mail_sender(settings)
+        self._contact_fallback = contact_fallback
         self._wake = asyncio.Event()
         self._outcomes: list[queue.Outcome] = []
         self._outcomes_ready = asyncio.Event()
@@ -345,16 +347,19 @@ class Dispatcher:
         except Exception as error:  # never lose the row: record the failure
             log.exception("delivery %s failed unexpectedly", item.id)
             return queue.Outcome(claimed=item, attempted_at=self.clock.now(),
-                                 delivered_to=target.address, error=f"internal: {error}")
+                                 delivered_to=target.address, error=f"internal: {error}",
+                                 event_type=view.type)
 
     async def _attempt(
         self, item: queue.Claimed, view: formats.EventView, target: Target, prepared: _Prepared
     ) -> queue.Outcome:
         now = self.clock.now()
         if not target.enabled:
-            return queue.Outcome(claimed=item, attempted_at=now, skipped="held")
+            return queue.Outcome(claimed=item, attempted_at=now, skipped="held",
+                                 event_type=view.type)
         if target.channel == "webhook" and not formats.supports(target.format, view.type):
-            return queue.Outcome(claimed=item, attempted_at=now, skipped="unsupported")
+            return queue.Outcome(claimed=item, attempted_at=now, skipped="unsupported",
+                                 event_type=view.type)
         if not rules.may_send(claimed_at=self._leases.claimed_at(item),
                               lease_expires_at=self._leases.expires_at(item), now=now,
                               lease_s=self._leases.lease_s, hold_max_s=HOLD_MAX_S):
@@ -375,6 +380,7 @@ class Dispatcher:
             delivered_to=target.address, status_code=result.status_code,
             response_excerpt=result.response_excerpt, error=result.error,
             retry_after=result.retry_after, endpoint_was_failing=target.failing,
+            event_type=view.type,
         )
 
     def _observe(self, target: Target, result: senders.SendResult) -> None:
@@ -443,7 +449,8 @@ class Dispatcher:
 
     async def _tell_owner(self, endpoint: Endpoint) -> None:
         await notices.tell_endpoint_disabled(database=self.database, mail=self._mail,
-                                             settings=self.settings, endpoint=endpoint)
+                                             settings=self.settings, endpoint=endpoint,
+                                             fallback=self._contact_fallback)
 
     async def _drain(self) -> None:
         """Finish the sends under way; give back the rows not started yet."""

@@ -3,21 +3,15 @@
 Called by ``events.record``: the change, its event and its deliveries commit
 together or not at all (transactional outbox). Who receives an event:
 
-* every endpoint of the account (origin ``user`` or ``porting_defaults``) whose
+* every endpoint the account made (origin ``user``) whose
   event-type filter matches, whose notification profile (if any) is enabled and
   matches, and whose format has an equivalent for the type (``formats.supports``);
-* for porting-order events, the account's default webhook URL (seed 000's
-  porting defaults, ``porting.defaults``): it becomes one endpoint of origin
-  ``porting_defaults`` with the defaults' ``webhook_format``, created here on
-  first use and kept in step with the defaults (URL and format), so the user
-  sees it in ``GET /v1/endpoints`` and can rotate its secret, filter, disable
-  or recover it like any other;
-* for porting-order events, the order's own ``webhook_url`` (seed 001): one
-  endpoint of origin ``porting_order`` per URL, created here on first use,
-  visible and configurable the same way. It receives only the events of orders
-  naming its URL. Its format is the defaults' ``webhook_format`` when the
-  account set a default webhook, else ``telnyx`` (seed 001 defines per-order
-  URLs). A URL already served by another matching endpoint is not sent twice.
+* for porting-order events, the endpoint of the account's default webhook URL
+  (origin ``porting_defaults``) and the endpoint of the order's own
+  ``webhook_url`` (origin ``porting_order``, one per URL, receiving only the
+  events of orders naming it). Porting makes and updates both when it writes
+  the defaults or the order (``managed``); here they are only read. A URL
+  already served by another matching endpoint is not sent twice.
 
 Disabled endpoints still get their rows, as ``held``: enabling the endpoint and
 ``recover`` replays them. On PostgreSQL a ``NOTIFY`` in the same transaction
@@ -33,12 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook import db
-from porthook.delivery import formats, models, rules, signing
+from porthook.delivery import formats, models, rules
 from porthook.delivery.models import Delivery, Endpoint, NotificationProfile
 from porthook.events.models import Event
 
 NOTIFY_CHANNEL = "porthook_deliveries"
-ORDER_ENDPOINT_FORMAT = "telnyx"  # seed 001 is the seed with per-order webhook URLs
 
 
 async def enqueue(session: AsyncSession, event: Event, *, only_missing: bool = False) -> int:
@@ -112,25 +105,25 @@ def _wants(endpoint: Endpoint, profile: NotificationProfile | None, event_type: 
 async def _porting_endpoints(
     session: AsyncSession, event: Event, already: list[Endpoint]
 ) -> list[Endpoint]:
-    # Imported here: porting imports the events outbox, which imports this module.
-    from porthook.porting import defaults as porting_defaults
-
-    row = await porting_defaults.get_defaults(session, account_id=event.account_id)
-    default_url = row.webhook_url if row is not None else None
-    default_format = row.webhook_format if row is not None and default_url else None
+    """The default webhook's endpoint, then the order's own, unless another
+    endpoint that takes the event already has its URL (never sent twice)."""
+    order_url = _order_webhook_url(event)
+    # The URL in the query: an account may have an order endpoint per order.
+    which = Endpoint.origin == models.ORIGIN_DEFAULTS
+    if order_url:
+        which = sa.or_(which, sa.and_(Endpoint.origin == models.ORIGIN_ORDER,
+                                      Endpoint.url == order_url))
+    rows = (await session.scalars(sa.select(Endpoint).where(
+        Endpoint.account_id == event.account_id, which, Endpoint.url.is_not(None),
+    ).order_by(Endpoint.created_at))).all()
+    defaults = [e for e in rows if e.origin == models.ORIGIN_DEFAULTS][:1]
+    orders = [e for e in rows if e.origin == models.ORIGIN_ORDER and e.url == order_url][:1]
     extra: list[Endpoint] = []
     urls = {e.url for e in already}
-    if default_url and default_url not in urls:
-        endpoint = await _defaults_endpoint(session, event, default_url, default_format)
-        if _wants(endpoint, None, event.type):
+    for endpoint in (*defaults, *orders):
+        if endpoint.url not in urls and _wants(endpoint, None, event.type):
             extra.append(endpoint)
-            urls.add(default_url)
-    order_url = _order_webhook_url(event)
-    if order_url and order_url not in urls:
-        endpoint = await _order_endpoint(session, event, order_url,
-                                         default_format or ORDER_ENDPOINT_FORMAT)
-        if _wants(endpoint, None, event.type):
-            extra.append(endpoint)
+            urls.add(endpoint.url)
     return extra
 
 
@@ -138,48 +131,6 @@ def _order_webhook_url(event: Event) -> str | None:
     order = event.data.get("porting_order")
     url = order.get("webhook_url") if isinstance(order, dict) else None
     return url if isinstance(url, str) and url else None
-
-
-async def _defaults_endpoint(
-    session: AsyncSession, event: Event, url: str, format: str | None
-) -> Endpoint:
-    found = await session.scalar(sa.select(Endpoint).where(
-        Endpoint.account_id == event.account_id, Endpoint.origin == models.ORIGIN_DEFAULTS,
-    ).limit(1))
-    if found is None:
-        found = _managed(event, models.ORIGIN_DEFAULTS, url, format or "standard",
-                         "default webhook URL of the porting defaults")
-        session.add(found)
-    elif (found.url, found.format) != (url, format or found.format):
-        found.url, found.format = url, format or found.format
-        found.updated_at = event.occurred_at
-    await session.flush()
-    return found
-
-
-async def _order_endpoint(session: AsyncSession, event: Event, url: str, format: str) -> Endpoint:
-    found = await session.scalar(
-        sa.select(Endpoint).where(
-            Endpoint.account_id == event.account_id,
-            Endpoint.origin == models.ORIGIN_ORDER,
-            Endpoint.url == url,
-        ).limit(1)
-    )
-    if found is not None:
-        return found
-    endpoint = _managed(event, models.ORIGIN_ORDER, url, format, "webhook_url of a porting order")
-    session.add(endpoint)
-    await session.flush()
-    return endpoint
-
-
-def _managed(event: Event, origin: str, url: str, format: str, description: str) -> Endpoint:
-    return Endpoint(
-        id=uuid.uuid4(), account_id=event.account_id, origin=origin, channel="webhook", url=url,
-        format=format, description=description, event_types=["porting_order.*"],
-        secret=signing.generate_secret(), enabled=True, failing_notified=False,
-        strict_ordering=False, created_at=event.occurred_at, updated_at=event.occurred_at,
-    )
 
 
 def _row(event: Event, endpoint: Endpoint, now: Any) -> dict[str, Any]:

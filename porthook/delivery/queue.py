@@ -18,8 +18,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.delivery import fanout, models, rules
+from porthook.delivery import failure_log, fanout, models, rules
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
+from porthook.delivery.schemas import DeliveryPublic
 from porthook.events import service as events
 from porthook.events.models import Event
 from porthook.pagination import UUID_KEY, decode_cursor, encode_cursor
@@ -62,6 +63,7 @@ class Outcome(NamedTuple):
     retry_after: str | None = None
     skipped: str | None = None
     endpoint_was_failing: bool = False
+    event_type: str = ""  # for the failure log lines
 
 
 async def claim(
@@ -281,27 +283,58 @@ async def record_outcomes(
     """
     sent = [o for o in outcomes if o.skipped is None]
     if sent:
+        rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
         connection = await session.connection()
         if connection.dialect.name == "postgresql":
-            await connection.execute(OUTCOMES_PG, outcome_columns(sent, now=now, settings=settings,
-                                                                  random=random))
+            await connection.execute(OUTCOMES_PG, _pg_params(sent, rows, now=now))
         else:
-            rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
             await connection.execute(_sent_statement(), [{**row, "b_now": now} for row in rows])
             await connection.execute(_attempts_statement(), [_attempt_row(o) for o in sent])
-    await _write_skipped(session, [o for o in outcomes if o.skipped is not None], now=now)
+        _log_failures(sent, rows)
+    skipped = [o for o in outcomes if o.skipped is not None]
+    await _write_skipped(session, skipped, now=now)
+    _log_not_sent(skipped)
     return await _apply_health(session, sent, now=now, settings=settings)
 
 
 def outcome_columns(
     sent: Sequence[Outcome], *, now: datetime, settings: Settings, random: Callable[[], float]
 ) -> dict[str, Any]:
-    """The parameters of ``OUTCOMES_PG`` for outcomes of sent rows (the
-    attempts' delivery ids and status codes are the updates' own arrays)."""
+    """The parameters of ``OUTCOMES_PG`` for outcomes of sent rows."""
     rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
+    return _pg_params(sent, rows, now=now)
+
+
+def _pg_params(
+    sent: Sequence[Outcome], rows: Sequence[dict[str, Any]], *, now: datetime
+) -> dict[str, Any]:
+    # The attempts' delivery ids and status codes are the updates' own arrays.
     attempts = _columns([_attempt_row(o) for o in sent])
     del attempts["delivery_id"], attempts["status_code"]
     return {**_columns(rows), **attempts, "b_now": now}
+
+
+def _log_failures(sent: Sequence[Outcome], rows: Sequence[dict[str, Any]]) -> None:
+    for outcome, row in zip(sent, rows, strict=True):
+        if row["b_status"] == models.DELIVERED:
+            continue
+        claimed = outcome.claimed
+        failure_log.attempt_failed(
+            delivery_id=claimed.id, endpoint_id=claimed.endpoint_id, event_id=claimed.event_id,
+            event_type=outcome.event_type, attempt=claimed.attempt,
+            status_code=outcome.status_code, error=row["b_error"],
+            dead=row["b_status"] == models.DEAD, next_attempt_at=row["b_next"])
+
+
+def _log_not_sent(skipped: Sequence[Outcome]) -> None:
+    for outcome in skipped:
+        if outcome.skipped in _NOT_SENT_LOGGED:
+            status, error = _NOT_SENT_LOGGED[outcome.skipped]
+            claimed = outcome.claimed
+            failure_log.not_sent(
+                delivery_id=claimed.id, endpoint_id=claimed.endpoint_id,
+                event_id=claimed.event_id, event_type=outcome.event_type, outcome=status,
+                error=error)
 
 
 def _sent_row(
@@ -382,12 +415,19 @@ def _error_text(outcome: Outcome) -> str | None:
     return f"HTTP {outcome.status_code}"
 
 
+_UNSUPPORTED = ("the endpoint's format has no equivalent of this event (its format changed "
+                "after the event)")
+# Skipped rows worth a line: (the status they take, why). A released row is
+# only given back for a worker with a longer lease: nothing went wrong.
+_NOT_SENT_LOGGED = {"held": (models.HELD, "the endpoint is disabled"),
+                    "unsupported": (models.DEAD, _UNSUPPORTED)}
+
+
 async def _write_skipped(
     session: AsyncSession, skipped: Sequence[Outcome], *, now: datetime
 ) -> None:
     reasons = ((models.HELD, "held", None), (models.PENDING, "released", None),
-               (models.DEAD, "unsupported", "the endpoint's format has no equivalent of "
-                                            "this event (its format changed after the event)"))
+               (models.DEAD, "unsupported", _UNSUPPORTED))
     for status, reason, error in reasons:
         params = [{"b_id": o.claimed.id, "b_token": o.claimed.lease_token}
                   for o in skipped if o.skipped == reason]
@@ -506,3 +546,49 @@ async def list_event_deliveries(
     if len(rows) <= limit:
         return rows, None
     return rows[:limit], encode_cursor(str(rows[limit - 1].id))
+
+
+def delivery_public(delivery: Delivery) -> DeliveryPublic:
+    """A delivery as the API and the CLI show it: a next attempt only while pending."""
+    public = DeliveryPublic.model_validate(delivery)
+    return public if delivery.status == models.PENDING else public.model_copy(
+        update={"next_attempt_at": None})
+
+
+async def find_deliveries(
+    session: AsyncSession, *, account_id: uuid.UUID | None = None, status: str | None = None,
+    endpoint_id: uuid.UUID | None = None, limit: int,
+) -> list[Delivery]:
+    """The newest deliveries matching every filter given (the CLI's operator
+    view; the API's search with cursors and more filters is ``GET /v1/deliveries``)."""
+    query = sa.select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id.desc())
+    if account_id is not None:
+        query = query.where(Delivery.account_id == account_id)
+    if endpoint_id is not None:
+        query = query.where(Delivery.endpoint_id == endpoint_id)
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    return list((await session.scalars(query.limit(limit))).all())
+
+
+async def retry_delivery(
+    session: AsyncSession, *, account_id: uuid.UUID | None, delivery_id: uuid.UUID,
+    now: datetime,
+) -> Delivery:
+    """Send this delivery now, whatever its status and schedule, with a fresh
+    retry round; refused while its endpoint is disabled (it would only be held)."""
+    query = sa.select(Delivery).where(Delivery.id == delivery_id)
+    if account_id is not None:
+        query = query.where(Delivery.account_id == account_id)
+    delivery = await session.scalar(query)
+    if delivery is None:
+        raise NotFound(f"delivery {delivery_id} does not exist")
+    endpoint = await session.get(Endpoint, delivery.endpoint_id)
+    if endpoint is None or not endpoint.enabled:
+        raise Conflict(f"endpoint {delivery.endpoint_id} is disabled: enable it "
+                       "(actions/enable), then retry")
+    delivery.status, delivery.next_attempt_at, delivery.lease_token = models.PENDING, now, None
+    delivery.round_start, delivery.updated_at = delivery.attempts, now
+    await session.flush()
+    await fanout.notify(session)
+    return delivery

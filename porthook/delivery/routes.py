@@ -146,9 +146,7 @@ async def recover_endpoint(
 
 
 def _delivery(delivery: Delivery) -> DeliveryPublic:
-    public = DeliveryPublic.model_validate(delivery)
-    return public if delivery.status == "pending" else public.model_copy(
-        update={"next_attempt_at": None})
+    return queue.delivery_public(delivery)
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail, tags=DELIVERIES,

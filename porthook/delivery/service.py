@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.delivery import models, signing, ssrf
+from porthook.delivery import failure_log, models, signing, ssrf
 from porthook.delivery.models import Delivery, Endpoint, NotificationProfile, SigningKey
 from porthook.delivery.schemas import (
     EndpointCreate,
@@ -81,21 +81,25 @@ async def create_endpoint(
 
 
 async def get_endpoint(
-    session: AsyncSession, *, account_id: uuid.UUID, endpoint_id: uuid.UUID
+    session: AsyncSession, *, account_id: uuid.UUID | None, endpoint_id: uuid.UUID
 ) -> Endpoint:
-    endpoint = await session.scalar(
-        sa.select(Endpoint).where(Endpoint.id == endpoint_id, Endpoint.account_id == account_id)
-    )
+    """The endpoint, within ``account_id`` (None: any account, for operators)."""
+    query = sa.select(Endpoint).where(Endpoint.id == endpoint_id)
+    if account_id is not None:
+        query = query.where(Endpoint.account_id == account_id)
+    endpoint = await session.scalar(query)
     if endpoint is None:
         raise NotFound(f"endpoint {endpoint_id} does not exist")
     return endpoint
 
 
 async def list_endpoints(
-    session: AsyncSession, *, account_id: uuid.UUID, cursor: str | None, limit: int
+    session: AsyncSession, *, account_id: uuid.UUID | None, cursor: str | None, limit: int
 ) -> tuple[list[Endpoint], str | None]:
-    query = (sa.select(Endpoint).where(Endpoint.account_id == account_id)
-             .order_by(Endpoint.created_at, Endpoint.id).limit(limit + 1))
+    """The account's endpoints (None: every account's, for operators), oldest first."""
+    query = sa.select(Endpoint).order_by(Endpoint.created_at, Endpoint.id).limit(limit + 1)
+    if account_id is not None:
+        query = query.where(Endpoint.account_id == account_id)
     after = decode_cursor(cursor, MOMENT_AND_ID)
     if after is not None:
         moment, last_id = after
@@ -157,11 +161,13 @@ async def disable(session: AsyncSession, *, endpoint: Endpoint, reason: str, now
     endpoint.disabled_reason = reason[:500]
     endpoint.disabled_at = now
     endpoint.updated_at = now
-    await session.execute(
+    result = await session.execute(
         sa.update(Delivery)
         .where(Delivery.endpoint_id == endpoint.id, Delivery.status == models.PENDING)
         .values(status=models.HELD, updated_at=now)
     )
+    held = int(getattr(result, "rowcount", 0) or 0)
+    failure_log.endpoint_held(endpoint_id=endpoint.id, held=held, reason=reason)
     await events.record(
         session, account_id=endpoint.account_id, type=EventType.ENDPOINT_DISABLED,
         subject_type="endpoint", subject_id=endpoint.id,

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.delivery import ssrf
+from porthook.delivery import managed, ssrf
 from porthook.porting import numbers
 from porthook.porting import service as orders
 from porthook.porting.models import PortingDefaults
@@ -23,8 +23,7 @@ from porthook.records import service as records
 
 
 async def get_defaults(session: AsyncSession, *, account_id: uuid.UUID) -> PortingDefaults | None:
-    """The account's defaults row, if it set any (the delivery engine reads
-    ``webhook_url`` and ``webhook_format`` from it)."""
+    """The account's defaults row, if it set any."""
     return await session.get(PortingDefaults, account_id)
 
 
@@ -49,7 +48,16 @@ async def put_defaults(
         setattr(row, key, value)
     row.updated_at = now
     await session.flush()
+    await managed.sync_defaults_endpoint(session, account_id=account_id, url=row.webhook_url,
+                                         format=row.webhook_format, now=now)
     return PortingDefaultsPublic.model_validate(row)
+
+
+async def contact_email(session: AsyncSession, account_id: uuid.UUID) -> str | None:
+    """The contact e-mail of the defaults: where endpoint notices go when the
+    account names none itself (the worker hands this to the dispatcher)."""
+    row = await get_defaults(session, account_id=account_id)
+    return row.contact_email if row is not None else None
 
 
 async def check_portability(

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook.delivery import managed
 from porthook.events import service as events
 from porthook.events.types import record_event_type
 from porthook.porting import lnp, rules
@@ -86,6 +87,7 @@ async def publish(
         # The pre-checks name the holding order; this is the race they cannot see.
         raise Conflict("a phone number of this order was just put on another open "
                        "porting order; retry to see which") from exc
+    await _ensure_order_endpoints(session, orders, now)
     snapshots = {order.id: snapshot(order) for order in orders}
     for change in changes:
         await events.record(
@@ -100,6 +102,16 @@ async def publish(
         _collect_all(snapshots[order.id], last)
     if orders:
         await _record_diff(session, orders[0].account_id, before, after, last, now)
+
+
+async def _ensure_order_endpoints(
+    session: AsyncSession, orders: Sequence[PortingOrder], now: datetime
+) -> None:
+    # Before every event, as the fan-out used to make them on first use: an
+    # order's webhook_url endpoint deleted through the API comes back with the
+    # order's next change.
+    for account_id, url in {(o.account_id, o.webhook_url) for o in orders if o.webhook_url}:
+        await managed.ensure_order_endpoint(session, account_id=account_id, url=url, now=now)
 
 
 async def _record_diff(

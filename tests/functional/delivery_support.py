@@ -14,8 +14,10 @@ import httpx
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
+from porthook.delivery import managed
 from porthook.delivery.dispatcher import Dispatcher
 from porthook.events import service as events
+from porthook.porting import defaults as porting_defaults
 from tests.unit.format_events import make_order
 
 WAIT_TIMEOUT_S = 20.0
@@ -26,6 +28,8 @@ async def running_dispatcher(
     settings: Settings, database: Database, clock: Clock, **options: Any
 ) -> AsyncIterator[Dispatcher]:
     stop = asyncio.Event()
+    # As the worker wires it: notices fall back on the porting defaults' contact.
+    options.setdefault("contact_fallback", porting_defaults.contact_email)
     dispatcher = Dispatcher(settings, database=database, clock=clock, **options)
     task = asyncio.create_task(dispatcher.run(stop))
     try:
@@ -50,6 +54,17 @@ async def record_event(
                                     occurred_at=clock.now())
         await session.commit()
     return event.id
+
+
+async def write_order_endpoint(
+    database: Database, clock: Clock, *, account_id: uuid.UUID, url: str
+) -> None:
+    """What porting does when it writes an order naming ``url`` (events
+    recorded here by hand skip porting)."""
+    async with database.sessions() as session:
+        await managed.ensure_order_endpoint(session, account_id=account_id, url=url,
+                                            now=clock.now())
+        await session.commit()
 
 
 POLL_S = 0.05

@@ -25,6 +25,7 @@ from tests.functional.delivery_support import (
     eventually,
     record_event,
     running_dispatcher,
+    write_order_endpoint,
 )
 from tests.functional.sinks import Reply, Sink
 from tests.unit.format_events import make_order
@@ -350,6 +351,7 @@ async def test_order_webhook_url_becomes_a_visible_endpoint(
 ) -> None:
     account_id, headers = await make_account()
     order = make_order(webhook_url=sink.url("/order"))
+    await write_order_endpoint(database, clock, account_id=account_id, url=sink.url("/order"))
     await record_event(database, clock, account_id=account_id,
                        data={"porting_order": order, "previous_status": "in-process"})
     async with running_dispatcher(settings, database, clock):
@@ -469,6 +471,7 @@ async def test_porting_defaults_webhook_receives_order_events(
         "webhook_url": sink.url("/defaults"), "webhook_format": "sinch"})
     assert put.status_code == 200, put.text
     order = make_order(webhook_url=sink.url("/order"))
+    await write_order_endpoint(database, clock, account_id=account_id, url=sink.url("/order"))
     await record_event(database, clock, account_id=account_id,
                        data={"porting_order": order, "previous_status": "in-process"})
     async with running_dispatcher(settings, database, clock):

@@ -1,16 +1,20 @@
-"""The Alembic head builds exactly the schema the models describe, on both backends."""
+"""The Alembic head builds exactly the schema the models describe, on both
+backends; data migrations carry existing rows forward."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from porthook import migrate
-from porthook.db import all_models, make_engine
+from porthook.db import UTCDateTime, all_models, make_engine
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -35,3 +39,82 @@ async def test_head_matches_models_on_sqlite(tmp_path: Any) -> None:
 
 async def test_head_matches_models_on_postgresql(scratch_pg_url: str) -> None:
     assert await _diff_after_upgrade(scratch_pg_url) == []
+
+
+_PREVIOUS_HEAD = "d29f5b4c09a3"
+_accounts = sa.table("accounts", sa.column("id", sa.Uuid()), sa.column("name", sa.String()),
+                     sa.column("created_at", UTCDateTime()))
+_defaults = sa.table("porting_defaults", sa.column("account_id", sa.Uuid()),
+                     sa.column("webhook_url", sa.String()),
+                     sa.column("webhook_format", sa.String()),
+                     sa.column("updated_at", UTCDateTime()))
+_orders = sa.table(
+    "porting_orders", *(sa.column(name, type_) for name, type_ in (
+        ("id", sa.Uuid()), ("account_id", sa.Uuid()), ("support_key", sa.String()),
+        ("status", sa.String()), ("status_details", sa.JSON()),
+        ("on_demand_activation", sa.Boolean()), ("end_user", sa.JSON()),
+        ("port_out", sa.JSON()), ("enable_messaging", sa.Boolean()),
+        ("messaging_capable", sa.Boolean()), ("messaging_port_status", sa.String()),
+        ("webhook_url", sa.String()), ("created_at", UTCDateTime()),
+        ("updated_at", UTCDateTime()))))
+
+
+def _order(account_id: uuid.UUID, url: str | None, key: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"id": uuid.uuid4(), "account_id": account_id, "support_key": key, "status": "draft",
+            "status_details": [], "on_demand_activation": False, "end_user": {}, "port_out": {},
+            "enable_messaging": False, "messaging_capable": True,
+            "messaging_port_status": "not_applicable", "webhook_url": url,
+            "created_at": now, "updated_at": now}
+
+
+async def _endpoints_made_ahead(url: str) -> list[tuple[str, str, str, uuid.UUID]]:
+    await asyncio.to_thread(migrate.upgrade, url, _PREVIOUS_HEAD)
+    with_defaults, plain = uuid.uuid4(), uuid.uuid4()
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as connection:
+            now = datetime.now(UTC)
+            await connection.execute(sa.insert(_accounts), [
+                {"id": with_defaults, "name": "A", "created_at": now},
+                {"id": plain, "name": "B", "created_at": now}])
+            await connection.execute(sa.insert(_defaults), [{
+                "account_id": with_defaults, "webhook_url": "https://a.example/defaults",
+                "webhook_format": "sinch", "updated_at": now}])
+            await connection.execute(sa.insert(_orders), [
+                _order(with_defaults, "https://a.example/order", "k1"),
+                _order(with_defaults, "https://a.example/order", "k2"),
+                _order(plain, "https://b.example/order", "k3"),
+                _order(plain, None, "k4")])
+        await asyncio.to_thread(migrate.upgrade, url)
+        async with engine.connect() as connection:
+            rows = await connection.execute(sa.text(
+                "SELECT origin, url, format, account_id FROM endpoints ORDER BY url"))
+            return [(o, u, f, a if isinstance(a, uuid.UUID) else uuid.UUID(a))
+                    for o, u, f, a in rows.all()]
+    finally:
+        await engine.dispose()
+
+
+def _expected(rows: list[tuple[str, str, str, uuid.UUID]]) -> list[tuple[str, str, str]]:
+    return [(origin, url, format) for origin, url, format, _ in rows]
+
+
+async def test_existing_webhook_urls_get_their_endpoints_on_sqlite(tmp_path: Any) -> None:
+    rows = await _endpoints_made_ahead(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    # The order endpoint takes the defaults' format, as porting makes it today.
+    assert _expected(rows) == [
+        ("porting_defaults", "https://a.example/defaults", "sinch"),
+        ("porting_order", "https://a.example/order", "sinch"),
+        ("porting_order", "https://b.example/order", "telnyx")]
+
+
+async def test_existing_webhook_urls_get_their_endpoints_on_postgresql(
+    scratch_pg_url: str,
+) -> None:
+    rows = await _endpoints_made_ahead(scratch_pg_url)
+    assert len({account for *_, account in rows}) == 2
+    assert _expected(rows) == [
+        ("porting_defaults", "https://a.example/defaults", "sinch"),
+        ("porting_order", "https://a.example/order", "sinch"),
+        ("porting_order", "https://b.example/order", "telnyx")]
