@@ -126,7 +126,9 @@ def failed_rows(endpoint: Endpoint, since: datetime | None) -> list[list[sa.Colu
     scope = [Delivery.account_id == endpoint.account_id, Delivery.endpoint_id == endpoint.id]
     if since is not None:
         scope.append(Delivery.created_at >= since)
-    return [[*scope, _STUCK], [*scope, _PENDING, Delivery.attempts > 0]]
+    # Retrying rows first: the dead and held ones, once requeued, are
+    # pending with attempts too, and would be taken twice.
+    return [[*scope, _PENDING, Delivery.attempts > 0], [*scope, _STUCK]]
 
 
 async def retry_endpoint(
@@ -140,7 +142,7 @@ async def retry_endpoint(
     ids: list[uuid.UUID] = []
     for where in failed_rows(endpoint, since):
         ids += await _requeue(session, where, now=now)
-    busy = await _still_in_flight(session, failed_rows(endpoint, since)[1], now=now,
+    busy = await _still_in_flight(session, failed_rows(endpoint, since)[0], now=now,
                                   limit=in_flight_limit)
     return Requeue(requeued=await _oldest_first(session, ids), in_flight=busy)
 
@@ -149,8 +151,9 @@ async def _oldest_first(session: AsyncSession, ids: list[uuid.UUID]) -> list[uui
     """Two requeues' ids merged in creation order (each is sorted already)."""
     if len(ids) < 2:
         return ids
-    created = dict((await session.execute(
-        sa.select(Delivery.id, Delivery.created_at).where(Delivery.id.in_(ids)))).tuples().all())
+    rows = await session.execute(
+        sa.select(Delivery.id, Delivery.created_at).where(Delivery.id.in_(ids)))
+    created = {delivery_id: moment for delivery_id, moment in rows}
     return sorted(ids, key=lambda i: (created[i], i))
 
 
