@@ -310,7 +310,9 @@ class Dispatcher:
     async def _run_lane(self, endpoint_id: uuid.UUID, lane: _Lane) -> None:
         try:
             while lane.rows and not self._stopping and lane.running <= lane.cap:
-                if not await self._take_turn(endpoint_id, lane):
+                # Checked here, not in _take_turn: no coroutine per row unless limited.
+                if (lane.rows[0][2].rate_limit_per_s is not None
+                        and not await self._take_turn(endpoint_id, lane)):
                     break
                 item, view, target, prepared = lane.rows.popleft()
                 self._flow.stop_waiting(endpoint_id)
@@ -329,9 +331,7 @@ class Dispatcher:
         still there to send after the wait. The bucket outlives the lane, so a
         lane that empties and fills again does not start with a fresh burst."""
         rate = lane.rows[0][2].rate_limit_per_s
-        if rate is None:
-            self._buckets.pop(endpoint_id, None)
-            return True
+        assert rate is not None
         now = asyncio.get_running_loop().time()
         wait_s, self._buckets[endpoint_id] = rules.take_token(
             self._buckets.get(endpoint_id), now=now, rate_per_s=rate)
