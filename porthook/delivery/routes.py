@@ -6,7 +6,8 @@ import uuid
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
+from pydantic import AwareDatetime
 
 from porthook.delivery import actions, probe, queue, service, signing
 from porthook.delivery.models import Delivery, DeliveryAttempt
@@ -156,6 +157,8 @@ async def recover_endpoint(
 async def retry_endpoint(
     endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
     body: Annotated[EndpointRetryRequest | None, Body()] = None,
+    since: Annotated[AwareDatetime | None, Query(
+        description="As the body's since, for a call without a body")] = None,
 ) -> Requeued:
     """Send now, oldest first, everything of this endpoint that is retrying
     (pending after a failed attempt), dead or held, made since ``since`` if
@@ -164,8 +167,9 @@ async def retry_endpoint(
     A disabled endpoint is refused (409): enable it first."""
     endpoint = await service.get_endpoint(session, account_id=account_id,
                                           endpoint_id=endpoint_id)
-    done = await actions.retry_endpoint(session, endpoint=endpoint,
-                                        since=body.since if body else None, now=clock.now())
+    if body is not None and body.since is not None:
+        since = body.since
+    done = await actions.retry_endpoint(session, endpoint=endpoint, since=since, now=clock.now())
     await session.commit()
     return _requeued(done)
 

@@ -222,3 +222,7 @@ async def test_retries_of_a_disabled_endpoint_are_refused(
                               headers=headers)
     assert naive.status_code == 422
     assert naive.json()["errors"][0]["field"] == "body.since"
+    naive = await client.post(f"{url}/actions/retry", params={"since": "2026-01-01T00:00:00"},
+                              headers=headers)
+    assert naive.status_code == 422
+    assert naive.json()["errors"][0]["field"] == "query.since"
