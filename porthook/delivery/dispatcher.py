@@ -80,6 +80,8 @@ class Target:
     enabled: bool
     cap: int
     failing: bool
+    headers: dict[str, str] | None = None  # the endpoint's custom headers
+    rate_limit_per_s: float | None = None
 
 
 # A webhook call's body and headers, made at claim time (None: made at send time).
@@ -133,6 +135,8 @@ class Dispatcher:
         self._tokens = asyncio.Semaphore(settings.worker_concurrency)
         self._unrecorded = 0
         self._lanes: dict[uuid.UUID, _Lane] = {}
+        # Token buckets of rate-limited endpoints (rules.take_token), by endpoint.
+        self._buckets: dict[uuid.UUID, rules.Bucket] = {}
         self._flow = flow.FlowControl(batch_size=settings.worker_batch_size)
         self._watch: set[uuid.UUID] = set()  # endpoints left out of the last claim
         # The last claim was cut short by unrecorded rows or a full queue: the
@@ -269,6 +273,7 @@ class Dispatcher:
             enabled=row["enabled"],
             cap=row["max_concurrency"] or self.settings.endpoint_concurrency,
             failing=row["failing_since"] is not None,
+            headers=row["headers"] or None, rate_limit_per_s=row["rate_limit_per_s"],
         )
 
     def _prepare(
@@ -295,6 +300,7 @@ class Dispatcher:
             event_id=view.id, body=body, timestamp=now, secrets=target.secrets,
             credentials=target.credentials,
             telnyx_key=self._telnyx_key if target.format == "telnyx" else None,
+            custom=target.headers,
         )
         return body, headers
 
@@ -305,7 +311,7 @@ class Dispatcher:
             lane = self._lanes[target.id] = _Lane(target.cap)
         lane.cap = target.cap  # as last read: a changed max_concurrency applies at once
         lane.rows.append((item, view, target, prepared))
-        self._flow.wait(target.id, target.cap)
+        self._flow.wait(target.id, target.cap, target.rate_limit_per_s)
         if lane.running < lane.cap:
             lane.running += 1
             task = asyncio.create_task(self._run_lane(target.id, lane))
@@ -315,6 +321,10 @@ class Dispatcher:
     async def _run_lane(self, endpoint_id: uuid.UUID, lane: _Lane) -> None:
         try:
             while lane.rows and not self._stopping and lane.running <= lane.cap:
+                # Checked here, not in _take_turn: no coroutine per row unless limited.
+                if (lane.rows[0][2].rate_limit_per_s is not None
+                        and not await self._take_turn(endpoint_id, lane)):
+                    break
                 item, view, target, prepared = lane.rows.popleft()
                 self._flow.stop_waiting(endpoint_id)
                 await self._tokens.acquire()  # released by the flusher once recorded
@@ -326,6 +336,19 @@ class Dispatcher:
             if lane.running == 0 and not lane.rows and self._lanes.get(endpoint_id) is lane:
                 del self._lanes[endpoint_id]
                 self._flow.forget(endpoint_id)
+
+    async def _take_turn(self, endpoint_id: uuid.UUID, lane: _Lane) -> bool:
+        """Wait for the endpoint's rate limit, if it has one: whether a row is
+        still there to send after the wait. The bucket outlives the lane, so a
+        lane that empties and fills again does not start with a fresh burst."""
+        rate = lane.rows[0][2].rate_limit_per_s
+        assert rate is not None
+        now = asyncio.get_running_loop().time()
+        wait_s, self._buckets[endpoint_id] = rules.take_token(
+            self._buckets.get(endpoint_id), now=now, rate_per_s=rate)
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
+        return bool(lane.rows) and not self._stopping
 
     def _record(self, outcome: queue.Outcome) -> None:
         self._outcomes.append(outcome)

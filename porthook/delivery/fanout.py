@@ -47,7 +47,7 @@ async def enqueue(session: AsyncSession, event: Event, *, only_missing: bool = F
     if not endpoints:
         return 0
     now = event.occurred_at
-    rows = [_row(event, endpoint, now) for endpoint in endpoints]
+    rows = [delivery_row(event, endpoint, now) for endpoint in endpoints]
     await session.execute(sa.insert(Delivery), rows)
     if any(row["status"] == models.PENDING for row in rows):
         await notify(session)
@@ -133,7 +133,8 @@ def _order_webhook_url(event: Event) -> str | None:
     return url if isinstance(url, str) and url else None
 
 
-def _row(event: Event, endpoint: Endpoint, now: Any) -> dict[str, Any]:
+def delivery_row(event: Event, endpoint: Endpoint, now: Any) -> dict[str, Any]:
+    """The event's new delivery row for the endpoint (held if it is disabled)."""
     return {
         "id": uuid.uuid4(),
         "account_id": event.account_id,

@@ -27,9 +27,14 @@ class FlowControl:
         self._sending: dict[uuid.UUID, dict[uuid.UUID, float]] = {}
         self._latency_s: dict[uuid.UUID, float] = {}
         self._caps: dict[uuid.UUID, int] = {}
+        self._rates: dict[uuid.UUID, float] = {}
 
-    def wait(self, endpoint_id: uuid.UUID, cap: int) -> None:
+    def wait(self, endpoint_id: uuid.UUID, cap: int, rate_per_s: float | None = None) -> None:
         self._caps[endpoint_id] = cap
+        if rate_per_s is None:
+            self._rates.pop(endpoint_id, None)
+        else:
+            self._rates[endpoint_id] = rate_per_s
         self._waiting[endpoint_id] += 1
 
     def stop_waiting(self, endpoint_id: uuid.UUID) -> None:
@@ -60,8 +65,13 @@ class FlowControl:
 
     def allowance(self, endpoint_id: uuid.UUID, now: float) -> int:
         cap = self._caps.get(endpoint_id, 1)
-        rows = round(cap * QUEUE_HORIZON_S / self.estimate_s(endpoint_id, now))
-        return min(max(rows, cap), self._batch_size)
+        rows = max(round(cap * QUEUE_HORIZON_S / self.estimate_s(endpoint_id, now)), cap)
+        rate = self._rates.get(endpoint_id)
+        if rate is not None:
+            # A rate-limited endpoint sends no faster than its rate, whatever
+            # its latency: rows beyond a horizon's worth would outwait their lease.
+            rows = min(rows, max(1, round(rate * QUEUE_HORIZON_S)))
+        return min(rows, self._batch_size)
 
     def room(self, endpoint_id: uuid.UUID, now: float) -> int:
         """Rows the endpoint may still take before it is full."""
@@ -83,6 +93,7 @@ class FlowControl:
         if endpoint_id not in self._waiting and endpoint_id not in self._sending:
             self._latency_s.pop(endpoint_id, None)
             self._caps.pop(endpoint_id, None)
+            self._rates.pop(endpoint_id, None)
 
 
 class Backoff:

@@ -72,6 +72,9 @@ class Endpoint(Base):
     # {"type": "basic", "username", "password"} | {"type": "bearer", "token"}:
     # sent on each call, never returned by the API.
     credentials: Mapped[dict[str, Any] | None]
+    # {name: value}: extra headers sent on each webhook call; write-only like
+    # the credentials (the API shows the names only).
+    headers: Mapped[dict[str, Any] | None]
     secret: Mapped[str] = mapped_column(sa.String(100))
     previous_secret: Mapped[str | None] = mapped_column(sa.String(100))
     previous_secret_expires_at: Mapped[datetime | None]
@@ -82,6 +85,8 @@ class Endpoint(Base):
     failing_notified: Mapped[bool] = mapped_column(default=False)
     strict_ordering: Mapped[bool] = mapped_column(default=False)
     max_concurrency: Mapped[int | None]
+    # Calls a second at most, per worker process (a token bucket per lane).
+    rate_limit_per_s: Mapped[float | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -87,7 +87,7 @@ async def _post(
     headers = senders.webhook_headers(
         event_id=view.id, body=body, timestamp=now, secrets=secrets,
         credentials=endpoint.credentials,
-        telnyx_key=key if endpoint.format == "telnyx" else None,
+        telnyx_key=key if endpoint.format == "telnyx" else None, custom=endpoint.headers,
     )
     http = senders.HttpSender(settings)
     await http.start()

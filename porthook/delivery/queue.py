@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.delivery import failure_log, fanout, models, rules
+from porthook.delivery import failure_log, models, rules
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
 from porthook.delivery.schemas import DeliveryPublic
 from porthook.events import service as events
@@ -32,8 +32,6 @@ ERROR_CHARS = 1000
 # A literal, not a bound parameter: only then can the planners (PostgreSQL's
 # generic plans included) prove the partial index ``ix_deliveries_due`` applies.
 _PENDING: sa.ColumnElement[str] = sa.literal_column("'pending'", sa.String())
-# The predicate of the partial ``ix_deliveries_endpoint_stuck``, literally.
-_STUCK = sa.text("deliveries.status IN ('dead', 'held')")
 
 
 class Claimed(NamedTuple):  # NamedTuples: thousands a second, built cheaper than dataclasses
@@ -473,49 +471,6 @@ async def _apply_health(
     if not concerned:
         return []
     return await health.apply(session, concerned, now=now, settings=settings)
-
-
-async def requeue_endpoint(
-    session: AsyncSession, *, account_id: uuid.UUID, endpoint: Endpoint, since: datetime,
-    now: datetime,
-) -> int:
-    """``recover``: every delivery of the endpoint that died or was held since ``since``."""
-    if not endpoint.enabled:
-        raise Conflict(f"endpoint {endpoint.id} is disabled: enable it (actions/enable), "
-                       "then recover")
-    result = await session.execute(
-        sa.update(Delivery)
-        .where(Delivery.account_id == account_id, Delivery.endpoint_id == endpoint.id,
-               _STUCK, Delivery.created_at >= since)
-        .values(status=models.PENDING, next_attempt_at=now, lease_token=None,
-                round_start=Delivery.attempts, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    count = int(getattr(result, "rowcount", 0) or 0)
-    if count:
-        await fanout.notify(session)
-    return count
-
-
-async def redeliver_event(
-    session: AsyncSession, *, account_id: uuid.UUID, event_id: uuid.UUID, now: datetime
-) -> int:
-    """Send the event again to every endpoint that has (or now wants) it."""
-    event = await events.get(session, account_id=account_id, event_id=event_id)
-    enabled = sa.select(Endpoint.id).where(Endpoint.account_id == account_id,
-                                           Endpoint.enabled.is_(True))
-    result = await session.execute(
-        sa.update(Delivery)
-        .where(Delivery.event_id == event.id, Delivery.status != models.PENDING,
-               Delivery.endpoint_id.in_(enabled.scalar_subquery()))
-        .values(status=models.PENDING, next_attempt_at=now, lease_token=None,
-                round_start=Delivery.attempts, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    count = int(getattr(result, "rowcount", 0) or 0)
-    if count:
-        await fanout.notify(session)
-    return count + await fanout.enqueue(session, event, only_missing=True)
 
 
 async def get_delivery(

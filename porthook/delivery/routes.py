@@ -6,23 +6,27 @@ import uuid
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
+from pydantic import AwareDatetime
 
-from porthook.delivery import probe, queue, service, signing
+from porthook.delivery import actions, probe, queue, service, signing
 from porthook.delivery.models import Delivery, DeliveryAttempt
 from porthook.delivery.schemas import (
+    REQUEUED_IDS_SHOWN,
     AttemptPublic,
     DeliveryDetail,
     DeliveryPublic,
     EndpointCreate,
     EndpointCreated,
     EndpointPublic,
+    EndpointRetryRequest,
     EndpointTestResult,
     EndpointUpdate,
     ProfileCreate,
     ProfilePublic,
     ProfileUpdate,
     RecoverRequest,
+    RedeliverRequest,
     Requeued,
     SecretRotated,
     SigningKeyPublic,
@@ -137,12 +141,43 @@ async def recover_endpoint(
     endpoint_id: uuid.UUID, body: RecoverRequest, session: SessionDep, account_id: AccountIdDep,
     clock: ClockDep,
 ) -> Requeued:
+    """Requeue what failed since ``since``: dead, held and retrying deliveries
+    (``actions/retry`` with a required ``since``)."""
     endpoint = await service.get_endpoint(session, account_id=account_id,
                                           endpoint_id=endpoint_id)
-    count = await queue.requeue_endpoint(session, account_id=account_id, endpoint=endpoint,
-                                         since=body.since, now=clock.now())
+    done = await actions.retry_endpoint(session, endpoint=endpoint, since=body.since,
+                                        now=clock.now())
     await session.commit()
-    return Requeued(requeued=count)
+    return _requeued(done)
+
+
+@router.post("/endpoints/{endpoint_id}/actions/retry", status_code=202,
+             response_model=Requeued, tags=ENDPOINTS, responses=responses(404, 409, 422),
+             summary="Send the endpoint's failed deliveries now")
+async def retry_endpoint(
+    endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
+    body: Annotated[EndpointRetryRequest | None, Body()] = None,
+    since: Annotated[AwareDatetime | None, Query(
+        description="As the body's since, for a call without a body")] = None,
+) -> Requeued:
+    """Send now, oldest first, everything of this endpoint that is retrying
+    (pending after a failed attempt), dead or held, made since ``since`` if
+    given. Nothing delivered and nothing of another endpoint is sent; a
+    delivery a worker is sending right now is left to it (``in_flight``).
+    A disabled endpoint is refused (409): enable it first."""
+    endpoint = await service.get_endpoint(session, account_id=account_id,
+                                          endpoint_id=endpoint_id)
+    if body is not None and body.since is not None:
+        since = body.since
+    done = await actions.retry_endpoint(session, endpoint=endpoint, since=since, now=clock.now())
+    await session.commit()
+    return _requeued(done)
+
+
+def _requeued(done: actions.Requeue) -> Requeued:
+    return Requeued(requeued=len(done.requeued),
+                    delivery_ids=done.requeued[:REQUEUED_IDS_SHOWN], created=len(done.created),
+                    in_flight=done.in_flight[:REQUEUED_IDS_SHOWN])
 
 
 def _delivery(delivery: Delivery) -> DeliveryPublic:
@@ -174,15 +209,44 @@ async def read_event_deliveries(
     return Page(data=[_delivery(d) for d in rows], next_cursor=next_cursor)
 
 
-@router.post("/events/{event_id}/actions/redeliver", status_code=202, response_model=Requeued,
-             tags=DELIVERIES, responses=responses(404))
-async def redeliver_event(
-    event_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
+@router.post("/deliveries/{delivery_id}/actions/retry", status_code=202,
+             response_model=Requeued, tags=DELIVERIES, responses=responses(404, 409),
+             summary="Send this delivery now")
+async def retry_delivery(
+    delivery_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
 ) -> Requeued:
-    count = await queue.redeliver_event(session, account_id=account_id, event_id=event_id,
-                                        now=clock.now())
+    """Send this delivery now, whatever its status and schedule (dead,
+    delivered, held, pending for a later try). A delivery a worker is sending
+    right now is left to it and listed in ``in_flight`` (``requeued`` 0): it is
+    never sent twice at once. Its endpoint must be enabled (else 409)."""
+    done = await actions.retry_delivery(session, account_id=account_id,
+                                        delivery_id=delivery_id, now=clock.now())
     await session.commit()
-    return Requeued(requeued=count)
+    return _requeued(done)
+
+
+@router.post("/events/{event_id}/actions/redeliver", status_code=202, response_model=Requeued,
+             tags=DELIVERIES, responses=responses(404, 409, 422),
+             summary="Send the event again where it was not received")
+async def redeliver_event(
+    event_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
+    body: Annotated[RedeliverRequest | None, Body()] = None,
+) -> Requeued:
+    """Without a body: to the endpoints that have not received the event
+    (their dead, held or pending deliveries are due now; an endpoint that
+    should have one but has none gets one). With ``endpoint_id``: to that
+    endpoint only, whatever it received. With ``force``: to every endpoint
+    again, those that received it included. Disabled endpoints are skipped."""
+    request = body or RedeliverRequest()
+    endpoint = None
+    if request.endpoint_id is not None:
+        endpoint = await service.get_endpoint(session, account_id=account_id,
+                                              endpoint_id=request.endpoint_id)
+    done = await actions.redeliver_event(session, account_id=account_id, event_id=event_id,
+                                         endpoint=endpoint, force=request.force,
+                                         now=clock.now())
+    await session.commit()
+    return _requeued(done)
 
 
 @router.post("/notification-profiles", status_code=201, response_model=ProfilePublic,

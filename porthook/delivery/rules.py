@@ -177,3 +177,84 @@ def may_send(
     """
     return ((lease_expires_at - now).total_seconds() > renew_every_s(lease_s)
             and (now - claimed_at).total_seconds() <= hold_max_s)
+def in_flight(*, lease_token_set: bool, next_attempt_at: datetime, now: datetime) -> bool:
+    """A worker holds the row: leased and the lease not yet run out (a claim
+    moves ``next_attempt_at`` to the lease's end). A retry action leaves such a
+    row alone: requeueing it would clear the lease, drop the worker's outcome
+    and send it a second time."""
+    return lease_token_set and next_attempt_at > now
+
+
+# Per-endpoint custom headers (issue 14): bounded, RFC 7230 syntax, and never
+# one porthook sets itself (signatures, auth, framing) or one a proxy owns.
+MAX_CUSTOM_HEADERS = 20
+MAX_HEADER_NAME_CHARS = 100
+MAX_HEADER_VALUE_CHARS = 1000
+MAX_HEADERS_TOTAL_CHARS = 8192
+RESERVED_HEADERS = frozenset({
+    "authorization", "connection", "content-encoding", "content-length", "content-type",
+    "cookie", "expect", "host", "keep-alive", "proxy-authorization", "proxy-connection", "te",
+    "trailer", "transfer-encoding", "upgrade", "user-agent",
+})
+RESERVED_HEADER_PREFIXES = ("webhook-", "telnyx-", "x-porthook-", "proxy-", "sec-")
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def header_problems(headers: dict[str, str]) -> list[str]:
+    """What is wrong with a set of custom headers, each problem naming its header."""
+    problems: list[str] = []
+    if len(headers) > MAX_CUSTOM_HEADERS:
+        problems.append(f"at most {MAX_CUSTOM_HEADERS} headers, got {len(headers)}")
+    seen: set[str] = set()
+    for name, value in headers.items():
+        problems += _header_problems(name, value, seen)
+    total = sum(len(name) + len(value) for name, value in headers.items())
+    if total > MAX_HEADERS_TOTAL_CHARS:
+        problems.append(f"names and values together at most {MAX_HEADERS_TOTAL_CHARS} "
+                        f"characters, got {total}")
+    return problems
+
+
+def _header_problems(name: str, value: str, seen: set[str]) -> list[str]:
+    lower = name.lower()
+    if not name or len(name) > MAX_HEADER_NAME_CHARS or not set(name) <= _TOKEN_CHARS:
+        return [f"header {name!r}: a name is 1 to {MAX_HEADER_NAME_CHARS} token characters "
+                "(RFC 7230: letters, digits and !#$%&'*+-.^_`|~)"]
+    if lower in RESERVED_HEADERS or lower.startswith(RESERVED_HEADER_PREFIXES):
+        return [f"header {name!r} is reserved: porthook or the HTTP connection sets it"]
+    if lower in seen:
+        return [f"header {name!r} is given twice (names are case-insensitive)"]
+    seen.add(lower)
+    # Printable ASCII, space and tab: CR/LF would split the request (header
+    # injection), NUL and other controls are refused by receivers.
+    if len(value) > MAX_HEADER_VALUE_CHARS or any(
+            not (" " <= c <= "~" or c == "\t") for c in value):
+        return [f"header {name!r}: a value is at most {MAX_HEADER_VALUE_CHARS} printable "
+                "ASCII characters (no CR, LF, NUL or other control characters)"]
+    return []
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A token bucket's state: ``tokens`` as of ``at`` (monotonic seconds).
+    Tokens go below zero when calls are booked ahead: each call waits its turn."""
+
+    tokens: float
+    at: float
+
+
+def take_token(
+    bucket: Bucket | None, *, now: float, rate_per_s: float, burst: float = 1.0
+) -> tuple[float, Bucket]:
+    """Book one call at ``rate_per_s``: the seconds to wait before making it,
+    and the bucket after. A fresh bucket starts full (``burst`` tokens); with
+    the default burst of one, calls are spaced by at least ``1 / rate_per_s``.
+    Several runners of one lane share the bucket: each booking moves the next
+    free turn on, so together they keep to the rate."""
+    if bucket is None:
+        bucket = Bucket(tokens=burst, at=now)
+    refilled = min(burst, bucket.tokens + max(0.0, now - bucket.at) * rate_per_s)
+    left = refilled - 1.0
+    wait_s = 0.0 if left >= 0 else -left / rate_per_s
+    return wait_s, Bucket(tokens=left, at=max(now, bucket.at))

@@ -12,11 +12,11 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from porthook.delivery import catalog
-
+from porthook.delivery import catalog, rules
 from porthook.urls import HttpUrl
 
 Channel = Literal["webhook", "email"]
@@ -60,6 +60,29 @@ class BearerCredentials(BaseModel):
 Credentials = Annotated[BasicCredentials | BearerCredentials, Field(discriminator="type")]
 
 
+def _checked_headers(headers: dict[str, str]) -> dict[str, str]:
+    problems = rules.header_problems(headers)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return headers
+
+
+CustomHeaders = Annotated[
+    dict[str, str], AfterValidator(_checked_headers),
+    Field(description=(
+        "Extra HTTP headers sent on each webhook call, name -> value (at most "
+        f"{rules.MAX_CUSTOM_HEADERS}; RFC 7230 names; printable ASCII values). Names porthook "
+        "sets itself (webhook-*, telnyx-*, content-type, authorization, user-agent, host, ...) "
+        "are refused. Write-only: the endpoint shows header_names."
+    )),
+]
+RateLimit = Annotated[float, Field(
+    ge=0.01, le=10_000,
+    description="Calls a second at most, per worker process, besides max_concurrency "
+                "(for receivers behind gateways that fall over under bursts)",
+)]
+
+
 class EndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -76,6 +99,8 @@ class EndpointCreate(BaseModel):
         default=False, description="Event n+1 of a subject waits until event n is delivered or dead"
     )
     max_concurrency: int | None = Field(default=None, ge=1, le=64)
+    headers: CustomHeaders | None = None
+    rate_limit_per_s: RateLimit | None = None
     profile_id: uuid.UUID | None = None
 
 
@@ -97,6 +122,9 @@ class EndpointUpdate(BaseModel):
     credentials: Credentials | None = Field(default=None, description="null removes them")
     strict_ordering: bool | MISSING = MISSING
     max_concurrency: int | None = Field(default=None, ge=1, le=64, description="null: no limit")
+    headers: CustomHeaders | None = Field(
+        default=None, description="Replaces the whole set of custom headers; null removes them")
+    rate_limit_per_s: RateLimit | None = Field(default=None, description="null: no limit")
     profile_id: uuid.UUID | None = Field(default=None,
                                          description="null takes it out of its profile")
     enabled: Literal[False] | MISSING = Field(
@@ -117,6 +145,9 @@ class EndpointPublic(BaseModel):
     description: str | None
     event_types: list[str]
     credentials_type: str | None = Field(description="basic or bearer; the values are write-only")
+    header_names: list[str] = Field(
+        description="Names of the custom headers sent on each call; the values are write-only")
+    rate_limit_per_s: float | None = Field(description="Calls a second at most; null: no limit")
     enabled: bool
     disabled_reason: str | None
     disabled_at: datetime | None
@@ -149,8 +180,52 @@ class RecoverRequest(BaseModel):
     )
 
 
+class EndpointRetryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime | None = Field(
+        default=None,
+        description="Only deliveries made from this time on (with a timezone offset, e.g. "
+                    "2026-01-01T00:00:00Z); left out: all of them",
+    )
+
+
+class RedeliverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint_id: uuid.UUID | None = Field(
+        default=None,
+        description="Send to this endpoint only, whatever its delivery's status (one is made "
+                    "if it has none). Left out: to every endpoint that has not received it",
+    )
+    force: bool = Field(
+        default=False,
+        description="Send again to every endpoint, those that received it included",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RedeliverRequest:
+        if self.force and self.endpoint_id is not None:
+            raise ValueError("force and endpoint_id exclude each other: endpoint_id already "
+                             "sends to that endpoint whatever it received")
+        return self
+
+
+REQUEUED_IDS_SHOWN = 100  # ids listed in an action's answer, at most
+
+
 class Requeued(BaseModel):
-    requeued: int = Field(description="How many deliveries were queued again")
+    requeued: int = Field(description="How many deliveries are due now (new ones included)")
+    delivery_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        description=f"Their ids, oldest first: the first {REQUEUED_IDS_SHOWN} when there are more",
+    )
+    created: int = Field(default=0, description="How many of them are new deliveries")
+    in_flight: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="Deliveries a worker is sending right now: left alone, so none is sent "
+                    f"twice (the first {REQUEUED_IDS_SHOWN})",
+    )
 
 
 class EndpointTestResult(BaseModel):

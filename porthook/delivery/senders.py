@@ -44,10 +44,15 @@ class SendResult(NamedTuple):
 def webhook_headers(
     *, event_id: uuid.UUID, body: bytes, timestamp: datetime, secrets: list[str],
     credentials: dict[str, Any] | None, telnyx_key: bytes | None,
+    custom: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Standard Webhooks headers (``webhook-id`` is the event id on every retry),
-    seed 001's ed25519 pair for telnyx endpoints, and seed 000's basic/bearer auth."""
+    seed 001's ed25519 pair for telnyx endpoints, seed 000's basic/bearer auth,
+    and the endpoint's ``custom`` headers (whose names never clash with these:
+    ``rules.header_problems`` refuses reserved ones)."""
     headers = signing.sign_headers(str(event_id), timestamp, body, secrets)
+    if custom:
+        headers = {**custom, **headers}
     headers["content-type"] = "application/json"
     headers["user-agent"] = USER_AGENT
     if telnyx_key is not None:

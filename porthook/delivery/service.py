@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.delivery import failure_log, models, signing, ssrf
+from porthook.delivery import actions, failure_log, models, signing, ssrf
 from porthook.delivery.models import Delivery, Endpoint, NotificationProfile, SigningKey
 from porthook.delivery.schemas import (
     EndpointCreate,
@@ -31,9 +31,11 @@ SIGNING_KEY_NAME = "ed25519"
 
 def to_public(endpoint: Endpoint) -> EndpointPublic:
     credentials = endpoint.credentials or {}
+    derived = {"credentials_type": credentials.get("type"),
+               "header_names": list(endpoint.headers or {})}
     return EndpointPublic.model_validate(
-        {**{c: getattr(endpoint, c) for c in EndpointPublic.model_fields
-            if c != "credentials_type"}, "credentials_type": credentials.get("type")}
+        {**{c: getattr(endpoint, c) for c in EndpointPublic.model_fields if c not in derived},
+         **derived}
     )
 
 
@@ -72,7 +74,8 @@ async def create_endpoint(
         format=body.format, description=body.description, event_types=body.event_types,
         credentials=body.credentials.model_dump() if body.credentials else None,
         secret=signing.generate_secret(), strict_ordering=body.strict_ordering,
-        max_concurrency=body.max_concurrency, profile_id=body.profile_id, enabled=True,
+        max_concurrency=body.max_concurrency, headers=body.headers or None,
+        rate_limit_per_s=body.rate_limit_per_s, profile_id=body.profile_id, enabled=True,
         failing_notified=False, created_at=now, updated_at=now,
     )
     session.add(endpoint)
@@ -122,15 +125,27 @@ async def update_endpoint(
     await _check_target(session, settings, account_id=account_id, channel=endpoint.channel,
                         url=url, email_address=email_address,
                         profile_id=changes.get("profile_id"))
+    if "headers" in changes:
+        changes["headers"] = changes["headers"] or None  # {} and null both mean none
+    fixed = any(name in changes and changes[name] != getattr(endpoint, name)
+                for name in _HOW_IT_IS_REACHED)
     for name in ("url", "email_address", "format", "description", "event_types",
-                 "strict_ordering", "max_concurrency", "profile_id", "credentials"):
+                 "strict_ordering", "max_concurrency", "profile_id", "credentials", "headers",
+                 "rate_limit_per_s"):
         if name in changes:
             setattr(endpoint, name, changes[name])
     if changes.get("enabled") is False and endpoint.enabled:
         await disable(session, endpoint=endpoint, reason="disabled through the API", now=now)
     endpoint.updated_at = now
     await session.flush()
+    if fixed:
+        await actions.make_waiting_due(session, endpoint=endpoint, now=now)
     return endpoint
+
+
+# A change to one of these may be the fix of what made the calls fail: the
+# rows waiting for a later try are due at once (issue 14), not in 25 minutes.
+_HOW_IT_IS_REACHED = ("url", "email_address", "format", "credentials", "headers")
 
 
 async def delete_endpoint(
@@ -188,6 +203,8 @@ async def enable(
     endpoint.failing_notified = False
     endpoint.updated_at = now
     await session.flush()
+    # What was held while it was disabled, or waits for a later try, goes now.
+    await actions.make_waiting_due(session, endpoint=endpoint, now=now)
     await events.record(
         session, account_id=account_id, type=EventType.ENDPOINT_RECOVERED,
         subject_type="endpoint", subject_id=endpoint.id,

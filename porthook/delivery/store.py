@@ -85,7 +85,8 @@ def _endpoints_statement(*, arrays: bool = False) -> sa.Select[Any]:
                       Endpoint.channel, Endpoint.url, Endpoint.email_address, Endpoint.format,
                       Endpoint.credentials, Endpoint.secret, Endpoint.previous_secret,
                       Endpoint.previous_secret_expires_at, Endpoint.enabled,
-                      Endpoint.max_concurrency, Endpoint.failing_since)
+                      Endpoint.max_concurrency, Endpoint.failing_since, Endpoint.headers,
+                      Endpoint.rate_limit_per_s)
             .join(Account, Account.id == Endpoint.account_id)
             .where(among))
 

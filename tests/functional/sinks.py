@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ class Received:
     path: str
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived (monotonic seconds)
 
     def json(self) -> Any:
         return json.loads(self.body)

@@ -57,7 +57,9 @@ async def test_recover_requeues_only_failures_created_since(
         since = (await delivery(late))["created_at"]
         recovered = await _recover(client, headers, endpoint["id"], since)
         assert recovered.status_code == 202, recovered.text
-        assert recovered.json() == {"requeued": 1}
+        [late_delivery] = recovered.json()["delivery_ids"]
+        assert recovered.json()["requeued"] == 1
+        assert late_delivery == (await delivery(late))["id"]
         await eventually(lambda: status_is(late, "delivered"))
         assert await status_is(early, "dead")
         resent = sink.received[early_calls:]
@@ -65,7 +67,7 @@ async def test_recover_requeues_only_failures_created_since(
         # An earlier ``since`` reaches the early row; the delivered one is not sent again.
         since = (await delivery(early))["created_at"]
         again = await _recover(client, headers, endpoint["id"], since)
-        assert again.json() == {"requeued": 1}
+        assert again.json()["requeued"] == 1
         await eventually(lambda: status_is(early, "delivered"))
 
 
@@ -83,4 +85,5 @@ async def test_recover_requires_a_timezone_offset(
     for aware in ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00+02:00"):
         accepted = await _recover(client, headers, endpoint["id"], aware)
         assert accepted.status_code == 202, accepted.text
-        assert accepted.json() == {"requeued": 0}
+        assert accepted.json() == {"requeued": 0, "delivery_ids": [], "created": 0,
+                                   "in_flight": []}

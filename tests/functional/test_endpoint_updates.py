@@ -117,5 +117,6 @@ async def test_openapi_offers_null_only_where_it_is_accepted(client: httpx.Async
                 if {"type": "null"} in prop.get("anyOf", [])}
 
     assert nullable("EndpointUpdate") == {"url", "email_address", "description", "credentials",
-                                          "max_concurrency", "profile_id"}
+                                          "max_concurrency", "profile_id", "headers",
+                                          "rate_limit_per_s"}
     assert nullable("ProfileUpdate") == set()

@@ -82,3 +82,23 @@ def test_backoff_doubles_while_barren_and_resets() -> None:
     backoff.barren(now)
     backoff.reset()
     assert backoff.allows(now)
+
+
+@pytest.mark.parametrize(
+    ("latency_s", "cap", "rate_per_s", "expected"),
+    [
+        (0.002, 8, None, 200),  # no limit: latency alone decides
+        (0.002, 8, 50.0, 50),  # fast, but 50/s: one second's worth waits here
+        (0.002, 8, 5.0, 5),  # below its cap of slots: the rate wins
+        (0.002, 8, 0.1, 1),  # a call every ten seconds: one row at a time
+        (0.5, 8, 500.0, 16),  # the rate is no reason to take more than latency allows
+    ],
+)
+def test_allowance_keeps_to_a_rate_limit(
+    latency_s: float, cap: int, rate_per_s: float | None, expected: int
+) -> None:
+    control = _control()
+    control.wait(FAST, cap, rate_per_s)
+    control.started(FAST, FAST, 0.0)
+    control.finished(FAST, FAST, latency_s)
+    assert control.allowance(FAST, now=100.0) == expected
