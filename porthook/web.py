@@ -17,6 +17,7 @@ from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import routes as delivery_routes
+from porthook.delivery import search_routes as delivery_search_routes
 from porthook.events import routes as events_routes
 from porthook.idempotency import middleware as idempotency
 from porthook.porting import routes as porting_routes
@@ -30,6 +31,7 @@ ROUTERS = (
     porting_routes.router,
     events_routes.router,
     delivery_routes.router,
+    delivery_search_routes.router,
     records_routes.router,
 )
 

@@ -119,6 +119,17 @@ class Delivery(Base):
             "ix_deliveries_endpoint_stuck", "endpoint_id", "created_at",
             postgresql_where=_STUCK, sqlite_where=_STUCK,
         ),
+        # Searches (``delivery.search``), newest first: an account's rows, and
+        # one endpoint's. Full indexes: the outcome UPDATE writes a new entry
+        # into each (the price of listing a million rows without a sort).
+        sa.Index("ix_deliveries_account_created", "account_id", "created_at", "id"),
+        sa.Index("ix_deliveries_endpoint_created", "endpoint_id", "created_at", "id"),
+        # A search for what is stuck (status=dead|held) across an account, where
+        # those rows are few among millions delivered.
+        sa.Index(
+            "ix_deliveries_account_stuck", "account_id", "created_at", "id",
+            postgresql_where=_STUCK, sqlite_where=_STUCK,
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -139,8 +150,12 @@ class Delivery(Base):
     round_start: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     lease_token: Mapped[uuid.UUID | None]
+    # The last attempt's facts, written by the outcome UPDATE itself, so a
+    # search shows what happened last with no join over the attempts.
+    last_attempt_at: Mapped[datetime | None]
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(sa.String(1000))
+    last_response_excerpt: Mapped[str | None] = mapped_column(sa.String(1024))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
@@ -150,11 +165,20 @@ class DeliveryAttempt(Base):
     """One try of a delivery: what was sent where, and what came back."""
 
     __tablename__ = "delivery_attempts"
+    __table_args__ = (
+        # Endpoint stats: outcomes and latencies over a time window, read
+        # from the index alone on PostgreSQL (INCLUDE).
+        sa.Index("ix_delivery_attempts_endpoint_time", "endpoint_id", "attempted_at",
+                 postgresql_include=["status_code", "duration_ms"]),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     delivery_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
     )
+    # Copied from the delivery (no foreign key: the delivery's cascade removes
+    # the row); null only for attempts recorded before it existed.
+    endpoint_id: Mapped[uuid.UUID | None]
     number: Mapped[int]
     attempted_at: Mapped[datetime]
     duration_ms: Mapped[int]

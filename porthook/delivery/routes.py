@@ -8,14 +8,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from porthook.delivery import probe, queue, service, signing
-from porthook.delivery.models import Delivery, DeliveryAttempt
+from porthook.delivery import probe, queue, search, service, signing, stats
+from porthook.delivery.models import DeliveryAttempt
 from porthook.delivery.schemas import (
     AttemptPublic,
     DeliveryDetail,
     DeliveryPublic,
     EndpointCreate,
     EndpointCreated,
+    EndpointHealth,
+    EndpointListed,
     EndpointPublic,
     EndpointTestResult,
     EndpointUpdate,
@@ -51,14 +53,19 @@ async def create_endpoint(
     return EndpointCreated(**service.to_public(endpoint).model_dump(), secret=endpoint.secret)
 
 
-@router.get("/endpoints", response_model=Page[EndpointPublic], tags=ENDPOINTS,
+@router.get("/endpoints", response_model=Page[EndpointListed], tags=ENDPOINTS,
             responses=responses(422))
 async def read_endpoints(
-    session: SessionDep, account_id: AccountIdDep, page: PageDep
-) -> Page[EndpointPublic]:
+    session: SessionDep, account_id: AccountIdDep, page: PageDep, clock: ClockDep
+) -> Page[EndpointListed]:
+    """The account's endpoints, each with a one-line health summary (see
+    ``GET /v1/endpoints/{id}/stats`` for the details)."""
     rows, next_cursor = await service.list_endpoints(session, account_id=account_id,
                                                      cursor=page.cursor, limit=page.limit)
-    return Page(data=[service.to_public(e) for e in rows], next_cursor=next_cursor)
+    health = await stats.health_by_endpoint(session, rows, now=clock.now())
+    return Page(data=[EndpointListed(**service.to_public(e).model_dump(),
+                                     health=EndpointHealth(**vars(health[e.id])))
+                      for e in rows], next_cursor=next_cursor)
 
 
 @router.get("/endpoints/{endpoint_id}", response_model=EndpointPublic, tags=ENDPOINTS,
@@ -145,10 +152,7 @@ async def recover_endpoint(
     return Requeued(requeued=count)
 
 
-def _delivery(delivery: Delivery) -> DeliveryPublic:
-    public = DeliveryPublic.model_validate(delivery)
-    return public if delivery.status == "pending" else public.model_copy(
-        update={"next_attempt_at": None})
+_delivery = search.to_public
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail, tags=DELIVERIES,

@@ -163,3 +163,52 @@ def lease_left_for_send(
     """A row may still be sent only if its lease outlives the request's timeout:
     otherwise another worker could take it over mid-send and send it twice."""
     return (lease_expires_at - now).total_seconds() > request_timeout_s + 1.0
+
+
+# What a search calls a delivery (``GET /v1/deliveries?status=``): the stored
+# status, with the waiting rows that already failed told apart.
+RETRYING = "retrying"
+STATES = (models.PENDING, RETRYING, models.DELIVERED, models.DEAD, models.HELD)
+# An attempt's outcome by what came back; ``network``: no HTTP answer at all
+# (refused, reset, timed out, TLS, or a mail server that would not take it).
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx", "network")
+
+
+def state_of(status: str, last_error: str | None) -> str:
+    """``retrying``: pending after a failed attempt (its ``last_error`` is set by
+    every failure and cleared by a success). ``held``: its endpoint was disabled
+    when the row came up (or at fan-out); it waits for enable + recover."""
+    if status == models.PENDING and last_error is not None:
+        return RETRYING
+    return status
+
+
+def status_class(status_code: int | None, error: str | None) -> str:
+    """The class of an attempt's outcome; an e-mail accepted (no status code,
+    no error) counts as 2xx."""
+    if status_code is None:
+        return "network" if error is not None else "2xx"
+    if status_code >= 500:
+        return "5xx"
+    return f"{min(max(status_code // 100, 2), 4)}xx"
+
+
+def success_rate(succeeded: int, total: int) -> float | None:
+    """Share of attempts that succeeded; None when nothing was attempted."""
+    return round(succeeded / total, 4) if total else None
+
+
+HEALTHY, FAILING, DISABLED = "healthy", "failing", "disabled"
+
+
+def health_state(*, enabled: bool, failing_since: datetime | None) -> str:
+    """One word for an endpoint: disabled, failing (every attempt since
+    ``failing_since`` failed, see ``health_after``) or healthy."""
+    if not enabled:
+        return DISABLED
+    return FAILING if failing_since is not None else HEALTHY
+
+
+def interpolated_percentile(low: float, high: float, position: float) -> float:
+    """``percentile_cont`` between the two neighbours of a fractional position."""
+    return low + (high - low) * (position - int(position))

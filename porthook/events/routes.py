@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
 from porthook.deps import AccountIdDep, OperatorDep, SessionDep
 from porthook.events import service
@@ -20,6 +21,9 @@ TypeFilter = Annotated[
 ]
 
 
+DeliveryState = Literal["pending", "retrying", "delivered", "dead", "held"]
+
+
 @router.get("/events", response_model=Page[EventPublic])
 async def read_events(
     session: SessionDep,
@@ -29,10 +33,20 @@ async def read_events(
     subject_type: str | None = None,
     subject_id: str | None = None,
     occurred_after: datetime | None = None,
+    occurred_before: Annotated[AwareDatetime | None, Query(
+        description="Occurred before this time (with a timezone offset)")] = None,
+    delivery_status: Annotated[list[DeliveryState], Query(
+        description="Only events with a delivery in this state (as GET /v1/deliveries?status= "
+                    "names them), e.g. dead; repeatable")] = [],  # noqa: B006
+    order: Annotated[Literal["asc", "desc"], Query(
+        description="asc: oldest first (the default, for following the feed); desc: newest "
+                    "first")] = "asc",
 ) -> Page[EventPublic]:
+    """The account's events, filtered; a cursor keeps the order it was made with."""
     rows, next_cursor = await service.list_events(
         session, account_id=account_id, types=type, subject_type=subject_type,
-        subject_id=subject_id, occurred_after=occurred_after,
+        subject_id=subject_id, occurred_after=occurred_after, occurred_before=occurred_before,
+        delivery_states=delivery_status, newest_first=order == "desc",
         cursor=page.cursor, limit=page.limit,
     )
     return Page(data=[service.to_public(e) for e in rows], next_cursor=next_cursor)

@@ -1,0 +1,215 @@
+"""Endpoint health: ``GET /v1/endpoints/{id}/stats`` and the one-line
+``health`` of each endpoint in ``GET /v1/endpoints``.
+
+Outcomes and latencies come from the attempts, by ``endpoint_id`` and time
+(``ix_delivery_attempts_endpoint_time``); the backlog from the deliveries
+waiting or held (``ix_deliveries_endpoint_due``, ``ix_deliveries_endpoint_stuck``).
+Percentiles: PostgreSQL's ``percentile_cont``; SQLite has none, so the two
+neighbours of the rank are read in order by offset and interpolated the same
+way (``rules.interpolated_percentile``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.delivery import filters, models, rules
+from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
+
+WINDOWS = (("1h", timedelta(hours=1)), ("24h", timedelta(days=1)), ("7d", timedelta(days=7)))
+PERCENTILES = (0.5, 0.95)
+HEALTH_WINDOW = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    counts: dict[str, int]  # by rules.STATUS_CLASSES
+    total: int
+    success_rate: float | None
+    latency_ms: dict[str, float | None]  # "p50", "p95" of successful attempts
+
+
+@dataclass(frozen=True)
+class LastAttempt:
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    response_excerpt: str | None
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    retrying: int
+    held: int
+    oldest_pending_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EndpointStats:
+    windows: dict[str, Window]
+    last_success: LastAttempt | None
+    last_failure: LastAttempt | None
+    backlog: Backlog
+
+
+async def endpoint_stats(session: AsyncSession, *, endpoint: Endpoint,
+                         now: datetime) -> EndpointStats:
+    counts = await _counts(session, endpoint.id, now=now)
+    windows = {}
+    for name, span in WINDOWS:
+        latency = await percentiles(session, endpoint_id=endpoint.id, since=now - span)
+        by_class = counts[name]
+        total = sum(by_class.values())
+        windows[name] = Window(counts=by_class, total=total, latency_ms=latency,
+                               success_rate=rules.success_rate(by_class["2xx"], total))
+    return EndpointStats(
+        windows=windows,
+        last_success=await _last(session, endpoint.id, filters.attempt_succeeded()),
+        last_failure=await _last(session, endpoint.id, filters.attempt_failed()),
+        backlog=await _backlog(session, endpoint.id),
+    )
+
+
+def _attempt_class() -> sa.ColumnElement[str]:
+    return sa.case(*((filters.attempt_class(name), name) for name in rules.STATUS_CLASSES[:-1]),
+                   else_="network")
+
+
+async def _counts(session: AsyncSession, endpoint_id: uuid.UUID,
+                  *, now: datetime) -> dict[str, dict[str, int]]:
+    kind = _attempt_class().label("kind")
+    columns = [sa.func.count().filter(DeliveryAttempt.attempted_at >= now - span).label(name)
+               for name, span in WINDOWS]
+    rows = (await session.execute(
+        sa.select(kind, *columns)
+        .where(DeliveryAttempt.endpoint_id == endpoint_id,
+               DeliveryAttempt.attempted_at >= now - WINDOWS[-1][1])
+        .group_by(kind))).all()
+    counts = {name: dict.fromkeys(rules.STATUS_CLASSES, 0) for name, _ in WINDOWS}
+    for row in rows:
+        for index, (name, _) in enumerate(WINDOWS):
+            counts[name][row[0]] = int(row[index + 1])
+    return counts
+
+
+async def percentiles(session: AsyncSession, *, endpoint_id: uuid.UUID,
+                      since: datetime) -> dict[str, float | None]:
+    """p50 and p95 of the durations of the endpoint's successful attempts since then."""
+    where = (DeliveryAttempt.endpoint_id == endpoint_id, DeliveryAttempt.attempted_at >= since,
+             filters.attempt_succeeded())
+    if session.get_bind().dialect.name == "postgresql":
+        values = await _percentiles_pg(session, where)
+    else:
+        values = await _percentiles_by_offset(session, where)
+    return {f"p{round(p * 100)}": value for p, value in zip(PERCENTILES, values, strict=True)}
+
+
+async def _percentiles_pg(session: AsyncSession,
+                          where: Sequence[sa.ColumnElement[bool]]) -> list[float | None]:
+    columns = [sa.func.percentile_cont(p).within_group(DeliveryAttempt.duration_ms)
+               for p in PERCENTILES]
+    row = (await session.execute(sa.select(*columns).where(*where))).one()
+    return [None if value is None else round(float(value), 1) for value in row]
+
+
+async def _percentiles_by_offset(session: AsyncSession,
+                                 where: Sequence[sa.ColumnElement[bool]]) -> list[float | None]:
+    total = int(await session.scalar(sa.select(sa.func.count()).where(*where)) or 0)
+    if not total:
+        return [None for _ in PERCENTILES]
+    ordered = sa.select(DeliveryAttempt.duration_ms).where(*where).order_by(
+        DeliveryAttempt.duration_ms)
+    values: list[float | None] = []
+    for p in PERCENTILES:
+        position = p * (total - 1)
+        pair = (await session.scalars(ordered.offset(int(position)).limit(2))).all()
+        high = pair[1] if len(pair) > 1 else pair[0]
+        values.append(round(rules.interpolated_percentile(pair[0], high, position), 1))
+    return values
+
+
+async def _last(session: AsyncSession, endpoint_id: uuid.UUID,
+                outcome: sa.ColumnElement[bool]) -> LastAttempt | None:
+    row = (await session.execute(
+        sa.select(DeliveryAttempt.attempted_at, DeliveryAttempt.status_code,
+                  DeliveryAttempt.error, DeliveryAttempt.response_excerpt)
+        .where(DeliveryAttempt.endpoint_id == endpoint_id, outcome)
+        .order_by(DeliveryAttempt.attempted_at.desc()).limit(1))).first()
+    return LastAttempt(*row) if row is not None else None
+
+
+async def _backlog(session: AsyncSession, endpoint_id: uuid.UUID) -> Backlog:
+    pending = Delivery.status == models.PENDING
+    failed = Delivery.last_error.is_not(None)
+    row = (await session.execute(
+        sa.select(sa.func.count().filter(pending, ~failed), sa.func.count().filter(pending, failed),
+                  sa.func.count().filter(Delivery.status == models.HELD),
+                  sa.func.min(Delivery.created_at).filter(pending))
+        .where(Delivery.endpoint_id == endpoint_id,
+               Delivery.status.in_([models.PENDING, models.HELD])))).one()
+    return Backlog(pending=int(row[0]), retrying=int(row[1]), held=int(row[2]),
+                   oldest_pending_at=row[3])
+
+
+@dataclass(frozen=True)
+class Health:
+    state: str  # rules.health_state
+    success_rate_24h: float | None
+    attempts_24h: int
+    backlog: int
+    last_error: str | None
+
+
+async def health_by_endpoint(session: AsyncSession, endpoints: Sequence[Endpoint], *,
+                             now: datetime) -> dict[uuid.UUID, Health]:
+    """The one-line health of a page of endpoints, in one query: each figure a
+    correlated subquery the database answers from an index per endpoint."""
+    if not endpoints:
+        return {}
+    rows = (await session.execute(_health_statement(now),
+                                  {"ids": [e.id for e in endpoints]})).all()
+    figures: dict[uuid.UUID, Any] = {row[0]: row for row in rows}
+    found = {}
+    for endpoint in endpoints:
+        _, total, succeeded, backlog, last_code, last_error = figures[endpoint.id]
+        state = rules.health_state(enabled=endpoint.enabled, failing_since=endpoint.failing_since)
+        found[endpoint.id] = Health(
+            state=state, success_rate_24h=rules.success_rate(succeeded or 0, total or 0),
+            attempts_24h=total or 0, backlog=backlog or 0,
+            last_error=endpoint.disabled_reason if state == rules.DISABLED
+            else _reason(last_code, last_error))
+    return found
+
+
+def _reason(status_code: int | None, error: str | None) -> str | None:
+    if error:
+        return error
+    return f"HTTP {status_code}" if status_code is not None else None
+
+
+def _health_statement(now: datetime) -> sa.Select[Any]:
+    attempts = DeliveryAttempt
+    recent = sa.and_(attempts.endpoint_id == Endpoint.id,
+                     attempts.attempted_at >= now - HEALTH_WINDOW)
+    total = sa.select(sa.func.count()).where(recent)
+    succeeded = sa.select(sa.func.count()).where(recent, filters.attempt_succeeded())
+    waiting = sa.select(sa.func.count()).where(
+        Delivery.endpoint_id == Endpoint.id,
+        Delivery.status.in_([models.PENDING, models.HELD]))
+    failures = (sa.select(attempts.status_code, attempts.error)
+                .where(recent, filters.attempt_failed())
+                .order_by(attempts.attempted_at.desc()).limit(1))
+    return sa.select(
+        Endpoint.id, total.scalar_subquery(), succeeded.scalar_subquery(),
+        waiting.scalar_subquery(),
+        failures.with_only_columns(attempts.status_code).scalar_subquery(),
+        failures.with_only_columns(attempts.error).scalar_subquery(),
+    ).where(Endpoint.id.in_(sa.bindparam("ids", expanding=True)))
