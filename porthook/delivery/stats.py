@@ -12,7 +12,7 @@ way (``rules.interpolated_percentile``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,12 +63,13 @@ class EndpointStats:
 async def endpoint_stats(session: AsyncSession, *, endpoint: Endpoint,
                          now: datetime) -> EndpointStats:
     counts = await _counts(session, endpoint.id, now=now)
+    latencies = await percentiles(session, endpoint_id=endpoint.id,
+                                  since={name: now - span for name, span in WINDOWS})
     windows = {}
-    for name, span in WINDOWS:
-        latency = await percentiles(session, endpoint_id=endpoint.id, since=now - span)
+    for name, _ in WINDOWS:
         by_class = counts[name]
         total = sum(by_class.values())
-        windows[name] = Window(counts=by_class, total=total, latency_ms=latency,
+        windows[name] = Window(counts=by_class, total=total, latency_ms=latencies[name],
                                success_rate=rules.success_rate(by_class["2xx"], total))
     return EndpointStats(
         windows=windows,
@@ -101,23 +102,34 @@ async def _counts(session: AsyncSession, endpoint_id: uuid.UUID,
 
 
 async def percentiles(session: AsyncSession, *, endpoint_id: uuid.UUID,
-                      since: datetime) -> dict[str, float | None]:
-    """p50 and p95 of the durations of the endpoint's successful attempts since then."""
-    where = (DeliveryAttempt.endpoint_id == endpoint_id, DeliveryAttempt.attempted_at >= since,
-             filters.attempt_succeeded())
+                      since: Mapping[str, datetime]) -> dict[str, dict[str, float | None]]:
+    """p50 and p95 of the durations of the endpoint's successful attempts,
+    for each window (by name) since its time."""
+    where = (DeliveryAttempt.endpoint_id == endpoint_id,
+             DeliveryAttempt.attempted_at >= min(since.values()), filters.attempt_succeeded())
     if session.get_bind().dialect.name == "postgresql":
-        values = await _percentiles_pg(session, where)
+        found = await _percentiles_pg(session, where, since)
     else:
-        values = await _percentiles_by_offset(session, where)
-    return {f"p{round(p * 100)}": value for p, value in zip(PERCENTILES, values, strict=True)}
+        found = {name: await _percentiles_by_offset(
+            session, (*where, DeliveryAttempt.attempted_at >= moment))
+            for name, moment in since.items()}
+    return {name: {f"p{round(p * 100)}": value for p, value in zip(PERCENTILES, values,
+                                                                     strict=True)}
+            for name, values in found.items()}
 
 
-async def _percentiles_pg(session: AsyncSession,
-                          where: Sequence[sa.ColumnElement[bool]]) -> list[float | None]:
+async def _percentiles_pg(
+    session: AsyncSession, where: Sequence[sa.ColumnElement[bool]],
+    since: Mapping[str, datetime],
+) -> dict[str, list[float | None]]:
+    # Every window in one pass over the widest one's rows.
     columns = [sa.func.percentile_cont(p).within_group(DeliveryAttempt.duration_ms)
-               for p in PERCENTILES]
-    row = (await session.execute(sa.select(*columns).where(*where))).one()
-    return [None if value is None else round(float(value), 1) for value in row]
+               .filter(DeliveryAttempt.attempted_at >= moment)
+               for moment in since.values() for p in PERCENTILES]
+    row = list((await session.execute(sa.select(*columns).where(*where))).one())
+    values = [None if value is None else round(float(value), 1) for value in row]
+    size = len(PERCENTILES)
+    return {name: values[i * size:(i + 1) * size] for i, name in enumerate(since)}
 
 
 async def _percentiles_by_offset(session: AsyncSession,

@@ -69,9 +69,9 @@ async def test_percentiles_agree_on_both_backends(
     session.add(_attempt(target, now, 9999, 500, None))
     session.add(_attempt(target, now - timedelta(days=2), 9999, 204))
     await session.flush()
-    found = await stats.percentiles(session, endpoint_id=endpoint.id,
-                                    since=now - timedelta(days=1))
-    assert found == {"p50": p50, "p95": p95}
+    found = await stats.percentiles(session, endpoint_id=endpoint.id, since={
+        "24h": now - timedelta(days=1), "1h": now - timedelta(hours=1)})
+    assert found == {"24h": {"p50": p50, "p95": p95}, "1h": {"p50": p50, "p95": p95}}
 
 
 async def test_attempts_count_by_class_and_window(
