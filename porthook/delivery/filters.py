@@ -37,19 +37,32 @@ def last_class_clause(classes: Sequence[str]) -> sa.ColumnElement[bool]:
         _code_class(Delivery.last_status_code, Delivery.last_error, name) for name in classes)))
 
 
-def attempt_class(name: str) -> sa.ColumnElement[bool]:
-    """Attempts whose outcome is of class ``name``."""
-    return _code_class(DeliveryAttempt.status_code, DeliveryAttempt.error, name)
+def attempt_class(name: str, *, email: bool) -> sa.ColumnElement[bool]:
+    """Attempts whose outcome is of class ``name``. A webhook attempt without a
+    status code always failed (its sender records why), so for webhooks the
+    class reads the status code alone: on PostgreSQL the stats then read
+    ``ix_delivery_attempts_endpoint_time`` only (it INCLUDEs the code). An
+    e-mail's outcome is in its error (no error: accepted)."""
+    code, error = DeliveryAttempt.status_code, DeliveryAttempt.error
+    if email:
+        return _code_class(code, error, name)
+    if name == "network":
+        return code.is_(None)
+    if name == "2xx":
+        return code.between(100, 299)
+    return _code_class(code, error, name)
 
 
-def attempt_succeeded() -> sa.ColumnElement[bool]:
-    return attempt_class("2xx")
+def attempt_succeeded(*, email: bool) -> sa.ColumnElement[bool]:
+    return attempt_class("2xx", email=email)
 
 
-def attempt_failed() -> sa.ColumnElement[bool]:
+def attempt_failed(*, email: bool) -> sa.ColumnElement[bool]:
     # Not ``~attempt_succeeded()``: with a NULL status code SQL's NOT of the
     # range test is NULL, and a network failure would count as neither.
     code, error = DeliveryAttempt.status_code, DeliveryAttempt.error
+    if not email:
+        return sa.or_(code >= 300, code.is_(None))
     return sa.or_(code >= 300, sa.and_(code.is_(None), error.is_not(None)))
 
 

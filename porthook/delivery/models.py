@@ -31,6 +31,7 @@ ORIGIN_ORDER = "porting_order"  # an order's own webhook_url (seed 001)
 _PENDING_ONLY = sa.text("status = 'pending'")
 _ORDERED_OPEN = sa.text("ordered AND status IN ('pending', 'held')")
 _STUCK = sa.text("status IN ('dead', 'held')")
+_OPEN = sa.text("status IN ('pending', 'dead', 'held')")
 
 
 class NotificationProfile(Base):
@@ -124,11 +125,11 @@ class Delivery(Base):
         # into each (the price of listing a million rows without a sort).
         sa.Index("ix_deliveries_account_created", "account_id", "created_at", "id"),
         sa.Index("ix_deliveries_endpoint_created", "endpoint_id", "created_at", "id"),
-        # A search for what is stuck (status=dead|held) across an account, where
-        # those rows are few among millions delivered.
+        # A search for what is not delivered (waiting, retrying, dead, held)
+        # across an account, where those rows are few among millions delivered.
         sa.Index(
-            "ix_deliveries_account_stuck", "account_id", "created_at", "id",
-            postgresql_where=_STUCK, sqlite_where=_STUCK,
+            "ix_deliveries_account_open", "account_id", "created_at", "id",
+            postgresql_where=_OPEN, sqlite_where=_OPEN,
         ),
     )
 

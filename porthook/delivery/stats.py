@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porthook.delivery import filters, models, rules
+from porthook.delivery import filters, rules
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
 
 WINDOWS = (("1h", timedelta(hours=1)), ("24h", timedelta(days=1)), ("7d", timedelta(days=7)))
@@ -62,8 +62,9 @@ class EndpointStats:
 
 async def endpoint_stats(session: AsyncSession, *, endpoint: Endpoint,
                          now: datetime) -> EndpointStats:
-    counts = await _counts(session, endpoint.id, now=now)
-    latencies = await percentiles(session, endpoint_id=endpoint.id,
+    email = endpoint.channel == "email"
+    counts = await _counts(session, endpoint.id, now=now, email=email)
+    latencies = await percentiles(session, endpoint_id=endpoint.id, email=email,
                                   since={name: now - span for name, span in WINDOWS})
     windows = {}
     for name, _ in WINDOWS:
@@ -73,20 +74,16 @@ async def endpoint_stats(session: AsyncSession, *, endpoint: Endpoint,
                                success_rate=rules.success_rate(by_class["2xx"], total))
     return EndpointStats(
         windows=windows,
-        last_success=await _last(session, endpoint.id, filters.attempt_succeeded()),
-        last_failure=await _last(session, endpoint.id, filters.attempt_failed()),
+        last_success=await _last(session, endpoint.id, filters.attempt_succeeded(email=email)),
+        last_failure=await _last(session, endpoint.id, filters.attempt_failed(email=email)),
         backlog=await _backlog(session, endpoint.id),
     )
 
 
-def _attempt_class() -> sa.ColumnElement[str]:
-    return sa.case(*((filters.attempt_class(name), name) for name in rules.STATUS_CLASSES[:-1]),
-                   else_="network")
-
-
-async def _counts(session: AsyncSession, endpoint_id: uuid.UUID,
-                  *, now: datetime) -> dict[str, dict[str, int]]:
-    kind = _attempt_class().label("kind")
+async def _counts(session: AsyncSession, endpoint_id: uuid.UUID, *, now: datetime,
+                  email: bool) -> dict[str, dict[str, int]]:
+    kind = sa.case(*((filters.attempt_class(name, email=email), name)
+                     for name in rules.STATUS_CLASSES[:-1]), else_="network").label("kind")
     columns = [sa.func.count().filter(DeliveryAttempt.attempted_at >= now - span).label(name)
                for name, span in WINDOWS]
     rows = (await session.execute(
@@ -101,12 +98,13 @@ async def _counts(session: AsyncSession, endpoint_id: uuid.UUID,
     return counts
 
 
-async def percentiles(session: AsyncSession, *, endpoint_id: uuid.UUID,
+async def percentiles(session: AsyncSession, *, endpoint_id: uuid.UUID, email: bool = False,
                       since: Mapping[str, datetime]) -> dict[str, dict[str, float | None]]:
     """p50 and p95 of the durations of the endpoint's successful attempts,
     for each window (by name) since its time."""
     where = (DeliveryAttempt.endpoint_id == endpoint_id,
-             DeliveryAttempt.attempted_at >= min(since.values()), filters.attempt_succeeded())
+             DeliveryAttempt.attempted_at >= min(since.values()),
+             filters.attempt_succeeded(email=email))
     if session.get_bind().dialect.name == "postgresql":
         found = await _percentiles_pg(session, where, since)
     else:
@@ -158,17 +156,24 @@ async def _last(session: AsyncSession, endpoint_id: uuid.UUID,
     return LastAttempt(*row) if row is not None else None
 
 
+# Literal predicates, not bound parameters: only then can PostgreSQL's
+# planner (generic plans included) prove the partial indexes apply.
+_PENDING = sa.text("deliveries.status = 'pending'")
+_HELD = sa.text("deliveries.status = 'held'")
+
+
 async def _backlog(session: AsyncSession, endpoint_id: uuid.UUID) -> Backlog:
-    pending = Delivery.status == models.PENDING
+    # The endpoint's waiting rows through ix_deliveries_endpoint_due, its held
+    # ones through ix_deliveries_endpoint_stuck: never its delivered history.
     failed = Delivery.last_error.is_not(None)
-    row = (await session.execute(
-        sa.select(sa.func.count().filter(pending, ~failed), sa.func.count().filter(pending, failed),
-                  sa.func.count().filter(Delivery.status == models.HELD),
-                  sa.func.min(Delivery.created_at).filter(pending))
-        .where(Delivery.endpoint_id == endpoint_id,
-               Delivery.status.in_([models.PENDING, models.HELD])))).one()
-    return Backlog(pending=int(row[0]), retrying=int(row[1]), held=int(row[2]),
-                   oldest_pending_at=row[3])
+    waiting = (await session.execute(
+        sa.select(sa.func.count().filter(~failed), sa.func.count().filter(failed),
+                  sa.func.min(Delivery.created_at))
+        .where(Delivery.endpoint_id == endpoint_id, _PENDING))).one()
+    held = await session.scalar(sa.select(sa.func.count()).where(
+        Delivery.endpoint_id == endpoint_id, _HELD))
+    return Backlog(pending=int(waiting[0]), retrying=int(waiting[1]), held=int(held or 0),
+                   oldest_pending_at=waiting[2])
 
 
 @dataclass(frozen=True)
@@ -182,20 +187,23 @@ class Health:
 
 async def health_by_endpoint(session: AsyncSession, endpoints: Sequence[Endpoint], *,
                              now: datetime) -> dict[uuid.UUID, Health]:
-    """The one-line health of a page of endpoints, in one query: each figure a
+    """The one-line health of a page of endpoints: one query per channel on
+    the page (webhooks' outcomes read from the index alone), each figure a
     correlated subquery the database answers from an index per endpoint."""
-    if not endpoints:
-        return {}
-    rows = (await session.execute(_health_statement(now),
-                                  {"ids": [e.id for e in endpoints]})).all()
-    figures: dict[uuid.UUID, Any] = {row[0]: row for row in rows}
+    figures: dict[uuid.UUID, Any] = {}
+    for email in (False, True):
+        ids = [e.id for e in endpoints if (e.channel == "email") == email]
+        if ids:
+            rows = (await session.execute(_health_statement(now, email=email),
+                                          {"ids": ids})).all()
+            figures.update({row[0]: row for row in rows})
     found = {}
     for endpoint in endpoints:
-        _, total, succeeded, backlog, last_code, last_error = figures[endpoint.id]
+        _, total, succeeded, waiting, held, last_code, last_error = figures[endpoint.id]
         state = rules.health_state(enabled=endpoint.enabled, failing_since=endpoint.failing_since)
         found[endpoint.id] = Health(
             state=state, success_rate_24h=rules.success_rate(succeeded or 0, total or 0),
-            attempts_24h=total or 0, backlog=backlog or 0,
+            attempts_24h=total or 0, backlog=(waiting or 0) + (held or 0),
             last_error=endpoint.disabled_reason if state == rules.DISABLED
             else _reason(last_code, last_error))
     return found
@@ -207,21 +215,21 @@ def _reason(status_code: int | None, error: str | None) -> str | None:
     return f"HTTP {status_code}" if status_code is not None else None
 
 
-def _health_statement(now: datetime) -> sa.Select[Any]:
+def _health_statement(now: datetime, *, email: bool) -> sa.Select[Any]:
     attempts = DeliveryAttempt
     recent = sa.and_(attempts.endpoint_id == Endpoint.id,
                      attempts.attempted_at >= now - HEALTH_WINDOW)
-    total = sa.select(sa.func.count()).where(recent)
-    succeeded = sa.select(sa.func.count()).where(recent, filters.attempt_succeeded())
-    waiting = sa.select(sa.func.count()).where(
-        Delivery.endpoint_id == Endpoint.id,
-        Delivery.status.in_([models.PENDING, models.HELD]))
+
+    def count(*where: sa.ColumnElement[bool] | sa.TextClause) -> sa.ScalarSelect[Any]:
+        return sa.select(sa.func.count()).where(*where).scalar_subquery()
+
     failures = (sa.select(attempts.status_code, attempts.error)
-                .where(recent, filters.attempt_failed())
+                .where(recent, filters.attempt_failed(email=email))
                 .order_by(attempts.attempted_at.desc()).limit(1))
     return sa.select(
-        Endpoint.id, total.scalar_subquery(), succeeded.scalar_subquery(),
-        waiting.scalar_subquery(),
+        Endpoint.id, count(recent), count(recent, filters.attempt_succeeded(email=email)),
+        count(Delivery.endpoint_id == Endpoint.id, _PENDING),
+        count(Delivery.endpoint_id == Endpoint.id, _HELD),
         failures.with_only_columns(attempts.status_code).scalar_subquery(),
         failures.with_only_columns(attempts.error).scalar_subquery(),
     ).where(Endpoint.id.in_(sa.bindparam("ids", expanding=True)))

@@ -17,16 +17,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-STUCK = sa.text("status IN ('dead', 'held')")
+OPEN = sa.text("status IN ('pending', 'dead', 'held')")
 # name, table, columns, options
 INDEXES: list[tuple[str, str, list[str], dict[str, object]]] = [
     ("ix_deliveries_account_created", "deliveries", ["account_id", "created_at", "id"], {}),
     ("ix_deliveries_endpoint_created", "deliveries", ["endpoint_id", "created_at", "id"], {}),
-    ("ix_deliveries_account_stuck", "deliveries", ["account_id", "created_at", "id"],
-     {"where": STUCK}),
+    ("ix_deliveries_account_open", "deliveries", ["account_id", "created_at", "id"],
+     {"where": OPEN}),
     ("ix_delivery_attempts_endpoint_time", "delivery_attempts", ["endpoint_id", "attempted_at"],
      {"include": ["status_code", "duration_ms"]}),
     ("ix_events_subject_id", "events", ["subject_id"], {}),
+    ("ix_events_account_type", "events", ["account_id", "type", "position"], {}),
 ]
 
 
