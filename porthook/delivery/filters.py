@@ -17,16 +17,33 @@ from porthook.delivery.models import Delivery, DeliveryAttempt
 
 
 def state_clause(states: Sequence[str]) -> sa.ColumnElement[bool]:
-    """Rows in any of ``states`` (``rules.STATES``)."""
-    return sa.or_(*(_one_state(state) for state in states))
+    """Rows in any of ``states`` (``rules.STATES``). The stored statuses are
+    written as literals, not bound parameters: only then can PostgreSQL's
+    planner (its generic plans included) prove that a partial index such as
+    ``ix_deliveries_account_open`` holds the rows, and estimate them right."""
+    wanted = set(states)
+    if {models.PENDING, rules.RETRYING} <= wanted:  # together: every waiting row
+        wanted -= {models.PENDING, rules.RETRYING}
+        stored = {models.PENDING}
+    else:
+        stored = set()
+    stored |= wanted & {models.DELIVERED, models.DEAD, models.HELD}
+    clauses = []
+    if stored:
+        clauses.append(_status_in(sorted(stored)))
+    if models.PENDING in wanted:
+        clauses.append(sa.and_(_status_in([models.PENDING]), Delivery.last_error.is_(None)))
+    if rules.RETRYING in wanted:
+        clauses.append(sa.and_(_status_in([models.PENDING]), Delivery.last_error.is_not(None)))
+    return sa.or_(*clauses)
 
 
-def _one_state(state: str) -> sa.ColumnElement[bool]:
-    if state == models.PENDING:
-        return sa.and_(Delivery.status == models.PENDING, Delivery.last_error.is_(None))
-    if state == rules.RETRYING:
-        return sa.and_(Delivery.status == models.PENDING, Delivery.last_error.is_not(None))
-    return Delivery.status == state
+def _status_in(statuses: Sequence[str]) -> sa.ColumnElement[bool]:
+    # Safe as literals: the values are models' own constants, never user text.
+    literals = [sa.literal_column(f"'{status}'", sa.String()) for status in statuses]
+    if len(literals) == 1:
+        return Delivery.status == literals[0]
+    return Delivery.status.in_(literals)
 
 
 def last_class_clause(classes: Sequence[str]) -> sa.ColumnElement[bool]:

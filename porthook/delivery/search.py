@@ -66,22 +66,10 @@ def to_public(delivery: Delivery) -> DeliveryPublic:
         **({} if delivery.status == models.PENDING else {"next_attempt_at": None})})
 
 
-Clause = sa.ColumnElement[bool] | sa.TextClause
-_OPEN = sa.text("deliveries.status IN ('pending', 'dead', 'held')")
-_STUCK = sa.text("deliveries.status IN ('dead', 'held')")
-
-
-def clauses(where: DeliveryFilter) -> list[Clause]:
-    found: list[Clause] = []
+def clauses(where: DeliveryFilter) -> list[sa.ColumnElement[bool]]:
+    found: list[sa.ColumnElement[bool]] = []
     if where.states:
         found.append(filters.state_clause(where.states))
-        # Said literally, so that the planner can prove the partial indexes of
-        # rows not delivered (ix_deliveries_account_open) or stuck
-        # (ix_deliveries_endpoint_stuck) hold them, whatever the parameters.
-        if models.DELIVERED not in where.states:
-            found.append(_OPEN)
-        if all(s in (models.DEAD, models.HELD) for s in where.states):
-            found.append(_STUCK)
     if where.endpoint_id is not None:
         found.append(Delivery.endpoint_id == where.endpoint_id)
     if where.event_id is not None:
@@ -96,7 +84,7 @@ def clauses(where: DeliveryFilter) -> list[Clause]:
     return found
 
 
-def _event_clauses(where: DeliveryFilter) -> list[Clause]:
+def _event_clauses(where: DeliveryFilter) -> list[sa.ColumnElement[bool]]:
     if where.subject_id is not None:
         # An order has a few dozen events: their deliveries, through the
         # unique (event_id, endpoint_id), are fewer than any page scan.

@@ -22,7 +22,7 @@ OPEN = sa.text("status IN ('pending', 'dead', 'held')")
 INDEXES: list[tuple[str, str, list[str], dict[str, object]]] = [
     ("ix_deliveries_account_created", "deliveries", ["account_id", "created_at", "id"], {}),
     ("ix_deliveries_endpoint_created", "deliveries", ["endpoint_id", "created_at", "id"], {}),
-    ("ix_deliveries_account_open", "deliveries", ["account_id", "created_at", "id"],
+    ("ix_deliveries_account_open", "deliveries", ["account_id", "status", "created_at", "id"],
      {"where": OPEN}),
     ("ix_delivery_attempts_endpoint_time", "delivery_attempts", ["endpoint_id", "attempted_at"],
      {"include": ["status_code", "duration_ms"]}),
