@@ -32,6 +32,7 @@ _PENDING_ONLY = sa.text("status = 'pending'")
 _ORDERED_OPEN = sa.text("ordered AND status IN ('pending', 'held')")
 _STUCK = sa.text("status IN ('dead', 'held')")
 _OPEN = sa.text("status IN ('pending', 'dead', 'held')")
+_RETRYING = sa.text("status = 'pending' AND last_error IS NOT NULL")
 
 
 class NotificationProfile(Base):
@@ -115,9 +116,11 @@ class Delivery(Base):
             "ix_deliveries_ordering", "endpoint_id", "ordering_key", "sequence",
             postgresql_where=_ORDERED_OPEN, sqlite_where=_ORDERED_OPEN,
         ),
-        # ``recover`` looks for what died or was held on an endpoint since a time.
+        # ``recover`` looks for what died or was held on an endpoint since a
+        # time; the stats count its held rows (the status in the key: from the
+        # index alone).
         sa.Index(
-            "ix_deliveries_endpoint_stuck", "endpoint_id", "created_at",
+            "ix_deliveries_endpoint_stuck", "endpoint_id", "status", "created_at",
             postgresql_where=_STUCK, sqlite_where=_STUCK,
         ),
         # Searches (``delivery.search``), newest first: an account's rows, and
@@ -127,6 +130,13 @@ class Delivery(Base):
         sa.Index("ix_deliveries_endpoint_created", "endpoint_id", "created_at", "id"),
         # A search for what is not delivered (waiting, retrying, dead, held)
         # across an account, where those rows are few among millions delivered.
+        # What waits after a failure (``retrying``), newest first: the planner
+        # cannot tell from its statistics how many waiting rows have failed.
+        # Partial: only those rows' claims and outcomes write to it.
+        sa.Index(
+            "ix_deliveries_account_retrying", "account_id", "created_at", "id",
+            postgresql_where=_RETRYING, sqlite_where=_RETRYING,
+        ),
         # The status in the key: one state's rows come out newest first.
         sa.Index(
             "ix_deliveries_account_open", "account_id", "status", "created_at", "id",

@@ -18,10 +18,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 OPEN = sa.text("status IN ('pending', 'dead', 'held')")
+RETRYING = sa.text("status = 'pending' AND last_error IS NOT NULL")
 # name, table, columns, options
 INDEXES: list[tuple[str, str, list[str], dict[str, object]]] = [
     ("ix_deliveries_account_created", "deliveries", ["account_id", "created_at", "id"], {}),
     ("ix_deliveries_endpoint_created", "deliveries", ["endpoint_id", "created_at", "id"], {}),
+    ("ix_deliveries_account_retrying", "deliveries", ["account_id", "created_at", "id"],
+     {"where": RETRYING}),
     ("ix_deliveries_account_open", "deliveries", ["account_id", "status", "created_at", "id"],
      {"where": OPEN}),
     ("ix_delivery_attempts_endpoint_time", "delivery_attempts", ["endpoint_id", "attempted_at"],
@@ -29,6 +32,22 @@ INDEXES: list[tuple[str, str, list[str], dict[str, object]]] = [
     ("ix_events_subject_id", "events", ["subject_id"], {}),
     ("ix_events_account_type", "events", ["account_id", "type", "position"], {}),
 ]
+
+
+STUCK = sa.text("status IN ('dead', 'held')")
+
+
+def _rebuild_stuck(columns: list[str], *, postgres: bool) -> None:
+    """ix_deliveries_endpoint_stuck with other columns (the status joins its key)."""
+    name = "ix_deliveries_endpoint_stuck"
+    if postgres:
+        with op.get_context().autocommit_block():
+            op.drop_index(name, table_name="deliveries", postgresql_concurrently=True)
+            op.create_index(name, "deliveries", columns, postgresql_where=STUCK,
+                            postgresql_concurrently=True)
+    else:
+        op.drop_index(name, table_name="deliveries")
+        op.create_index(name, "deliveries", columns, sqlite_where=STUCK)
 
 
 def upgrade() -> None:
@@ -53,9 +72,12 @@ def upgrade() -> None:
     else:
         for name, table, columns, options in INDEXES:
             op.create_index(name, table, columns, sqlite_where=options.get("where"))
+    _rebuild_stuck(["endpoint_id", "status", "created_at"], postgres=postgres)
 
 
 def downgrade() -> None:
+    _rebuild_stuck(["endpoint_id", "created_at"],
+                   postgres=op.get_bind().dialect.name == "postgresql")
     for name, table, _, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     with op.batch_alter_table("delivery_attempts") as batch_op:
