@@ -19,6 +19,7 @@ from porthook.db import Database
 from porthook.delivery import catalog
 from porthook.delivery import catalog_routes as event_types_routes
 from porthook.delivery import routes as delivery_routes
+from porthook.delivery import search_routes as delivery_search_routes
 from porthook.events import routes as events_routes
 from porthook.idempotency import middleware as idempotency
 from porthook.porting import routes as porting_routes
@@ -33,6 +34,7 @@ ROUTERS = (
     events_routes.router,
     delivery_routes.router,
     event_types_routes.router,
+    delivery_search_routes.router,
     records_routes.router,
 )
 

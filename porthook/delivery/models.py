@@ -31,6 +31,8 @@ ORIGIN_ORDER = "porting_order"  # an order's own webhook_url (seed 001)
 _PENDING_ONLY = sa.text("status = 'pending'")
 _ORDERED_OPEN = sa.text("ordered AND status IN ('pending', 'held')")
 _STUCK = sa.text("status IN ('dead', 'held')")
+_OPEN = sa.text("status IN ('pending', 'dead', 'held')")
+_RETRYING = sa.text("status = 'pending' AND last_error IS NOT NULL")
 
 
 class NotificationProfile(Base):
@@ -119,10 +121,31 @@ class Delivery(Base):
             "ix_deliveries_ordering", "endpoint_id", "ordering_key", "sequence",
             postgresql_where=_ORDERED_OPEN, sqlite_where=_ORDERED_OPEN,
         ),
-        # ``recover`` looks for what died or was held on an endpoint since a time.
+        # ``recover`` looks for what died or was held on an endpoint since a
+        # time; the stats count its held rows (the status in the key: from the
+        # index alone).
         sa.Index(
-            "ix_deliveries_endpoint_stuck", "endpoint_id", "created_at",
+            "ix_deliveries_endpoint_stuck", "endpoint_id", "status", "created_at",
             postgresql_where=_STUCK, sqlite_where=_STUCK,
+        ),
+        # Searches (``delivery.search``), newest first: an account's rows, and
+        # one endpoint's. Full indexes: the outcome UPDATE writes a new entry
+        # into each (the price of listing a million rows without a sort).
+        sa.Index("ix_deliveries_account_created", "account_id", "created_at", "id"),
+        sa.Index("ix_deliveries_endpoint_created", "endpoint_id", "created_at", "id"),
+        # A search for what is not delivered (waiting, retrying, dead, held)
+        # across an account, where those rows are few among millions delivered.
+        # What waits after a failure (``retrying``), newest first: the planner
+        # cannot tell from its statistics how many waiting rows have failed.
+        # Partial: only those rows' claims and outcomes write to it.
+        sa.Index(
+            "ix_deliveries_account_retrying", "account_id", "created_at", "id",
+            postgresql_where=_RETRYING, sqlite_where=_RETRYING,
+        ),
+        # The status in the key: one state's rows come out newest first.
+        sa.Index(
+            "ix_deliveries_account_open", "account_id", "status", "created_at", "id",
+            postgresql_where=_OPEN, sqlite_where=_OPEN,
         ),
     )
 
@@ -144,8 +167,12 @@ class Delivery(Base):
     round_start: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     lease_token: Mapped[uuid.UUID | None]
+    # The last attempt's facts, written by the outcome UPDATE itself, so a
+    # search shows what happened last with no join over the attempts.
+    last_attempt_at: Mapped[datetime | None]
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(sa.String(1000))
+    last_response_excerpt: Mapped[str | None] = mapped_column(sa.String(1024))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
@@ -155,11 +182,20 @@ class DeliveryAttempt(Base):
     """One try of a delivery: what was sent where, and what came back."""
 
     __tablename__ = "delivery_attempts"
+    __table_args__ = (
+        # Endpoint stats: outcomes and latencies over a time window, read
+        # from the index alone on PostgreSQL (INCLUDE).
+        sa.Index("ix_delivery_attempts_endpoint_time", "endpoint_id", "attempted_at",
+                 postgresql_include=["status_code", "duration_ms"]),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     delivery_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
     )
+    # Copied from the delivery (no foreign key: the delivery's cascade removes
+    # the row); null only for attempts recorded before it existed.
+    endpoint_id: Mapped[uuid.UUID | None]
     number: Mapped[int]
     attempted_at: Mapped[datetime]
     duration_ms: Mapped[int]

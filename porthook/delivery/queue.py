@@ -286,7 +286,8 @@ async def record_outcomes(
         if connection.dialect.name == "postgresql":
             await connection.execute(OUTCOMES_PG, _pg_params(sent, rows, now=now))
         else:
-            await connection.execute(_sent_statement(), [{**row, "b_now": now} for row in rows])
+            await connection.execute(_sent_statement(), [
+                {**_sent_row_sqlite(o, row, now), "b_now": now} for o, row in zip(sent, rows, strict=True)])
             await connection.execute(_attempts_statement(), [_attempt_row(o) for o in sent])
         _log_failures(sent, rows)
     skipped = [o for o in outcomes if o.skipped is not None]
@@ -353,6 +354,13 @@ def _sent_row(
     }
 
 
+def _sent_row_sqlite(outcome: Outcome, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    # PostgreSQL's statement reads these two from the attempts' own arrays.
+    excerpt = outcome.response_excerpt
+    return {**row, "b_now": now, "b_attempted": outcome.attempted_at,
+            "b_excerpt": excerpt[:EXCERPT_CHARS] if excerpt is not None else None}
+
+
 def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
     """Rows as one list per key (the arrays the PostgreSQL statements unnest)."""
     return {key: [row[key] for row in rows] for key in rows[0]}
@@ -369,16 +377,19 @@ WITH sent AS (
     UPDATE deliveries AS d
     SET status = b.status, next_attempt_at = b.next_at, last_status_code = b.code,
         last_error = b.error, delivered_at = b.delivered_at, lease_token = NULL,
+        last_attempt_at = b.attempted_at, last_response_excerpt = b.excerpt,
         updated_at = :b_now
     FROM unnest(CAST(:b_id AS uuid[]), CAST(:b_token AS uuid[]), CAST(:b_status AS varchar[]),
                 CAST(:b_next AS timestamptz[]), CAST(:b_code AS integer[]),
-                CAST(:b_error AS varchar[]), CAST(:b_delivered AS timestamptz[]))
-         AS b(id, token, status, next_at, code, error, delivered_at)
+                CAST(:b_error AS varchar[]), CAST(:b_delivered AS timestamptz[]),
+                CAST(:attempted_at AS timestamptz[]), CAST(:response_excerpt AS varchar[]))
+         AS b(id, token, status, next_at, code, error, delivered_at, attempted_at, excerpt)
     WHERE d.id = b.id AND d.lease_token = b.token
 )
-INSERT INTO delivery_attempts (delivery_id, number, attempted_at, duration_ms, delivered_to,
-                               status_code, response_excerpt, error)
-SELECT * FROM unnest(CAST(:b_id AS uuid[]), CAST(:number AS integer[]),
+INSERT INTO delivery_attempts (delivery_id, endpoint_id, number, attempted_at, duration_ms,
+                               delivered_to, status_code, response_excerpt, error)
+SELECT * FROM unnest(CAST(:b_id AS uuid[]), CAST(:endpoint_id AS uuid[]),
+                     CAST(:number AS integer[]),
                      CAST(:attempted_at AS timestamptz[]), CAST(:duration_ms AS integer[]),
                      CAST(:delivered_to AS varchar[]), CAST(:b_code AS integer[]),
                      CAST(:response_excerpt AS varchar[]), CAST(:error AS varchar[]))
@@ -394,6 +405,8 @@ def _sent_statement() -> sa.Update:
         last_status_code=sa.bindparam("b_code", type_=sa.Integer()),
         last_error=sa.bindparam("b_error", type_=sa.String()),
         delivered_at=sa.bindparam("b_delivered", type_=moment),
+        last_attempt_at=sa.bindparam("b_attempted", type_=moment),
+        last_response_excerpt=sa.bindparam("b_excerpt", type_=sa.String()),
         lease_token=None, updated_at=sa.bindparam("b_now", type_=moment),
     )
 
@@ -441,6 +454,7 @@ def _attempt_row(outcome: Outcome) -> dict[str, Any]:
     excerpt = outcome.response_excerpt
     return {
         "delivery_id": outcome.claimed.id,
+        "endpoint_id": outcome.claimed.endpoint_id,
         "number": outcome.claimed.attempt,
         "attempted_at": outcome.attempted_at,
         "duration_ms": outcome.duration_ms,

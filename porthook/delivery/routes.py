@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import AwareDatetime
 
-from porthook.delivery import actions, probe, queue, service, signing
-from porthook.delivery.models import Delivery, DeliveryAttempt
+from porthook.delivery import actions, probe, queue, search, service, signing, stats
+from porthook.delivery.models import DeliveryAttempt
 from porthook.delivery.schemas import (
     REQUEUED_IDS_SHOWN,
     AttemptPublic,
@@ -18,6 +18,8 @@ from porthook.delivery.schemas import (
     DeliveryPublic,
     EndpointCreate,
     EndpointCreated,
+    EndpointHealth,
+    EndpointListed,
     EndpointPublic,
     EndpointRetryRequest,
     EndpointTestResult,
@@ -55,14 +57,19 @@ async def create_endpoint(
     return EndpointCreated(**service.to_public(endpoint).model_dump(), secret=endpoint.secret)
 
 
-@router.get("/endpoints", response_model=Page[EndpointPublic], tags=ENDPOINTS,
+@router.get("/endpoints", response_model=Page[EndpointListed], tags=ENDPOINTS,
             responses=responses(422))
 async def read_endpoints(
-    session: SessionDep, account_id: AccountIdDep, page: PageDep
-) -> Page[EndpointPublic]:
+    session: SessionDep, account_id: AccountIdDep, page: PageDep, clock: ClockDep
+) -> Page[EndpointListed]:
+    """The account's endpoints, each with a one-line health summary (see
+    ``GET /v1/endpoints/{id}/stats`` for the details)."""
     rows, next_cursor = await service.list_endpoints(session, account_id=account_id,
                                                      cursor=page.cursor, limit=page.limit)
-    return Page(data=[service.to_public(e) for e in rows], next_cursor=next_cursor)
+    health = await stats.health_by_endpoint(session, rows, now=clock.now())
+    return Page(data=[EndpointListed(**service.to_public(e).model_dump(),
+                                     health=EndpointHealth(**vars(health[e.id])))
+                      for e in rows], next_cursor=next_cursor)
 
 
 @router.get("/endpoints/{endpoint_id}", response_model=EndpointPublic, tags=ENDPOINTS,
@@ -180,8 +187,7 @@ def _requeued(done: actions.Requeue) -> Requeued:
                     in_flight=done.in_flight[:REQUEUED_IDS_SHOWN])
 
 
-def _delivery(delivery: Delivery) -> DeliveryPublic:
-    return queue.delivery_public(delivery)
+_delivery = search.to_public
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail, tags=DELIVERIES,

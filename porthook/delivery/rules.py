@@ -177,6 +177,8 @@ def may_send(
     """
     return ((lease_expires_at - now).total_seconds() > renew_every_s(lease_s)
             and (now - claimed_at).total_seconds() <= hold_max_s)
+
+
 def in_flight(*, lease_token_set: bool, next_attempt_at: datetime, now: datetime) -> bool:
     """A worker holds the row: leased and the lease not yet run out (a claim
     moves ``next_attempt_at`` to the lease's end). A retry action leaves such a
@@ -258,3 +260,52 @@ def take_token(
     left = refilled - 1.0
     wait_s = 0.0 if left >= 0 else -left / rate_per_s
     return wait_s, Bucket(tokens=left, at=max(now, bucket.at))
+
+
+# What a search calls a delivery (``GET /v1/deliveries?status=``): the stored
+# status, with the waiting rows that already failed told apart.
+RETRYING = "retrying"
+STATES = (models.PENDING, RETRYING, models.DELIVERED, models.DEAD, models.HELD)
+# An attempt's outcome by what came back; ``network``: no HTTP answer at all
+# (refused, reset, timed out, TLS, or a mail server that would not take it).
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx", "network")
+
+
+def state_of(status: str, last_error: str | None) -> str:
+    """``retrying``: pending after a failed attempt (its ``last_error`` is set by
+    every failure and cleared by a success). ``held``: its endpoint was disabled
+    when the row came up (or at fan-out); it waits for enable + recover."""
+    if status == models.PENDING and last_error is not None:
+        return RETRYING
+    return status
+
+
+def status_class(status_code: int | None, error: str | None) -> str:
+    """The class of an attempt's outcome; an e-mail accepted (no status code,
+    no error) counts as 2xx."""
+    if status_code is None:
+        return "network" if error is not None else "2xx"
+    if status_code >= 500:
+        return "5xx"
+    return f"{min(max(status_code // 100, 2), 4)}xx"
+
+
+def success_rate(succeeded: int, total: int) -> float | None:
+    """Share of attempts that succeeded; None when nothing was attempted."""
+    return round(succeeded / total, 4) if total else None
+
+
+HEALTHY, FAILING, DISABLED = "healthy", "failing", "disabled"
+
+
+def health_state(*, enabled: bool, failing_since: datetime | None) -> str:
+    """One word for an endpoint: disabled, failing (every attempt since
+    ``failing_since`` failed, see ``health_after``) or healthy."""
+    if not enabled:
+        return DISABLED
+    return FAILING if failing_since is not None else HEALTHY
+
+
+def interpolated_percentile(low: float, high: float, position: float) -> float:
+    """``percentile_cont`` between the two neighbours of a fractional position."""
+    return low + (high - low) * (position - int(position))

@@ -159,6 +159,70 @@ class EndpointPublic(BaseModel):
     updated_at: datetime
 
 
+class EndpointHealth(BaseModel):
+    state: Literal["healthy", "failing", "disabled"] = Field(
+        description="disabled; failing (every attempt failed since failing_since); else healthy")
+    success_rate_24h: float | None = Field(
+        description="Share of the last 24 h's attempts that succeeded (0 to 1); null if none")
+    attempts_24h: int = Field(description="Attempts made in the last 24 h")
+    backlog: int = Field(description="Deliveries waiting: pending, retrying and held")
+    last_error: str | None = Field(
+        description="Why it was disabled, else the last failure of the last 24 h")
+
+
+class EndpointListed(EndpointPublic):
+    health: EndpointHealth = Field(description="A one-line health summary")
+
+
+class OutcomeCounts(BaseModel):
+    ok_2xx: int = Field(alias="2xx", description="Attempts answered 2xx (or e-mails accepted)")
+    redirect_3xx: int = Field(alias="3xx", description="Answered 3xx (not followed: a failure)")
+    client_4xx: int = Field(alias="4xx", description="Answered 4xx")
+    server_5xx: int = Field(alias="5xx", description="Answered 5xx")
+    network: int = Field(description="No HTTP answer: refused, reset, timed out, TLS, mail")
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class Latency(BaseModel):
+    p50: float | None = Field(description="Median duration of successful attempts, ms")
+    p95: float | None = Field(description="95th percentile duration of successful attempts, ms")
+
+
+class WindowStats(BaseModel):
+    attempts: int = Field(description="Attempts made in the window")
+    outcomes: OutcomeCounts = Field(description="Attempts by outcome")
+    success_rate: float | None = Field(description="2xx / attempts (0 to 1); null if none")
+    latency_ms: Latency = Field(description="Latency of successful attempts")
+
+
+class AttemptSummary(BaseModel):
+    attempted_at: datetime = Field(description="When it was made")
+    status_code: int | None = Field(description="HTTP status; null if none came back")
+    error: str | None = Field(description="Why it failed (network errors); null otherwise")
+    response_excerpt: str | None = Field(description="Start of the response body")
+
+
+class BacklogStats(BaseModel):
+    pending: int = Field(description="Waiting, never failed")
+    retrying: int = Field(description="Waiting after a failed attempt")
+    held: int = Field(description="Kept while the endpoint is disabled")
+    oldest_pending_at: datetime | None = Field(
+        description="Creation time of the oldest waiting delivery (pending or retrying)")
+    oldest_pending_age_s: float | None = Field(description="Its age now, seconds")
+
+
+class EndpointStatsPublic(BaseModel):
+    endpoint_id: uuid.UUID = Field(description="The endpoint")
+    health: Literal["healthy", "failing", "disabled"] = Field(
+        description="disabled; failing (every attempt failed since failing_since); else healthy")
+    windows: dict[str, WindowStats] = Field(
+        description="Over the last hour, day and week: keys 1h, 24h, 7d")
+    last_success: AttemptSummary | None = Field(description="The last successful attempt")
+    last_failure: AttemptSummary | None = Field(description="The last failed attempt")
+    backlog: BacklogStats = Field(description="What waits now")
+
+
 class EndpointCreated(EndpointPublic):
     secret: str = Field(description="The whsec_ signing secret. Shown now and at rotation only.")
 
@@ -252,17 +316,30 @@ class AttemptPublic(BaseModel):
 class DeliveryPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    event_id: uuid.UUID
-    endpoint_id: uuid.UUID
+    id: uuid.UUID = Field(description="The delivery: one event for one endpoint")
+    event_id: uuid.UUID = Field(description="The event delivered")
+    endpoint_id: uuid.UUID = Field(description="Where it goes")
     status: str = Field(description="pending, delivered, dead, or held (endpoint disabled)")
-    attempts: int
-    next_attempt_at: datetime | None
-    last_status_code: int | None
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-    delivered_at: datetime | None
+    state: str = Field(
+        default="pending",
+        description="status as searches name it: pending (waiting, never failed), retrying "
+                    "(waiting after a failed attempt), delivered, dead, held (its endpoint is "
+                    "disabled: sent after enable + recover)")
+    attempts: int = Field(description="Attempts made so far, every retry round counted")
+    next_attempt_at: datetime | None = Field(
+        description="When the next attempt is due; null unless pending")
+    last_attempt_at: datetime | None = Field(
+        default=None, description="When the last attempt was made; null if none yet")
+    last_status_code: int | None = Field(
+        description="HTTP status of the last attempt; null if none came back")
+    last_error: str | None = Field(
+        description="Why the last attempt failed (a network error, or HTTP <status>); "
+                    "null after a success")
+    last_response_excerpt: str | None = Field(
+        default=None, description="The start of the last response's body (1024 characters)")
+    created_at: datetime = Field(description="When the event was fanned out to the endpoint")
+    updated_at: datetime = Field(description="Last change of this row")
+    delivered_at: datetime | None = Field(description="When a 2xx came back")
 
 
 class DeliveryDetail(DeliveryPublic):

@@ -18,6 +18,10 @@ class Event(Base):
         sa.UniqueConstraint("subject_type", "subject_id", "sequence"),
         sa.Index("ix_events_account_position", "account_id", "position"),
         sa.Index("ix_events_occurred_at", "occurred_at"),
+        # Searches by an order (subject_id) without its subject_type.
+        sa.Index("ix_events_subject_id", "subject_id"),
+        # Searches by type, in order, where the type is rare.
+        sa.Index("ix_events_account_type", "account_id", "type", "position"),
     )
 
     # Insertion order, for cursors; ``id`` is the stable public identity.

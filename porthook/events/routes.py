@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
@@ -21,6 +21,9 @@ TypeFilter = Annotated[
 ]
 
 
+DeliveryState = Literal["pending", "retrying", "delivered", "dead", "held"]
+
+
 @router.get("/events", response_model=Page[EventPublic])
 async def read_events(
     session: SessionDep,
@@ -32,11 +35,21 @@ async def read_events(
     subject_id: str | None = None,
     occurred_after: Annotated[AwareDatetime | None, Query(
         description="Only events after this instant; a date-time with a UTC offset")] = None,
+    occurred_before: Annotated[AwareDatetime | None, Query(
+        description="Only events before this instant; a date-time with a UTC offset")] = None,
+    delivery_status: Annotated[list[DeliveryState], Query(
+        description="Only events with a delivery in this state (as GET /v1/deliveries?status= "
+                    "names them), e.g. dead; repeatable")] = [],  # noqa: B006
+    order: Annotated[Literal["asc", "desc"], Query(
+        description="asc: oldest first (the default, for following the feed); desc: newest "
+                    "first")] = "asc",
 ) -> Page[EventPublic]:
+    """The account's events, filtered; a cursor keeps the order it was made with."""
     _check_type_filter(type, known)
     rows, next_cursor = await service.list_events(
         session, account_id=account_id, types=type, subject_type=subject_type,
-        subject_id=subject_id, occurred_after=occurred_after,
+        subject_id=subject_id, occurred_after=occurred_after, occurred_before=occurred_before,
+        delivery_states=delivery_status, newest_first=order == "desc",
         cursor=page.cursor, limit=page.limit,
     )
     return Page(data=[service.to_public(e) for e in rows], next_cursor=next_cursor)

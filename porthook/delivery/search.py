@@ -1,0 +1,102 @@
+"""Finding deliveries: ``GET /v1/deliveries`` and the CLI's ``deliveries list``.
+
+Newest first, cursor-paginated on ``(created_at, id)``. Each filter is a
+clause on the deliveries row itself, whose last attempt's facts the outcome
+write keeps (``last_*``), so a page reads no attempts. The event's type and
+subject are looked up through the event's unique id (``EXISTS``), not copied.
+Indexes: ``ix_deliveries_account_created``, ``ix_deliveries_endpoint_created``
+and, for the rows not delivered among millions that were, the partial
+``ix_deliveries_account_open`` (timed by ``bench/ops.py``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.delivery import filters, models, rules
+from porthook.delivery.models import Delivery
+from porthook.delivery.schemas import DeliveryPublic
+from porthook.events import service as events
+from porthook.events.models import Event
+from porthook.pagination import MOMENT_AND_ID, decode_cursor, encode_cursor
+from porthook.problems import Unprocessable
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """What a search asks for; every field narrows (values of one field: any of them)."""
+
+    states: Sequence[str] = ()  # rules.STATES
+    endpoint_id: uuid.UUID | None = None
+    event_types: Sequence[str] = ()  # exact types or families such as porting_order.*
+    subject_id: str | None = None
+    status_classes: Sequence[str] = ()  # rules.STATUS_CLASSES, of the last attempt
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    event_id: uuid.UUID | None = None
+
+
+async def search(
+    session: AsyncSession, *, account_id: uuid.UUID, where: DeliveryFilter,
+    cursor: str | None, limit: int,
+) -> tuple[list[Delivery], str | None]:
+    query = (sa.select(Delivery).where(Delivery.account_id == account_id, *clauses(where))
+             .order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit + 1))
+    after = _after(cursor)
+    if after is not None:
+        query = query.where(sa.tuple_(Delivery.created_at, Delivery.id) < after)
+    rows = list((await session.scalars(query)).all())
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor([last.created_at.isoformat(), str(last.id)])
+
+
+def to_public(delivery: Delivery) -> DeliveryPublic:
+    """A delivery row as the API shows it (``next_attempt_at`` only while waiting)."""
+    public = DeliveryPublic.model_validate(delivery)
+    return public.model_copy(update={
+        "state": rules.state_of(delivery.status, delivery.last_error),
+        **({} if delivery.status == models.PENDING else {"next_attempt_at": None})})
+
+
+def clauses(where: DeliveryFilter) -> list[sa.ColumnElement[bool]]:
+    found: list[sa.ColumnElement[bool]] = []
+    if where.states:
+        found.append(filters.state_clause(where.states))
+    if where.endpoint_id is not None:
+        found.append(Delivery.endpoint_id == where.endpoint_id)
+    if where.event_id is not None:
+        found.append(Delivery.event_id == where.event_id)
+    if where.status_classes:
+        found.append(filters.last_class_clause(where.status_classes))
+    if where.created_after is not None:
+        found.append(Delivery.created_at > where.created_after)
+    if where.created_before is not None:
+        found.append(Delivery.created_at < where.created_before)
+    found += _event_clauses(where)
+    return found
+
+
+def _event_clauses(where: DeliveryFilter) -> list[sa.ColumnElement[bool]]:
+    if where.subject_id is not None:
+        # An order has a few dozen events: their deliveries, through the
+        # unique (event_id, endpoint_id), are fewer than any page scan.
+        by_subject = sa.select(Event.id).where(Event.subject_id == where.subject_id)
+        if where.event_types:
+            by_subject = by_subject.where(sa.or_(*map(events.type_clause, where.event_types)))
+        return [Delivery.event_id.in_(by_subject)]
+    if where.event_types:
+        return [sa.exists().where(Event.id == Delivery.event_id,
+                                  sa.or_(*map(events.type_clause, where.event_types)))]
+    return []
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    return decode_cursor(cursor, MOMENT_AND_ID)
