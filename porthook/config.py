@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     idempotency_ttl_s: float = 24 * 3600.0
     document_max_bytes: int = 10 * 1024 * 1024
 
+    # While the database cannot be reached the API answers 503 with this
+    # Retry-After (PostgreSQL restarts in a few seconds).
+    unavailable_retry_after_s: int = Field(default=5, ge=1)
+    health_timeout_s: float = 3.0  # /healthz: a database slower than this is not ready
+
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _parse_schedule(cls, value: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from fastapi.routing import APIRoute
 
-OPERATIONS_WITHOUT_AUTH = {"/healthz", "/metrics"}
+OPERATIONS_WITHOUT_AUTH = {"/healthz", "/livez", "/metrics"}
 
 
 async def test_every_route_is_documented_with_problem_errors(
