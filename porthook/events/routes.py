@@ -30,6 +30,8 @@ async def read_events(
     subject_id: str | None = None,
     occurred_after: datetime | None = None,
 ) -> Page[EventPublic]:
+    """List this account's events, newest first: filter by type (`porting_order.*` for a
+    family, repeatable), subject or time. Each event is what the webhooks carry."""
     rows, next_cursor = await service.list_events(
         session, account_id=account_id, types=type, subject_type=subject_type,
         subject_id=subject_id, occurred_after=occurred_after,
@@ -42,6 +44,7 @@ async def read_events(
 async def read_event(
     event_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> EventPublic:
+    """Read one event with its full data."""
     return service.to_public(await service.get(session, account_id=account_id, event_id=event_id))
 
 
@@ -54,6 +57,7 @@ async def read_all_events(
     account_id: uuid.UUID | None = None,
     subject_id: str | None = None,
 ) -> Page[EventPublic]:
+    """List events of every account (operator key), filtered by type, account or subject."""
     rows, next_cursor = await service.list_events(
         session, account_id=account_id, types=type, subject_id=subject_id,
         cursor=page.cursor, limit=page.limit,
