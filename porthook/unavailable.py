@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import traceback
 from collections.abc import Iterator
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs: only its exception classes
@@ -36,8 +37,11 @@ _PG_AWAY = (
     asyncpg.ConnectionDoesNotExistError,  # the connection closed under a query
     asyncpg.InternalClientError,  # ... seen when the goodbye arrives mid-read
 )
-_NETWORK = (ConnectionError, TimeoutError)  # refused, reset, or no answer in time
-_AWAY = _NETWORK + _PG_AWAY
+# Refused, reset, or no answer in time: the database's only when raised by
+# its driver (asyncpg lets a refused connect through unwrapped), not by a
+# webhook call a route makes.
+_NETWORK = (ConnectionError, TimeoutError)
+_DATABASE_MODULES = ("sqlalchemy.", "asyncpg.", "aiosqlite.")
 # SQLite: a file it cannot open or read, or a lock waited on too long; all pass
 # with time. Its other errors (a bad statement) are bugs.
 _SQLITE_AWAY = frozenset({sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY,
@@ -53,7 +57,15 @@ def is_database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means the database cannot be reached right now."""
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
-    return any(isinstance(cause, _AWAY) or _sqlite_away(cause) for cause in _chain(exc))
+    return any(isinstance(cause, _PG_AWAY) or _sqlite_away(cause)
+               or (isinstance(cause, _NETWORK) and _raised_by_database(cause))
+               for cause in _chain(exc))
+
+
+def _raised_by_database(exc: BaseException) -> bool:
+    frames = traceback.walk_tb(exc.__traceback__)
+    return any(str(frame.f_globals.get("__name__", "")).startswith(_DATABASE_MODULES)
+               for frame, _ in frames)
 
 
 def _sqlite_away(exc: BaseException) -> bool:
