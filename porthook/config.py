@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_json_depth: int = Field(default=32, ge=4, le=500)
 
+    # While the database cannot be reached the API answers 503 with this
+    # Retry-After (PostgreSQL restarts in a few seconds).
+    unavailable_retry_after_s: int = Field(default=5, ge=1)
+    health_timeout_s: float = 3.0  # /healthz: a database slower than this is not ready
+
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _parse_schedule(cls, value: Any) -> Any:

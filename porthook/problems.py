@@ -7,6 +7,8 @@ expected.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,8 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
+from starlette.types import Scope
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_REF = "#/components/schemas/ProblemDocument"
 
 
 class FieldError(BaseModel):
@@ -92,8 +97,10 @@ class UnsupportedMediaType(Problem):
     title = "Unsupported media type"
 
 
-def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def problem_response(
+    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -154,16 +161,44 @@ def install(app: FastAPI) -> None:
         return problem_response(422, doc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        detail = str(exc.detail)
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope)) or headers.get(
+                "Allow", "")
+            detail = f"{request.method} is not allowed here; this path allows {headers['Allow']}"
         body = ProblemDocument(
-            title=str(exc.detail), status=exc.status_code, detail=str(exc.detail)
+            title=str(exc.detail), status=exc.status_code, detail=detail
         ).model_dump(exclude_none=True)
-        return problem_response(exc.status_code, body)
+        return problem_response(exc.status_code, body, headers)
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method the API serves on this request's path, read from its
+    OpenAPI document (FastAPI's own ``Allow`` names only the methods of the
+    first route that matched the path, and porthook declares one route per
+    method)."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        app.state, "allowed_methods", None)
+    if table is None:
+        table = [(compile_path(path)[0], {method.upper() for method in operations})
+                 for path, operations in app.openapi().get("paths", {}).items()]
+        app.state.allowed_methods = table
+    path = scope.get("path", "")
+    methods: set[str] = set()
+    for pattern, served in table:
+        if pattern.match(path):
+            methods |= served | ({"HEAD"} if "GET" in served else set())
+    return sorted(methods)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries documenting the problem bodies of a route."""
+    """OpenAPI ``responses=`` entries naming the problems a route answers
+    beyond the usual ones (``apidocs.document_problems`` adds those and
+    describes them all)."""
     return {
-        status: {"model": ProblemDocument, "content": {PROBLEM_JSON: {}}, "description": "Problem"}
+        status: {"content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+                 "description": "Problem"}
         for status in statuses
     }

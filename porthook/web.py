@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
-from porthook import bodies, problems
+from porthook import apidocs, bodies, problems, unavailable
 from porthook.accounts import routes as accounts_routes
 from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
@@ -78,6 +79,8 @@ def create_app(
         version="0.1.0",
         description="Number-porting (LNP port-in) orders and their notifications.",
         lifespan=lifespan,
+        docs_url=None,  # apidocs serves /docs and /redoc from local files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -95,19 +98,50 @@ def create_app(
     ))
     for router in ROUTERS:
         app.include_router(router)
-    _add_operations_routes(app, database)
+    _add_operations_routes(app, database, settings)
+    apidocs.install(app)
+    unavailable.install(app, retry_after_s=settings.unavailable_retry_after_s)
     return app
 
 
-def _add_operations_routes(app: FastAPI, database: Database) -> None:
-    @app.get("/healthz", tags=["operations"])
-    async def read_health() -> dict[str, str]:
-        async with database.engine.connect() as connection:
-            await connection.exec_driver_sql("SELECT 1")
-        return {"status": "ok"}
+class Health(BaseModel):
+    status: str = Field(description="`ok`: this process serves requests")
+    database: str | None = Field(
+        default=None, description="`ok`: the database answered (readiness only)")
 
-    @app.get("/metrics", tags=["operations"], response_class=Response)
+
+def _add_operations_routes(app: FastAPI, database: Database, settings: Settings) -> None:
+    @app.get("/healthz", tags=["operations"], response_model=Health,
+             response_model_exclude_none=True, responses=problems.responses(503))
+    async def read_health() -> Health | Response:
+        """Readiness: 200 when the database answers, 503 (with the reason and
+        `Retry-After`) when it does not. Point a load balancer's readiness
+        check here; it needs no API key."""
+        try:
+            async with asyncio.timeout(settings.health_timeout_s):
+                # The read engine: on SQLite it takes no writer's turn.
+                async with database.read_engine.connect() as connection:
+                    await connection.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            if not (isinstance(exc, TimeoutError) or unavailable.is_database_unavailable(exc)):
+                raise
+            return unavailable.unavailable_response(
+                settings.unavailable_retry_after_s, unavailable.reason_of(exc),
+                database="unreachable")
+        return Health(status="ok", database="ok")
+
+    @app.get("/livez", tags=["operations"], response_model=Health,
+             response_model_exclude_none=True)
+    async def read_liveness() -> Health:
+        """Liveness: 200 while this process answers at all, whatever the
+        database's state. Restart the process only when this fails."""
+        return Health(status="ok")
+
+    @app.get("/metrics", tags=["operations"], response_class=Response,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                              "description": "Prometheus text format"}})
     async def read_metrics() -> Response:
+        """Prometheus metrics of this process (deliveries, queue, HTTP)."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -26,6 +26,9 @@ router = APIRouter(prefix="/v1", tags=["accounts (operator)"], responses=respons
 async def create_account(
     body: AccountCreate, session: SessionDep, clock: ClockDep, _: OperatorDep
 ) -> AccountCreated:
+    """Open a customer account (operator key). The answer carries the account's first API
+    key, shown this once: hand it to the customer. Create more keys with `POST
+    /v1/accounts/{account_id}/api-keys`."""
     account, key, token = await service.create_account(
         session, name=body.name, contact_email=body.contact_email, now=clock.now()
     )
@@ -37,6 +40,8 @@ async def create_account(
 
 @router.get("/accounts/{account_id}", response_model=AccountPublic, responses=responses(404))
 async def read_account(account_id: uuid.UUID, session: SessionDep, _: OperatorDep) -> AccountPublic:
+    """Read one account (operator key): its name, contact e-mail (where endpoint notices go)
+    and creation time."""
     return AccountPublic.model_validate(await service.get_account(session, account_id))
 
 
@@ -46,6 +51,8 @@ async def create_api_key(
     account_id: uuid.UUID, session: SessionDep, clock: ClockDep, _: OperatorDep,
     body: ApiKeyCreate | None = None,
 ) -> ApiKeyCreated:
+    """Issue another API key for an account (operator key), e.g. before revoking an old one.
+    The key is in the answer only: store it now."""
     await service.get_account(session, account_id)
     key, token = await service.create_key(
         session, account_id=account_id, name=body.name if body else None, now=clock.now()
@@ -59,6 +66,8 @@ async def create_api_key(
 async def read_api_keys(
     account_id: uuid.UUID, session: SessionDep, _: OperatorDep
 ) -> list[ApiKeyPublic]:
+    """List an account's API keys (operator key): ids, names, prefixes and revocation times,
+    never the keys themselves."""
     await service.get_account(session, account_id)
     keys = await service.list_keys(session, account_id=account_id)
     return [ApiKeyPublic.model_validate(key) for key in keys]
@@ -68,6 +77,8 @@ async def read_api_keys(
 async def revoke_api_key(
     key_id: uuid.UUID, session: SessionDep, clock: ClockDep, _: OperatorDep
 ) -> Response:
+    """Revoke an API key (operator key). Requests with it answer 401 from now on; revoking
+    twice is harmless."""
     await service.revoke_key(session, key_id=key_id, now=clock.now())
     await session.commit()
     return Response(status_code=204)

@@ -51,6 +51,9 @@ async def create_endpoint(
     body: EndpointCreate, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
     settings: SettingsDep,
 ) -> EndpointCreated:
+    """Create a webhook or e-mail endpoint that receives the events it subscribes to, in the
+    chosen format. The answer carries the `whsec_` signing secret, shown now and at rotation
+    only. Private and loopback URLs are refused (422)."""
     endpoint = await service.create_endpoint(session, account_id=account_id, body=body,
                                              settings=settings, now=clock.now())
     await session.commit()
@@ -77,6 +80,8 @@ async def read_endpoints(
 async def read_endpoint(
     endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> EndpointPublic:
+    """Read one endpoint: its target, format, subscriptions and health (`failing_since`,
+    `disabled_reason`)."""
     return service.to_public(await service.get_endpoint(session, account_id=account_id,
                                                         endpoint_id=endpoint_id))
 
@@ -87,6 +92,8 @@ async def update_endpoint(
     endpoint_id: uuid.UUID, body: EndpointUpdate, session: SessionDep, account_id: AccountIdDep,
     clock: ClockDep, settings: SettingsDep,
 ) -> EndpointPublic:
+    """Change an endpoint: only the fields sent change; `null` clears those that may be
+    empty. Send `enabled: false` to disable it; enable it again with `actions/enable`."""
     endpoint = await service.update_endpoint(session, account_id=account_id,
                                              endpoint_id=endpoint_id, body=body,
                                              settings=settings, now=clock.now())
@@ -99,6 +106,7 @@ async def update_endpoint(
 async def delete_endpoint(
     endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> Response:
+    """Delete an endpoint with its deliveries: nothing more is sent to it."""
     await service.delete_endpoint(session, account_id=account_id, endpoint_id=endpoint_id)
     await session.commit()
     return Response(status_code=204)
@@ -110,6 +118,8 @@ async def rotate_endpoint_secret(
     endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
     settings: SettingsDep,
 ) -> SecretRotated:
+    """Issue a new signing secret. For a day both the old and the new signature are sent, so
+    receivers can switch without losing calls."""
     endpoint = await service.rotate_secret(session, account_id=account_id,
                                            endpoint_id=endpoint_id, settings=settings,
                                            now=clock.now())
@@ -124,6 +134,7 @@ async def rotate_endpoint_secret(
 async def enable_endpoint(
     endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
 ) -> EndpointPublic:
+    """Enable a disabled endpoint; the deliveries held while it was disabled are sent again."""
     endpoint = await service.enable(session, account_id=account_id, endpoint_id=endpoint_id,
                                     now=clock.now())
     await session.commit()
@@ -136,6 +147,9 @@ async def test_endpoint(
     endpoint_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
     settings: SettingsDep,
 ) -> EndpointTestResult:
+    """Send a synthetic, signed event to the endpoint now and answer with the result
+    (status, time, response excerpt), to check URL, credentials and signature verification.
+    Nothing is stored."""
     result = await probe.test_endpoint(session, account_id=account_id, endpoint_id=endpoint_id,
                                        settings=settings, now=clock.now())
     await session.commit()  # the signing key, if this was its first use
@@ -195,6 +209,8 @@ _delivery = search.to_public
 async def read_delivery(
     delivery_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> DeliveryDetail:
+    """Read one delivery with every attempt: when, to where, the status code and an excerpt
+    of the answer."""
     delivery, attempts = await queue.get_delivery(session, account_id=account_id,
                                                   delivery_id=delivery_id)
     return DeliveryDetail(**_delivery(delivery).model_dump(),
@@ -210,6 +226,7 @@ def _attempt(attempt: DeliveryAttempt) -> AttemptPublic:
 async def read_event_deliveries(
     event_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, page: PageDep
 ) -> Page[DeliveryPublic]:
+    """List the deliveries of one event, one per endpoint that receives it."""
     rows, next_cursor = await queue.list_event_deliveries(
         session, account_id=account_id, event_id=event_id, cursor=page.cursor, limit=page.limit)
     return Page(data=[_delivery(d) for d in rows], next_cursor=next_cursor)
@@ -260,6 +277,8 @@ async def redeliver_event(
 async def create_notification_profile(
     body: ProfileCreate, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
 ) -> ProfilePublic:
+    """Create a notification profile: a named set of event types that endpoints can join
+    (`profile_id`). Disabling a profile pauses all its endpoints."""
     profile = await service.create_profile(session, account_id=account_id, body=body,
                                            now=clock.now())
     await session.commit()
@@ -271,6 +290,7 @@ async def create_notification_profile(
 async def read_notification_profiles(
     session: SessionDep, account_id: AccountIdDep, page: PageDep
 ) -> Page[ProfilePublic]:
+    """List this account's notification profiles."""
     rows, next_cursor = await service.list_profiles(session, account_id=account_id,
                                                     cursor=page.cursor, limit=page.limit)
     return Page(data=[ProfilePublic.model_validate(p) for p in rows], next_cursor=next_cursor)
@@ -281,6 +301,7 @@ async def read_notification_profiles(
 async def read_notification_profile(
     profile_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> ProfilePublic:
+    """Read one notification profile."""
     return ProfilePublic.model_validate(
         await service.get_profile(session, account_id=account_id, profile_id=profile_id))
 
@@ -291,6 +312,7 @@ async def update_notification_profile(
     profile_id: uuid.UUID, body: ProfileUpdate, session: SessionDep, account_id: AccountIdDep,
     clock: ClockDep,
 ) -> ProfilePublic:
+    """Change a notification profile: only the fields sent change."""
     profile = await service.update_profile(session, account_id=account_id,
                                            profile_id=profile_id, body=body, now=clock.now())
     await session.commit()
@@ -302,6 +324,8 @@ async def update_notification_profile(
 async def delete_notification_profile(
     profile_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> Response:
+    """Delete a notification profile. One that still groups endpoints answers 409: move
+    them out (`PATCH` their `profile_id` to null) or delete them first."""
     await service.delete_profile(session, account_id=account_id, profile_id=profile_id)
     await session.commit()
     return Response(status_code=204)

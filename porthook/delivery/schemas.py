@@ -19,6 +19,8 @@ from pydantic_core import PydanticCustomError
 from porthook.delivery import catalog, rules
 from porthook.urls import HttpUrl
 
+from porthook import fielddocs
+
 Channel = Literal["webhook", "email"]
 Format = Literal["standard", "telnyx", "sinch", "records"]
 
@@ -407,3 +409,58 @@ class EventTypePublic(BaseModel):
 class EventTypeList(BaseModel):
     data: list[EventTypePublic] = Field(description="In catalog order: porthook's own "
                                                     "types, then the records types")
+
+
+# ---- field descriptions (OpenAPI) --------------------------------------------
+# One meaning per field name (see fielddocs); "Model.field" entries say what a
+# name means in that model only.
+GLOSSARY = {
+    "id": "This object's id",
+    "type": "basic or bearer",
+    "username": "User name for HTTP Basic authentication",
+    "password": "Password for HTTP Basic authentication (write-only)",
+    "token": "Token sent as Authorization: Bearer (write-only)",
+    "channel": "webhook: HTTP POST to url; email: a message to email_address",
+    "url": "The webhook URL (http or https; private and loopback addresses are refused)",
+    "email_address": "Where an email endpoint's messages go",
+    "format": "Payload format: standard (porthook's own events), telnyx (seed 001), "
+              "sinch (seed 000) or records (seed 002)",
+    "description": "Your note about this endpoint",
+    "event_types": "Event types it receives; a family such as porting_order.*, or * for all",
+    "ProfileCreate.event_types": "Event types the profile's endpoints receive; a family "
+                                 "such as porting_order.*, or * for all",
+    "max_concurrency": "Calls in flight to it at once, per worker; null: the server's default",
+    "profile_id": "The notification profile it belongs to; null: none",
+    "enabled": "false: nothing is sent to it (events are held until it is enabled again)",
+    "ProfileCreate.enabled": "false pauses every endpoint of the profile",
+    "ProfileUpdate.enabled": "false pauses every endpoint of the profile",
+    "ProfilePublic.enabled": "false: every endpoint of the profile is paused",
+    "strict_ordering": "Event n+1 of a subject waits until event n is delivered or dead",
+    "disabled_reason": "Why it was disabled (410 Gone, failing too long, or by you)",
+    "disabled_at": "When it was disabled",
+    "failing_since": "Since when its calls fail; null while they succeed",
+    "created_at": "When it was created",
+    "updated_at": "When it last changed",
+    "secret": "The new whsec_ signing secret, shown only now",
+    "event_type": "The type of the synthetic event sent",
+    "success": "The endpoint answered 2xx",
+    "status_code": "The HTTP status it answered; null when no answer came",
+    "last_status_code": "The HTTP status of the last attempt; null when no answer came",
+    "duration_ms": "How long the call took, in milliseconds",
+    "response_excerpt": "The beginning of its answer",
+    "error": "Why the call failed without an answer (timeout, refused, ...)",
+    "last_error": "Why the last attempt failed",
+    "number": "Attempt number, from 1",
+    "attempted_at": "When the attempt was made",
+    "delivered_to": "The URL or address the attempt went to",
+    "event_id": "The event delivered",
+    "endpoint_id": "The endpoint it goes to",
+    "attempts": "Attempts made so far",
+    "next_attempt_at": "When the next attempt is due; null unless pending",
+    "delivered_at": "When it was delivered",
+    "attempt_log": "Every attempt, oldest first",
+    "name": "The profile's name",
+    "algorithm": "Always ed25519",
+}
+
+fielddocs.describe(fielddocs.models_of(globals(), __name__), GLOSSARY)

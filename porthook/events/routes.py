@@ -44,7 +44,9 @@ async def read_events(
         description="asc: oldest first (the default, for following the feed); desc: newest "
                     "first")] = "asc",
 ) -> Page[EventPublic]:
-    """The account's events, filtered; a cursor keeps the order it was made with."""
+    """List this account's events: filter by type (`porting_order.*` for a family,
+    repeatable), subject, time or the state of their deliveries; oldest first, or
+    newest first with `order=desc`. Each event is what the webhooks carry."""
     _check_type_filter(type, known)
     rows, next_cursor = await service.list_events(
         session, account_id=account_id, types=type, subject_type=subject_type,
@@ -59,6 +61,7 @@ async def read_events(
 async def read_event(
     event_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> EventPublic:
+    """Read one event with its full data."""
     return service.to_public(await service.get(session, account_id=account_id, event_id=event_id))
 
 
@@ -72,6 +75,7 @@ async def read_all_events(
     account_id: uuid.UUID | None = None,
     subject_id: str | None = None,
 ) -> Page[EventPublic]:
+    """List events of every account (operator key), filtered by type, account or subject."""
     _check_type_filter(type, known)
     rows, next_cursor = await service.list_events(
         session, account_id=account_id, types=type, subject_id=subject_id,

@@ -38,6 +38,8 @@ async def read_all_porting_orders(
     session: SessionDep, _: OperatorDep, page: PageDep,
     filters: Annotated[DeskOrderFilters, Query()],
 ) -> Page[PortingOrderPublic]:
+    """List porting orders of every account (operator key), filtered by account, status,
+    customer reference or phone number."""
     rows, next_cursor = await service.list_orders(
         session, **filters.model_dump(), cursor=page.cursor, limit=page.limit,
     )
@@ -48,6 +50,7 @@ async def read_all_porting_orders(
 async def read_any_porting_order(
     order_id: uuid.UUID, session: SessionDep, _: OperatorDep
 ) -> PortingOrderPublic:
+    """Read any account's porting order (operator key)."""
     return to_public(await service.get_order(session, order_id=order_id, account_id=None))
 
 
@@ -57,6 +60,10 @@ async def update_porting_order_status(
     order_id: uuid.UUID, body: StatusChange, session: SessionDep, _: OperatorDep,
     clock: ClockDep,
 ) -> PortingOrderPublic:
+    """Move an order to a new status (operator key): `in-process`, `exception` (with its
+    codes), `foc-date-confirmed` (with `foc_date`), `cancel-pending`, ... Transitions the
+    state machine does not allow answer 409; each change sends
+    `porting_order.status_changed`."""
     order = await desk.change_status(session, order_id=order_id, body=body, now=clock.now())
     await session.commit()
     return to_public(order)
@@ -78,6 +85,8 @@ async def confirm_porting_numbers(
     order_id: uuid.UUID, body: NumberMoveIn, session: SessionDep, _: OperatorDep,
     clock: ClockDep,
 ) -> PortingOrderPublic:
+    """Confirm numbers of an order for porting (operator key), with their FOC date; one
+    `porting_order.numbers_confirmed` event is sent."""
     return await _move_numbers(rules.NumberMove.CONFIRM, order_id, body, session, clock)
 
 
@@ -87,6 +96,7 @@ async def reject_porting_numbers(
     order_id: uuid.UUID, body: NumberMoveIn, session: SessionDep, _: OperatorDep,
     clock: ClockDep,
 ) -> PortingOrderPublic:
+    """Reject numbers of an order (operator key) with a reason the customer sees."""
     return await _move_numbers(rules.NumberMove.REJECT, order_id, body, session, clock)
 
 
@@ -96,6 +106,8 @@ async def exclude_porting_numbers(
     order_id: uuid.UUID, body: NumberMoveIn, session: SessionDep, _: OperatorDep,
     clock: ClockDep,
 ) -> PortingOrderPublic:
+    """Exclude numbers from an order (operator key), with a reason; the rest of the order
+    goes on."""
     return await _move_numbers(rules.NumberMove.EXCLUDE, order_id, body, session, clock)
 
 
@@ -105,6 +117,8 @@ async def activate_porting_numbers(
     order_id: uuid.UUID, body: NumberMoveIn, session: SessionDep, _: OperatorDep,
     clock: ClockDep,
 ) -> PortingOrderPublic:
+    """Activate numbers now (operator key): they become the account's DIDs, and the order
+    `ported` once all are done."""
     return await _move_numbers(rules.NumberMove.ACTIVATE, order_id, body, session, clock)
 
 
@@ -126,6 +140,8 @@ async def update_porting_order_messaging(
     order_id: uuid.UUID, body: MessagingChange, session: SessionDep, _: OperatorDep,
     clock: ClockDep,
 ) -> PortingOrderPublic:
+    """Set an order's messaging port status (operator key); a
+    `porting_order.messaging_changed` event is sent."""
     order = await desk.set_messaging(session, order_id=order_id,
                                      messaging_port_status=body.messaging_port_status,
                                      now=clock.now())
@@ -139,6 +155,8 @@ async def create_desk_comment(
     order_id: uuid.UUID, body: CommentCreate, session: SessionDep, _: OperatorDep,
     clock: ClockDep,
 ) -> CommentPublic:
+    """Comment on any order as the porting desk (operator key); the customer gets a
+    `porting_order.new_comment` event."""
     # Seed 001's sample: a desk comment has user_type "admin" and user_id null.
     comment = await attachments.add_comment(
         session, order_id=order_id, account_id=None, body=body.body, user_type="admin",

@@ -42,6 +42,9 @@ async def create_porting_order(
     body: PortingOrderCreate, session: SessionDep, account_id: AccountIdDep,
     clock: ClockDep, settings: SettingsDep,
 ) -> PortingOrderPublic:
+    """Create a porting order as a draft. Drafts can be edited (`PATCH`) until submitted
+    with `actions/submit`; untouched drafts are deleted after 30 days. Answers 409 when a
+    number is already in another open order of this account."""
     order = await service.create_order(session, account_id=account_id, body=body,
                                        settings=settings, now=clock.now())
     await session.commit()
@@ -53,6 +56,8 @@ async def read_porting_orders(
     session: SessionDep, account_id: AccountIdDep, page: PageDep,
     filters: Annotated[OrderFilters, Query()],
 ) -> Page[PortingOrderPublic]:
+    """List this account's porting orders, newest first, filtered by status, customer
+    reference or phone number. Follow `next_cursor` for the next page."""
     rows, next_cursor = await service.list_orders(
         session, account_id=account_id, **filters.model_dump(),
         cursor=page.cursor, limit=page.limit,
@@ -64,6 +69,7 @@ async def read_porting_orders(
 async def read_porting_order(
     order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> PortingOrderPublic:
+    """Read one porting order with its numbers, status and dates."""
     return to_public(await service.get_order(session, order_id=order_id, account_id=account_id))
 
 
@@ -73,6 +79,9 @@ async def update_porting_order(
     order_id: uuid.UUID, body: PortingOrderUpdate, session: SessionDep,
     account_id: AccountIdDep, clock: ClockDep, settings: SettingsDep,
 ) -> PortingOrderPublic:
+    """Change a porting order: only the fields sent change. An order can be edited in
+    `draft` or `exception` status only (409 otherwise); fix what the desk asked for in
+    `exception`, then the desk takes it up again."""
     order = await service.update_order(session, account_id=account_id, order_id=order_id,
                                        body=body, settings=settings, now=clock.now())
     await session.commit()
@@ -83,6 +92,8 @@ async def update_porting_order(
 async def delete_porting_order(
     order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
 ) -> Response:
+    """Delete a draft. Submitted orders cannot be deleted (409): cancel them with
+    `actions/cancel` instead."""
     await service.delete_order(session, account_id=account_id, order_id=order_id,
                                now=clock.now())
     await session.commit()
@@ -94,6 +105,9 @@ async def delete_porting_order(
 async def submit_porting_order(
     order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
 ) -> PortingOrderPublic:
+    """Submit a draft to the porting desk. Every required field must be set (422 lists
+    each missing one); the order becomes `in-process` and a
+    `porting_order.status_changed` event is sent."""
     order = await service.submit_order(session, account_id=account_id, order_id=order_id,
                                        now=clock.now())
     await session.commit()
@@ -105,6 +119,8 @@ async def submit_porting_order(
 async def cancel_porting_order(
     order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
 ) -> PortingOrderPublic:
+    """Ask to cancel an order not yet ported: it becomes `cancel-pending` until the
+    porting desk cancels it. Ported or cancelled orders answer 409."""
     order = await service.cancel_order(session, account_id=account_id, order_id=order_id,
                                        now=clock.now())
     await session.commit()
@@ -128,6 +144,7 @@ async def activate_porting_order(
 async def read_porting_order_comments(
     order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> Page[CommentPublic]:
+    """List the comments of a porting order, oldest first, yours and the porting desk's."""
     order = await service.get_order(session, order_id=order_id, account_id=account_id)
     return Page(data=[comment_public(c) for c in order.comments])
 
@@ -138,6 +155,8 @@ async def create_porting_order_comment(
     order_id: uuid.UUID, body: CommentCreate, session: SessionDep, account_id: AccountIdDep,
     clock: ClockDep,
 ) -> CommentPublic:
+    """Add a comment to a porting order for the porting desk; a `porting_order.new_comment`
+    event is sent."""
     comment = await attachments.add_comment(
         session, order_id=order_id, account_id=account_id, body=body.body, user_type="user",
         user_id=str(account_id), now=clock.now(),
@@ -151,6 +170,7 @@ async def create_porting_order_comment(
 async def read_porting_order_documents(
     order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> Page[DocumentPublic]:
+    """List the documents (LOA, invoice) uploaded to a porting order."""
     order = await service.get_order(session, order_id=order_id, account_id=account_id)
     return Page(data=[document_public(d) for d in order.documents])
 
@@ -162,6 +182,8 @@ async def create_porting_order_document(
     settings: SettingsDep, file: Annotated[UploadFile, File(description="PDF, PNG or JPEG")],
     document_type: Annotated[DocumentType, Form()],
 ) -> DocumentPublic:
+    """Upload a document (LOA, invoice, ...) to a porting order as `multipart/form-data`:
+    PDF, PNG or JPEG, up to the server's size limit (413 above it, 415 for other types)."""
     # Read one byte past the limit: enough to know it is too large, no more.
     content = await file.read(settings.document_max_bytes + 1)
     document = await attachments.add_document(
@@ -179,6 +201,8 @@ async def create_porting_order_document(
 async def read_porting_order_document_content(
     order_id: uuid.UUID, document_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> Response:
+    """Download a document's content, as uploaded (its type in `Content-Type`, its SHA-256
+    in `ETag`)."""
     document, content = await attachments.read_document_content(
         session, order_id=order_id, account_id=account_id, document_id=document_id
     )
@@ -192,6 +216,8 @@ async def read_porting_order_document_content(
 async def create_portability_check(
     body: PortabilityCheckIn, session: SessionDep, account_id: AccountIdDep
 ) -> PortabilityCheckPublic:
+    """Check whether numbers can be ported before creating an order: each number is answered
+    portable or not, with the reason."""
     results = await defaults.check_portability(session, account_id=account_id,
                                                phone_numbers=body.phone_numbers)
     return PortabilityCheckPublic(data=results)
@@ -201,6 +227,8 @@ async def create_portability_check(
 async def read_porting_defaults(
     session: SessionDep, account_id: AccountIdDep
 ) -> PortingDefaultsPublic:
+    """Read this account's porting defaults: time zone, activation time and default webhook
+    URL used by orders that do not set their own."""
     return await defaults.read_defaults(session, account_id=account_id)
 
 
@@ -210,6 +238,8 @@ async def update_porting_defaults(
     body: PortingDefaultsIn, session: SessionDep, account_id: AccountIdDep, clock: ClockDep,
     settings: SettingsDep,
 ) -> PortingDefaultsPublic:
+    """Replace this account's porting defaults. A default webhook URL receives every order's
+    events and appears in `GET /v1/endpoints` with origin `porting_defaults`."""
     result = await defaults.put_defaults(session, account_id=account_id, body=body,
                                          settings=settings, now=clock.now())
     await session.commit()
@@ -219,6 +249,8 @@ async def update_porting_defaults(
 @router.get("/porting-exception-types", response_model=list[ExceptionType],
             tags=["porting orders"])
 async def read_porting_exception_types(_: PrincipalDep) -> list[ExceptionType]:
+    """List the exception codes the porting desk may put an order in `exception` status
+    with, and what each asks of you."""
     return [ExceptionType(code=c, description=d) for c, d in EXCEPTION_TYPES.items()]
 
 

@@ -27,6 +27,8 @@ from pydantic_core import PydanticCustomError
 
 from porthook.urls import HttpUrl
 
+from porthook import fielddocs
+
 TimeZone = Literal["US/Eastern", "US/Central", "US/Mountain", "US/Pacific"]
 LocationType = Literal["business", "residential"]
 DocumentType = Literal["loa", "invoice", "csr", "other"]
@@ -345,3 +347,95 @@ class PortingDefaultsPublic(BaseModel):
     contact_email: str | None = None
     webhook_url: str | None = None
     webhook_format: WebhookFormat = "standard"
+
+
+# ---- field descriptions (OpenAPI) --------------------------------------------
+# One meaning per field name, for the input and output models alike;
+# "Model.field" entries say what a name means in that model only.
+GLOSSARY = {
+    "id": "This object's id",
+    "account_id": "The account the order belongs to",
+    "status": "The order's status: draft, in-process, submitted, exception, "
+              "foc-date-confirmed, ported, cancel-pending or cancelled",
+    "PhoneNumberPublic.status": "pending, confirmed, rejected, activated, canceled or excluded",
+    "OrderFilters.status": "Only orders in this status",
+    "customer_reference": "Your own reference for the order, free text",
+    "OrderFilters.customer_reference": "Only orders with exactly this reference",
+    "phone_numbers": "The numbers, E.164 (e.g. +13035550143); other North American "
+                     "spellings are normalised",
+    "phone_number": "The number, E.164",
+    "country_code": "ISO country of the number: US or CA",
+    "desired_port_date": "The date the numbers should move to you",
+    "desired_port_time": "Time of day of the move, in desired_port_time_zone (else the "
+                         "account default, else 09:00)",
+    "desired_port_time_zone": "Time zone of desired_port_time (else the account default, "
+                              "else US/Eastern)",
+    "on_demand_activation": "true: you activate the confirmed numbers yourself "
+                            "(actions/activate); false: porthook does at the port date",
+    "end_user": "Who the numbers belong to now, as on the losing carrier's account",
+    "port_out": "The losing carrier's account the numbers leave",
+    "messaging": "Whether SMS moves with the numbers",
+    "webhook_url": "An extra URL that receives this order's events (standard signed "
+                   "webhooks); null: none",
+    "PortingDefaultsIn.webhook_url": "A URL that receives every order's events; null: none",
+    "PortingDefaultsPublic.webhook_url": "A URL that receives every order's events",
+    "webhook_format": "Payload format of the default webhook URL: standard, telnyx, sinch "
+                      "or records",
+    "reseller_name": "Your reseller's name; required for Canadian numbers",
+    "line1": "Street address", "line2": "Suite, floor, ...", "city": "City",
+    "state": "State or province, two letters", "zip": "ZIP or postal code",
+    "country": "ISO country code, two letters (US, CA)",
+    "business_name": "The business on the losing carrier's account",
+    "first_name": "First name of the account holder",
+    "last_name": "Last name of the account holder",
+    "business_contact": "Who the porting desk may call about the order",
+    "location_type": "business or residential",
+    "authorized_person": "The person who signed the letter of authorisation",
+    "service_address": "Service address on the losing carrier's account",
+    "caller_id": "Caller ID name to show for the numbers",
+    "losing_carrier": "The carrier the numbers leave",
+    "account_number": "Account number at the losing carrier",
+    "btn": "Billing telephone number of the losing carrier's account",
+    "wireless_number": "The numbers are wireless",
+    "partial_port": "Only some of the numbers of that account move",
+    "partial_port_details": "What stays with the losing carrier in a partial port",
+    "wireless_pin_set": "A wireless PIN is stored (never shown)",
+    "enable_messaging": "Move SMS with the numbers",
+    "messaging_capable": "The numbers can take SMS here",
+    "messaging_port_status": "Where the SMS port stands: not_applicable, pending, activating, "
+                             "exception, canceled, partial_port_complete or ported",
+    "body": "The comment, plain text",
+    "code": "Exception code (see GET /v1/porting-exception-types)",
+    "description": "What the code means, or what is asked of you",
+    "foc_date": "Firm order commitment: when the losing carrier releases the numbers",
+    "reject_reason": "Why the desk rejected the number",
+    "exclusion_reason": "Why the desk excluded the number from the order",
+    "exclusion_time": "When it was excluded",
+    "activate_time": "When the number was activated here",
+    "activate_user": "Who activated it: customer (actions/activate), operator, or system "
+                     "(at the port date)",
+    "user_type": "user: written by the account; admin: by the porting desk",
+    "user_id": "The writer's id; null for the porting desk",
+    "inserted_at": "When it was written",
+    "document_type": "loa (letter of authorisation), invoice, csr (customer service "
+                     "record) or other",
+    "filename": "The file name given at upload",
+    "content_type": "application/pdf, image/png or image/jpeg",
+    "size": "Size in bytes",
+    "sha256": "SHA-256 of the content, hex (also the download's ETag)",
+    "created_at": "When it was created",
+    "updated_at": "When it last changed",
+    "support_key": "Short reference to quote to the porting desk, e.g. sr_3f9a2c",
+    "status_details": "Why the order is in its status (exception codes)",
+    "parent_order_id": "The order this one was split from",
+    "comments": "Comments on the order, oldest first",
+    "documents": "Documents uploaded to the order",
+    "portable": "The number can be put on a new order now",
+    "data": "One result per number, in the order asked",
+    "default_port_time": "Time of day orders move when they set none",
+    "default_port_time_zone": "Time zone of default_port_time",
+    "contact_email": "Where endpoint notices (failing, disabled) go when the account "
+                     "has no contact e-mail of its own",
+}
+
+fielddocs.describe(fielddocs.models_of(globals(), __name__), GLOSSARY)

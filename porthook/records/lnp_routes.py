@@ -70,6 +70,7 @@ async def read_lnp_requests(
     session: SessionDep, account_id: AccountIdDep, page: PageDep,
     request_status: Annotated[str | None, Query(description="A porting-order status")] = None,
 ) -> Page[LnpRequestPublic]:
+    """List this account's porting orders as `lnp_requests` records, filtered by status."""
     orders, next_cursor = await service.list_requests(
         session, account_id=account_id, request_status=request_status,
         cursor=page.cursor, limit=page.limit)
@@ -81,6 +82,7 @@ async def read_lnp_requests(
 async def read_lnp_request(
     record_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> LnpRequestPublic:
+    """Read one porting order as an `lnp_requests` record."""
     return _request(await service.get_request(session, account_id=account_id,
                                               request_id=record_id))
 
@@ -91,6 +93,8 @@ async def update_lnp_request(
     record_id: uuid.UUID, body: LnpRequestUpdate,
     session: SessionDep, clock: ClockDep, settings: SettingsDep, account_id: AccountIdDep,
 ) -> LnpRequestPublic:
+    """Change a porting order through its `lnp_requests` record: only the fields sent
+    change, under the order's own rules (409 when it can no longer be edited)."""
     order = await service.update_request(session, account_id=account_id, request_id=record_id,
                                          body=order_update(body), settings=settings,
                                          now=clock.now())
@@ -131,6 +135,8 @@ async def read_lnp_numbers(
     number: Annotated[str | None, Query(description="E.164 or 10-digit NANP",
                                         examples=["+13125550100"])] = None,
 ) -> Page[LnpNumberPublic]:
+    """List the numbers of this account's porting orders as `lnp_numbers` records, filtered
+    by request or number."""
     numbers, next_cursor = await service.list_numbers(
         session, account_id=account_id, lnp_request_id=lnp_request_id,
         phone_number=_e164_filter(number),
@@ -143,6 +149,7 @@ async def read_lnp_numbers(
 async def read_lnp_number(
     record_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> LnpNumberPublic:
+    """Read one number of a porting order as an `lnp_numbers` record."""
     return _number(await service.get_number(session, account_id=account_id,
                                             number_id=record_id))
 
@@ -170,6 +177,7 @@ async def delete_lnp_number(
     record_id: uuid.UUID, session: SessionDep, clock: ClockDep, settings: SettingsDep,
     account_id: AccountIdDep,
 ) -> Response:
+    """Remove a number from its porting order (the order must be editable)."""
     await service.remove_number(session, account_id=account_id, number_id=record_id,
                                 settings=settings, now=clock.now())
     await session.commit()

@@ -61,11 +61,16 @@ def _add_collection_routes(models: RecordModels) -> None:
         f"/{schema}", _typed(create, body=models.create), methods=["POST"], status_code=201,
         response_model=public, name=f"create_{snake}", tags=tags, responses=responses(404, 409),
         summary=f"Create a {schema} record",
+        description=f"Store a `{schema}` record (seed 002's fields) in this account. A "
+                    f"`record.{schema}.inserted` event goes to the endpoints that subscribe to "
+                    "it; an `*_id` naming a record that does not exist answers 404.",
     )
     router.add_api_route(
         f"/{schema}", _typed(read_many, filters=Annotated[models.filters, Query()]),
         methods=["GET"], response_model=Page[public],  # type: ignore[valid-type]  # built at runtime
         name=f"read_{schema}", tags=tags, summary=f"List {schema} records",
+        description=f"List this account's `{schema}` records, oldest first, filtered by the "
+                    "query fields given (exact match). Follow `next_cursor` for the next page.",
     )
 
 
@@ -102,13 +107,20 @@ def _add_item_routes(models: RecordModels) -> None:
         return Response(status_code=204)
 
     router.add_api_route(path, read_one, methods=["GET"], response_model=public,
-                         name=f"read_{snake}", tags=tags, responses=responses(404))
+                         name=f"read_{snake}", tags=tags, responses=responses(404),
+                         summary=f"Read a {schema} record",
+                         description=f"Read one `{schema}` record of this account by its id.")
     router.add_api_route(path, _typed(update, body=models.update), methods=["PATCH"],
                          response_model=public, name=f"update_{snake}", tags=tags,
-                         responses=responses(404, 409))
+                         responses=responses(404, 409), summary=f"Update a {schema} record",
+                         description=f"Change a `{schema}` record: only the fields sent "
+                                     f"change. A `record.{schema}.updated` event is sent.")
     router.add_api_route(path, delete, methods=["DELETE"], status_code=204,
                          response_class=Response, name=f"delete_{snake}", tags=tags,
-                         responses=responses(404, 409))
+                         responses=responses(404, 409), summary=f"Delete a {schema} record",
+                         description=f"Delete a `{schema}` record. Records that others "
+                                     "still refer to answer 409: delete those first. A "
+                                     f"`record.{schema}.deleted` event is sent.")
 
 
 # lnp_requests / lnp_numbers are porting orders: their routes call the porting service.
@@ -137,6 +149,7 @@ async def enable_did_sms(
 async def read_did_sms_enablement(
     did_id: RecordIdPath, request_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep
 ) -> SmsEnablementPublic:
+    """Read the state of one SMS enablement request of a DID (pending, enabled or failed)."""
     request = await service.get_sms_enablement(session, account_id=account_id, did_id=did_id,
                                                request_id=request_id)
     return SmsEnablementPublic.model_validate(request)
