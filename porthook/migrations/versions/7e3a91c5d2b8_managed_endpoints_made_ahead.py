@@ -7,7 +7,7 @@ so the next event of an order written before this revision still reaches its
 URLs. No schema change.
 
 Revision ID: 7e3a91c5d2b8
-Revises: d29f5b4c09a3
+Revises: b7e41c0a9d52
 Create Date: 2026-11-26 01:30:00.000000
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 import porthook.db
 
 revision: str = '7e3a91c5d2b8'
-down_revision: str | None = 'd29f5b4c09a3'
+down_revision: str | None = 'b7e41c0a9d52'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """deliveries: search and endpoint stats (last attempt on the row, attempts by endpoint)
 
 Revision ID: b7e41c0a9d52
-Revises: d29f5b4c09a3
+Revises: b7e41c2d9f10
 Create Date: 2026-11-26 01:20:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'b7e41c0a9d52'
-down_revision: str | None = 'd29f5b4c09a3'
+down_revision: str | None = 'b7e41c2d9f10'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """endpoints: custom headers and a rate limit
 
 Revision ID: b7e41c2d9f10
-Revises: d29f5b4c09a3
+Revises: 7a41c9e2b6d0
 Create Date: 2026-11-26 01:10:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'b7e41c2d9f10'
-down_revision: str | None = 'd29f5b4c09a3'
+down_revision: str | None = '7a41c9e2b6d0'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
