@@ -105,13 +105,17 @@ def _require_enabled(endpoint: Endpoint, action: str) -> None:
 
 
 async def retry_delivery(
-    session: AsyncSession, *, account_id: uuid.UUID, delivery_id: uuid.UUID, now: datetime
+    session: AsyncSession, *, account_id: uuid.UUID | None, delivery_id: uuid.UUID,
+    now: datetime,
 ) -> Requeue:
     """Send this delivery now, whatever its status (dead, delivered, held,
-    pending later): unless a worker is sending it right now."""
-    found = (await session.execute(
-        sa.select(Delivery.id, Endpoint).join(Endpoint, Endpoint.id == Delivery.endpoint_id)
-        .where(Delivery.id == delivery_id, Delivery.account_id == account_id))).first()
+    pending later): unless a worker is sending it right now. ``account_id``
+    None: any account's (the operator's command line)."""
+    query = (sa.select(Delivery.id, Endpoint).join(Endpoint, Endpoint.id == Delivery.endpoint_id)
+             .where(Delivery.id == delivery_id))
+    if account_id is not None:
+        query = query.where(Delivery.account_id == account_id)
+    found = (await session.execute(query)).first()
     if found is None:
         raise NotFound(f"delivery {delivery_id} does not exist")
     _require_enabled(found[1], "retry")

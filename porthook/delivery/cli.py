@@ -13,7 +13,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook import cli_support as support
-from porthook.delivery import models, queue, service
+from porthook.delivery import actions, models, rules, search, service
 
 endpoints_app = typer.Typer(help="Where events go: webhook URLs and e-mail addresses.",
                             no_args_is_help=True)
@@ -26,14 +26,11 @@ ENDPOINT_COLUMNS = ("id", "account_id", "origin", "channel", "target", "format",
                     "failing_since", "disabled_reason")
 DELIVERY_COLUMNS = ("id", "status", "endpoint_id", "event_id", "attempts", "last_status_code",
                     "last_error", "next_attempt_at", "created_at")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class Status(StrEnum):
-    pending = models.PENDING
-    delivered = models.DELIVERED
-    dead = models.DEAD
-    held = models.HELD
+# Built from the one list of states a search knows (rules.STATES); mypy cannot
+# follow a functional enum built from a variable.
+Status = StrEnum("Status", {state: state for state in rules.STATES})  # type: ignore[misc]
 
 
 @endpoints_app.command("list")
@@ -73,10 +70,11 @@ def list_deliveries(
     settings = support.settings()
 
     async def work(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
-        rows = await queue.find_deliveries(
-            session, account_id=account, endpoint_id=endpoint,
-            status=status.value if status else None, limit=limit)
-        return [queue.delivery_public(d).model_dump(mode="json") for d in rows]
+        where = search.DeliveryFilter(states=[status.value] if status else [],
+                                      endpoint_id=endpoint)
+        rows, _ = await search.search(session, account_id=account, where=where, cursor=None,
+                                      limit=limit)
+        return [search.to_public(d).model_dump(mode="json") for d in rows]
 
     support.emit_rows(support.run(settings, work), DELIVERY_COLUMNS, as_json=as_json)
 
@@ -86,13 +84,13 @@ def retry_deliveries(
     delivery_id: Annotated[uuid.UUID | None, typer.Argument(
         help="The delivery to send now, whatever its status and schedule.")] = None,
     endpoint: Annotated[uuid.UUID | None, typer.Option(
-        help="Instead: send now everything of this endpoint that is dead or held.")] = None,
+        help="Instead: send now everything of this endpoint that is retrying, dead or held.")] = None,
     since: Annotated[datetime | None, typer.Option(
         help="With --endpoint: only what was created from this UTC time on "
              "(default: all).")] = None,
     as_json: support.JsonOption = False,
 ) -> None:
-    """Send a delivery again now, or an endpoint's dead and held ones."""
+    """Send a delivery again now, or an endpoint's retrying, dead and held ones."""
     settings = support.settings()
     if (delivery_id is None) == (endpoint is None):
         raise support.fail("name one delivery (DELIVERY_ID) or one --endpoint",
@@ -100,15 +98,17 @@ def retry_deliveries(
 
     async def work(session: AsyncSession, now: datetime) -> dict[str, Any]:
         if delivery_id is not None:
-            retried = await queue.retry_delivery(session, account_id=None,
-                                                 delivery_id=delivery_id, now=now)
-            return {"requeued": 1, "delivery_ids": [str(retried.id)]}
-        assert endpoint is not None
-        found = await service.get_endpoint(session, account_id=None, endpoint_id=endpoint)
-        count = await queue.requeue_endpoint(
-            session, account_id=found.account_id, endpoint=found, now=now,
-            since=since.replace(tzinfo=since.tzinfo or UTC) if since else EPOCH)
-        return {"requeued": count}
+            done = await actions.retry_delivery(session, account_id=None,
+                                                delivery_id=delivery_id, now=now)
+        else:
+            assert endpoint is not None
+            found = await service.get_endpoint(session, account_id=None, endpoint_id=endpoint)
+            done = await actions.retry_endpoint(
+                session, endpoint=found, now=now,
+                since=since.replace(tzinfo=since.tzinfo or UTC) if since else None)
+        return {"requeued": len(done.requeued),
+                "delivery_ids": [str(i) for i in done.requeued],
+                "in_flight": [str(i) for i in done.in_flight]}
 
     out = support.run(settings, work)
     support.emit(out, as_json=as_json, text=f"requeued {out['requeued']}")

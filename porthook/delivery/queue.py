@@ -20,11 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from porthook.config import Settings
 from porthook.delivery import failure_log, models, rules
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
-from porthook.delivery.schemas import DeliveryPublic
 from porthook.events import service as events
 from porthook.events.models import Event
 from porthook.pagination import UUID_KEY, decode_cursor, encode_cursor
-from porthook.problems import Conflict, NotFound
+from porthook.problems import NotFound
 
 EXCERPT_CHARS = 1024
 RENEW_CHUNK = 10_000  # row ids per lease renewal statement (a worker holds fewer)
@@ -287,7 +286,7 @@ async def record_outcomes(
             await connection.execute(OUTCOMES_PG, _pg_params(sent, rows, now=now))
         else:
             await connection.execute(_sent_statement(), [
-                {**_sent_row_sqlite(o, row, now), "b_now": now} for o, row in zip(sent, rows, strict=True)])
+                _sent_row_sqlite(o, row, now) for o, row in zip(sent, rows, strict=True)])
             await connection.execute(_attempts_statement(), [_attempt_row(o) for o in sent])
         _log_failures(sent, rows)
     skipped = [o for o in outcomes if o.skipped is not None]
@@ -516,48 +515,3 @@ async def list_event_deliveries(
         return rows, None
     return rows[:limit], encode_cursor(str(rows[limit - 1].id))
 
-
-def delivery_public(delivery: Delivery) -> DeliveryPublic:
-    """A delivery as the API and the CLI show it: a next attempt only while pending."""
-    public = DeliveryPublic.model_validate(delivery)
-    return public if delivery.status == models.PENDING else public.model_copy(
-        update={"next_attempt_at": None})
-
-
-async def find_deliveries(
-    session: AsyncSession, *, account_id: uuid.UUID | None = None, status: str | None = None,
-    endpoint_id: uuid.UUID | None = None, limit: int,
-) -> list[Delivery]:
-    """The newest deliveries matching every filter given (the CLI's operator
-    view; the API's search with cursors and more filters is ``GET /v1/deliveries``)."""
-    query = sa.select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id.desc())
-    if account_id is not None:
-        query = query.where(Delivery.account_id == account_id)
-    if endpoint_id is not None:
-        query = query.where(Delivery.endpoint_id == endpoint_id)
-    if status is not None:
-        query = query.where(Delivery.status == status)
-    return list((await session.scalars(query.limit(limit))).all())
-
-
-async def retry_delivery(
-    session: AsyncSession, *, account_id: uuid.UUID | None, delivery_id: uuid.UUID,
-    now: datetime,
-) -> Delivery:
-    """Send this delivery now, whatever its status and schedule, with a fresh
-    retry round; refused while its endpoint is disabled (it would only be held)."""
-    query = sa.select(Delivery).where(Delivery.id == delivery_id)
-    if account_id is not None:
-        query = query.where(Delivery.account_id == account_id)
-    delivery = await session.scalar(query)
-    if delivery is None:
-        raise NotFound(f"delivery {delivery_id} does not exist")
-    endpoint = await session.get(Endpoint, delivery.endpoint_id)
-    if endpoint is None or not endpoint.enabled:
-        raise Conflict(f"endpoint {delivery.endpoint_id} is disabled: enable it "
-                       "(actions/enable), then retry")
-    delivery.status, delivery.next_attempt_at, delivery.lease_token = models.PENDING, now, None
-    delivery.round_start, delivery.updated_at = delivery.attempts, now
-    await session.flush()
-    await fanout.notify(session)
-    return delivery

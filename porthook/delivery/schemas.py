@@ -16,10 +16,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from porthook import fielddocs
 from porthook.delivery import catalog, rules
 from porthook.urls import HttpUrl
-
-from porthook import fielddocs
 
 Channel = Literal["webhook", "email"]
 Format = Literal["standard", "telnyx", "sinch", "records"]

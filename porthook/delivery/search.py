@@ -25,7 +25,6 @@ from porthook.delivery.schemas import DeliveryPublic
 from porthook.events import service as events
 from porthook.events.models import Event
 from porthook.pagination import MOMENT_AND_ID, decode_cursor, encode_cursor
-from porthook.problems import Unprocessable
 
 
 @dataclass(frozen=True)
@@ -43,11 +42,14 @@ class DeliveryFilter:
 
 
 async def search(
-    session: AsyncSession, *, account_id: uuid.UUID, where: DeliveryFilter,
+    session: AsyncSession, *, account_id: uuid.UUID | None, where: DeliveryFilter,
     cursor: str | None, limit: int,
 ) -> tuple[list[Delivery], str | None]:
-    query = (sa.select(Delivery).where(Delivery.account_id == account_id, *clauses(where))
+    """Newest first; ``account_id`` None: every account's (the operator's)."""
+    query = (sa.select(Delivery).where(*clauses(where))
              .order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit + 1))
+    if account_id is not None:
+        query = query.where(Delivery.account_id == account_id)
     after = _after(cursor)
     if after is not None:
         query = query.where(sa.tuple_(Delivery.created_at, Delivery.id) < after)

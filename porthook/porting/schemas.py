@@ -25,9 +25,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from porthook.urls import HttpUrl
-
 from porthook import fielddocs
+from porthook.urls import HttpUrl
 
 TimeZone = Literal["US/Eastern", "US/Central", "US/Mountain", "US/Pacific"]
 LocationType = Literal["business", "residential"]

@@ -1,6 +1,6 @@
-"""The queries behind ``porthook deliveries list|retry``: filters, newest
-first, and a retry that sends now whatever the status, never to a disabled
-endpoint."""
+"""The services behind ``porthook deliveries list|retry`` across accounts:
+filters, newest first, and a retry that sends now whatever the status, never
+to a disabled endpoint."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.clock import ShiftableClock
 from porthook.config import Settings
-from porthook.delivery import models, queue, service
+from porthook.delivery import actions, models, search, service
 from porthook.delivery.models import Delivery, Endpoint
 from porthook.delivery.schemas import EndpointCreate
 from porthook.events import service as events
@@ -49,13 +49,16 @@ async def test_filters_and_newest_first(
     await session.execute(sa.update(Delivery).where(Delivery.endpoint_id == theirs.id)
                           .values(status=models.DEAD))
     await session.commit()
-    newest = await queue.find_deliveries(session, account_id=first, limit=2)
+    newest, _ = await search.search(session, account_id=first, where=search.DeliveryFilter(),
+                                    cursor=None, limit=2)
     assert [d.endpoint_id for d in newest] == [mine.id, mine.id]
     assert newest[0].created_at > newest[1].created_at
-    dead = await queue.find_deliveries(session, status=models.DEAD, limit=10)
+    dead, _ = await search.search(session, account_id=None, cursor=None, limit=10,
+                                  where=search.DeliveryFilter(states=[models.DEAD]))
     assert [d.endpoint_id for d in dead] == [theirs.id]
-    assert await queue.find_deliveries(session, endpoint_id=mine.id, status=models.DEAD,
-                                       limit=10) == []
+    mine_dead = search.DeliveryFilter(states=[models.DEAD], endpoint_id=mine.id)
+    assert await search.search(session, account_id=None, where=mine_dead, cursor=None,
+                               limit=10) == ([], None)
 
 
 async def test_retry_sends_now_whatever_the_status_and_refuses_a_disabled_endpoint(
@@ -68,19 +71,21 @@ async def test_retry_sends_now_whatever_the_status_and_refuses_a_disabled_endpoi
     await session.execute(sa.update(Delivery).values(
         status=models.DELIVERED, attempts=3, next_attempt_at=clock.now()))
     await session.commit()
-    [delivery] = await queue.find_deliveries(session, limit=1)
+    [delivery] = (await session.scalars(sa.select(Delivery))).all()
     clock.advance(timedelta(minutes=5))
     now = clock.now()
-    retried = await queue.retry_delivery(session, account_id=None, delivery_id=delivery.id,
-                                         now=now)
+    done = await actions.retry_delivery(session, account_id=None, delivery_id=delivery.id,
+                                        now=now)
     await session.commit()
-    assert (retried.status, retried.next_attempt_at, retried.round_start) == (
-        models.PENDING, now, 3)
+    assert done.requeued == [delivery.id]
+    await session.refresh(delivery)
+    assert (delivery.status, delivery.round_start) == (models.PENDING, 3)
+    assert delivery.next_attempt_at <= now
     await service.disable(session, endpoint=endpoint, reason="test", now=clock.now())
     await session.commit()
     with pytest.raises(Conflict, match="disabled"):
-        await queue.retry_delivery(session, account_id=None, delivery_id=delivery.id,
+        await actions.retry_delivery(session, account_id=None, delivery_id=delivery.id,
                                    now=clock.now())
     with pytest.raises(NotFound):
-        await queue.retry_delivery(session, account_id=uuid.uuid4(), delivery_id=delivery.id,
+        await actions.retry_delivery(session, account_id=uuid.uuid4(), delivery_id=delivery.id,
                                    now=clock.now())
