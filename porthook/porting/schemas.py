@@ -143,8 +143,10 @@ class PortingOrderCreate(_Input):
     phone_numbers: list[str] = Field(min_length=1, max_length=1000,
                                      description="E.164, North American (US, CA)")
     customer_reference: str | None = Field(default=None, max_length=200)
-    desired_port_date: date | None = None
-    desired_port_time: LocalTime | None = None
+    desired_port_date: date | None = Field(
+        default=None, description="YYYY-MM-DD, today or later in the order's time zone")
+    desired_port_time: LocalTime | None = Field(
+        default=None, description="HH:MM[:SS] in desired_port_time_zone, without an offset")
     desired_port_time_zone: TimeZone | None = None
     on_demand_activation: bool = False
     end_user: EndUserIn | None = None
@@ -161,8 +163,10 @@ class PortingOrderUpdate(_Input):
 
     phone_numbers: list[str] | None = Field(default=None, min_length=1, max_length=1000)
     customer_reference: str | None = Field(default=None, max_length=200)
-    desired_port_date: date | None = None
-    desired_port_time: LocalTime | None = None
+    desired_port_date: date | None = Field(
+        default=None, description="YYYY-MM-DD, today or later in the order's time zone")
+    desired_port_time: LocalTime | None = Field(
+        default=None, description="HH:MM[:SS] in desired_port_time_zone, without an offset")
     desired_port_time_zone: TimeZone | None = None
     on_demand_activation: bool | None = None
     end_user: EndUserIn | None = None
@@ -216,7 +220,7 @@ class PortingDefaultsIn(_Input):
     default_port_time_zone: TimeZone | None = None
     contact_email: EmailStr | None = None
     webhook_url: HttpUrl | None = Field(
-        default=None, description="Where this order's events are sent (seed 001); null for none")
+        default=None, description="Where porting-order events are sent; null for none")
     webhook_format: WebhookFormat = "standard"
 
 
