@@ -167,7 +167,8 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(app, request.scope)) or headers.get(
                 "Allow", "")
-            detail = f"{request.method} is not allowed here; this path allows {headers['Allow']}"
+            detail = f"{request.method} is not allowed here" + (
+                f"; this path allows {headers['Allow']}" if headers["Allow"] else "")
         body = ProblemDocument(
             title=str(exc.detail), status=exc.status_code, detail=detail
         ).model_dump(exclude_none=True)

@@ -141,7 +141,8 @@ def _add_operations_routes(app: FastAPI, database: Database, settings: Settings)
              responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
                               "description": "Prometheus text format"}})
     async def read_metrics() -> Response:
-        """Prometheus metrics of this process (deliveries, queue, HTTP)."""
+        """Prometheus metrics of this process: delivery attempts sent and failed, their
+        durations and claim sizes (from its in-process worker under `porthook serve`)."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
