@@ -142,6 +142,12 @@ class Delivery(Base):
             "ix_deliveries_account_retrying", "account_id", "created_at", "id",
             postgresql_where=_RETRYING, sqlite_where=_RETRYING,
         ),
+        # Events with a delivery in a state not delivered (GET /v1/events?
+        # delivery_status=dead): one index-only probe per event.
+        sa.Index(
+            "ix_deliveries_event_open", "event_id", "status",
+            postgresql_where=_OPEN, sqlite_where=_OPEN,
+        ),
         # The status in the key: one state's rows come out newest first.
         sa.Index(
             "ix_deliveries_account_open", "account_id", "status", "created_at", "id",

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.delivery import filters, rules
@@ -120,14 +121,15 @@ async def _percentiles_pg(
     session: AsyncSession, where: Sequence[sa.ColumnElement[bool]],
     since: Mapping[str, datetime],
 ) -> dict[str, list[float | None]]:
-    # Every window in one pass over the widest one's rows.
-    columns = [sa.func.percentile_cont(p).within_group(DeliveryAttempt.duration_ms)
-               .filter(DeliveryAttempt.attempted_at >= moment)
-               for moment in since.values() for p in PERCENTILES]
-    row = list((await session.execute(sa.select(*columns).where(*where))).one())
-    values = [None if value is None else round(float(value), 1) for value in row]
-    size = len(PERCENTILES)
-    return {name: values[i * size:(i + 1) * size] for i, name in enumerate(since)}
+    # Every window in one pass over the widest one's rows; each window's
+    # percentiles from one sort (percentile_cont of an array of fractions).
+    fractions = postgresql.array([sa.literal(p, sa.Float()) for p in PERCENTILES])
+    columns = [sa.func.percentile_cont(fractions).within_group(DeliveryAttempt.duration_ms)
+               .filter(DeliveryAttempt.attempted_at >= moment) for moment in since.values()]
+    row = (await session.execute(sa.select(*columns).where(*where))).one()
+    return {name: [None if value is None else round(float(value), 1)
+                   for value in (found or [None] * len(PERCENTILES))]
+            for name, found in zip(since, row, strict=True)}
 
 
 async def _percentiles_by_offset(session: AsyncSession,

@@ -25,6 +25,7 @@ INDEXES: list[tuple[str, str, list[str], dict[str, object]]] = [
     ("ix_deliveries_endpoint_created", "deliveries", ["endpoint_id", "created_at", "id"], {}),
     ("ix_deliveries_account_retrying", "deliveries", ["account_id", "created_at", "id"],
      {"where": RETRYING}),
+    ("ix_deliveries_event_open", "deliveries", ["event_id", "status"], {"where": OPEN}),
     ("ix_deliveries_account_open", "deliveries", ["account_id", "status", "created_at", "id"],
      {"where": OPEN}),
     ("ix_delivery_attempts_endpoint_time", "delivery_attempts", ["endpoint_id", "attempted_at"],
