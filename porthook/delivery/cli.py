@@ -84,7 +84,8 @@ def retry_deliveries(
     delivery_id: Annotated[uuid.UUID | None, typer.Argument(
         help="The delivery to send now, whatever its status and schedule.")] = None,
     endpoint: Annotated[uuid.UUID | None, typer.Option(
-        help="Instead: send now everything of this endpoint that is retrying, dead or held.")] = None,
+        help="Instead: send now everything of this endpoint that is retrying, dead or "
+             "held.")] = None,
     since: Annotated[datetime | None, typer.Option(
         help="With --endpoint: only what was created from this UTC time on "
              "(default: all).")] = None,
