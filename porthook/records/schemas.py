@@ -67,13 +67,21 @@ _INPUT_TYPES: dict[Kind, Any] = {
 }
 
 
+# Kind.INT is stored as INTEGER (models.py), 32 bits on PostgreSQL: a field
+# without bounds of its own still has the column's, checked before the
+# database refuses the value with a server error.
+INT_COLUMN_RANGE = (-(2**31), 2**31 - 1)
+
+
 def input_type(spec: FieldSpec) -> Any:
     """The Pydantic type that validates and normalises one field."""
     if spec.kind is Kind.TEXT:
         return Annotated[str, StringConstraints(min_length=spec.min_value or 0,
                                                 max_length=spec.max_value or 255)]
     if spec.kind is Kind.INT:
-        return Annotated[int, Field(ge=spec.min_value, le=spec.max_value)]
+        low, high = INT_COLUMN_RANGE
+        return Annotated[int, Field(ge=low if spec.min_value is None else spec.min_value,
+                                    le=high if spec.max_value is None else spec.max_value)]
     if spec.kind is Kind.ENUM:
         return Literal[spec.choices]
     if spec.kind is Kind.DIGITS:
