@@ -357,7 +357,7 @@ class PortingDefaultsPublic(BaseModel):
 # "Model.field" entries say what a name means in that model only.
 GLOSSARY = {
     "id": "This object's id",
-    "account_id": "The account the order belongs to",
+    "account_id": "The account it belongs to",
     "status": "The order's status: draft, in-process, submitted, exception, "
               "foc-date-confirmed, ported, cancel-pending or cancelled",
     "PhoneNumberPublic.status": "pending, confirmed, rejected, activated, canceled or excluded",
@@ -366,6 +366,7 @@ GLOSSARY = {
     "OrderFilters.customer_reference": "Only orders with exactly this reference",
     "phone_numbers": "The numbers, E.164 (e.g. +13035550143); other North American "
                      "spellings are normalised",
+    "PortingOrderPublic.phone_numbers": "The order's numbers, each with its own status",
     "phone_number": "The number, E.164",
     "country_code": "ISO country of the number: US or CA",
     "desired_port_date": "The date the numbers should move to you",

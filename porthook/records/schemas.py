@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from porthook.inputs import INT64_MAX, INT64_MIN, RecordRef
+from porthook.inputs import RecordRef
 from porthook.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from porthook.records import rules
 from porthook.records.registry import SCHEMAS, FieldSpec, Kind, SchemaSpec
@@ -68,15 +68,21 @@ _INPUT_TYPES: dict[Kind, Any] = {
 }
 
 
+# Kind.INT is stored as INTEGER (models.py), 32 bits on PostgreSQL: a field
+# without bounds of its own still has the column's, checked before the
+# database refuses the value with a server error.
+INT_COLUMN_RANGE = (-(2**31), 2**31 - 1)
+
+
 def input_type(spec: FieldSpec) -> Any:
     """The Pydantic type that validates and normalises one field."""
     if spec.kind is Kind.TEXT:
         return Annotated[str, StringConstraints(min_length=spec.min_value or 0,
                                                 max_length=spec.max_value or 255)]
     if spec.kind is Kind.INT:
-        low = INT64_MIN if spec.min_value is None else spec.min_value
-        high = INT64_MAX if spec.max_value is None else spec.max_value
-        return Annotated[int, Field(ge=low, le=high)]
+        low, high = INT_COLUMN_RANGE
+        return Annotated[int, Field(ge=low if spec.min_value is None else spec.min_value,
+                                    le=high if spec.max_value is None else spec.max_value)]
     if spec.kind is Kind.ENUM:
         return Literal[spec.choices]
     if spec.kind is Kind.DIGITS:

@@ -43,6 +43,8 @@ async def _sample(client: httpx.AsyncClient, headers: Headers, schema: str) -> d
     ("channel_groups", "channels", -1, "greater than or equal to 0"),  # negative count
     ("sip_accounts", "domain", "not a host", "domain name"),  # not a hostname
     ("subscriptions", "bill_day_of_month", 32, "less than or equal to 31"),  # no 32nd
+    # Past its INTEGER column (32 bits on PostgreSQL): was a 500 there.
+    ("subscriptions", "product_id", 2**31, "less than or equal to 2147483647"),
 ])
 async def test_invalid_field_is_422_naming_it(
     client: httpx.AsyncClient, make_account: AccountFactory,
