@@ -165,6 +165,12 @@ def _not_among(column: sa.ColumnElement[Any], name: str, *, arrays: bool) -> sa.
     return column.not_in(sa.bindparam(name, expanding=True, type_=sa.Uuid()))
 
 
+def _among(column: sa.ColumnElement[Any], name: str, *, arrays: bool) -> sa.ColumnElement[bool]:
+    if arrays:  # as in _not_among
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Uuid())))
+    return column.in_(sa.bindparam(name, expanding=True, type_=sa.Uuid()))
+
+
 @functools.cache
 def _claim_statement(*, one_endpoint: bool, arrays: bool = False) -> sa.Update:
     """Built once per shape: a fresh statement per claim cost milliseconds of
@@ -230,16 +236,10 @@ def renew_statement(*, arrays: bool = False) -> sa.Update:
     outcome is written, carries another token or none). One statement per
     renewal whatever the number of rows, through the primary key."""
     table = _table()
-    ids, tokens = table.c.id, table.c.lease_token
-    if arrays:  # PostgreSQL: one array parameter each, one statement text
-        among_ids = ids == sa.any_(sa.bindparam("b_ids", type_=postgresql.ARRAY(sa.Uuid())))
-        among_tokens = tokens == sa.any_(
-            sa.bindparam("b_tokens", type_=postgresql.ARRAY(sa.Uuid())))
-    else:
-        among_ids = ids.in_(sa.bindparam("b_ids", expanding=True, type_=sa.Uuid()))
-        among_tokens = tokens.in_(sa.bindparam("b_tokens", expanding=True, type_=sa.Uuid()))
     return (sa.update(table)
-            .where(among_ids, among_tokens, table.c.status == _PENDING)
+            .where(_among(table.c.id, "b_ids", arrays=arrays),
+                   _among(table.c.lease_token, "b_tokens", arrays=arrays),
+                   table.c.status == _PENDING)
             .values(next_attempt_at=sa.bindparam("b_expires",
                                                  type_=table.c.next_attempt_at.type)))
 
