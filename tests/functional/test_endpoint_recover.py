@@ -87,3 +87,32 @@ async def test_recover_requires_a_timezone_offset(
         assert accepted.status_code == 202, accepted.text
         assert accepted.json() == {"requeued": 0, "delivery_ids": [], "created": 0,
                                    "in_flight": []}
+
+
+async def test_recover_requeues_a_delivery_waiting_for_its_next_retry(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    """The issue's report: after the receiver was fixed, recover requeued
+    nothing, since the failed delivery was neither dead nor held but pending
+    its retry in 25 minutes."""
+    account_id, headers = await make_account()
+    sink.script("/later", then=500)
+    endpoint = await create_endpoint(client, headers, url=sink.url("/later"),
+                                     event_types=["porting_order.*"])
+    event_id = await record_event(database, clock, account_id=account_id)
+    slow = settings.model_copy(update={"retry_schedule": (0.0, 1500.0)})
+    async with running_dispatcher(slow, database, clock):
+        await sink.wait_for(1, "/later")
+
+        async def retrying() -> bool:
+            [row] = await deliveries_of(client, headers, event_id)
+            return bool(row["status"] == "pending" and row["last_status_code"] == 500)
+
+        await eventually(retrying)
+        sink.script("/later", then=200)
+        recovered = await _recover(client, headers, endpoint["id"], "2000-01-01T00:00:00Z")
+        assert recovered.status_code == 202, recovered.text
+        assert recovered.json()["requeued"] == 1
+        calls = await sink.wait_for(2, "/later")
+    assert [c.headers["webhook-id"] for c in calls] == [str(event_id)] * 2
