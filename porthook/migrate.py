@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 from porthook.db import make_engine
 
@@ -36,10 +38,20 @@ def head_revision() -> str | None:
 
 async def current_revision(database_url: str) -> str | None:
     """The revision the database is at; None for one never migrated."""
+    return (await schema_state(database_url))[0]
+
+
+async def schema_state(database_url: str) -> tuple[str | None, bool]:
+    """The database's revision, and whether it has porthook's tables at all
+    (tests build them from the models, without Alembic)."""
     engine = make_engine(database_url, pool_size=1)
     try:
         async with engine.connect() as connection:
-            return await connection.run_sync(
-                lambda sync: MigrationContext.configure(sync).get_current_revision())
+            return await connection.run_sync(_schema_state)
     finally:
         await engine.dispose()
+
+
+def _schema_state(connection: Connection) -> tuple[str | None, bool]:
+    revision = MigrationContext.configure(connection).get_current_revision()
+    return revision, sa.inspect(connection).has_table("accounts")
