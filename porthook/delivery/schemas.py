@@ -68,15 +68,15 @@ def _checked_headers(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
-CustomHeaders = Annotated[
-    dict[str, str], AfterValidator(_checked_headers),
-    Field(description=(
-        "Extra HTTP headers sent on each webhook call, name -> value (at most "
-        f"{rules.MAX_CUSTOM_HEADERS}; RFC 7230 names; printable ASCII values). Names porthook "
-        "sets itself (webhook-*, telnyx-*, content-type, authorization, user-agent, host, ...) "
-        "are refused. Write-only: the endpoint shows header_names."
-    )),
-]
+HEADERS_DESCRIPTION = (
+    "Extra HTTP headers sent on each webhook call, name -> value (at most "
+    f"{rules.MAX_CUSTOM_HEADERS}; RFC 7230 names; printable ASCII values). Names porthook "
+    "sets itself (webhook-*, telnyx-*, content-type, authorization, user-agent, host, ...) "
+    "are refused. Write-only: the endpoint shows header_names."
+)
+# Nullable fields carry the description on the field itself: OpenAPI puts a
+# type's own description inside the anyOf branch, where readers miss it.
+CustomHeaders = Annotated[dict[str, str], AfterValidator(_checked_headers)]
 RateLimit = Annotated[float, Field(
     ge=0.01, le=10_000,
     description="Calls a second at most, per worker process, besides max_concurrency "
@@ -100,8 +100,9 @@ class EndpointCreate(BaseModel):
         default=False, description="Event n+1 of a subject waits until event n is delivered or dead"
     )
     max_concurrency: int | None = Field(default=None, ge=1, le=64)
-    headers: CustomHeaders | None = None
-    rate_limit_per_s: RateLimit | None = None
+    headers: CustomHeaders | None = Field(default=None, description=HEADERS_DESCRIPTION)
+    rate_limit_per_s: RateLimit | None = Field(default=None, description=(
+        "Calls a second at most, per worker process, besides max_concurrency; null: no limit"))
     profile_id: uuid.UUID | None = None
 
 
@@ -124,7 +125,8 @@ class EndpointUpdate(BaseModel):
     strict_ordering: bool | MISSING = MISSING
     max_concurrency: int | None = Field(default=None, ge=1, le=64, description="null: no limit")
     headers: CustomHeaders | None = Field(
-        default=None, description="Replaces the whole set of custom headers; null removes them")
+        default=None, description=f"{HEADERS_DESCRIPTION} Replaces the whole set; null removes "
+                                  "them")
     rate_limit_per_s: RateLimit | None = Field(default=None, description="null: no limit")
     profile_id: uuid.UUID | None = Field(default=None,
                                          description="null takes it out of its profile")

@@ -148,7 +148,7 @@ async def test_a_dead_delivery_found_and_retried_from_the_cli_arrives_once_more(
                                  endpoint, env=env)
     assert (dead["last_status_code"], dead["last_error"]) == (500, "HTTP 500")
     retried = await asyncio.to_thread(_ok, "deliveries", "retry", dead["id"], env=env)
-    assert retried == {"requeued": 1, "delivery_ids": [dead["id"]]}
+    assert retried == {"requeued": 1, "delivery_ids": [dead["id"]], "in_flight": []}
     calls = await sink.wait_for(2, "/hook")
     delivered = await _eventually_one("deliveries", "list", "--status", "delivered",
                                       "--endpoint", endpoint, env=env)

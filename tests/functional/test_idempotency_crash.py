@@ -49,6 +49,9 @@ def env(fresh_database_url: str) -> dict[str, str]:
 
 @pytest.fixture
 def operator_key(env: dict[str, str]) -> str:
+    # The command line only works on a migrated database (it never makes one).
+    subprocess.run([sys.executable, "-m", "porthook", "db", "upgrade"], env=env,
+                   capture_output=True, timeout=120, check=True)
     out = subprocess.run([sys.executable, "-m", "porthook", "operator-keys", "create", "--json"],
                          env=env, capture_output=True, text=True, timeout=120, check=True)
     return str(json.loads(out.stdout)["api_key"])
