@@ -43,7 +43,8 @@ ERROR_DESCRIPTIONS = {
     "409": "The request conflicts with the current state (`detail` says which and what "
            "to do); nothing was changed.",
     "413": "The body is larger than this server accepts; nothing was changed.",
-    "415": "The uploaded file is not of an accepted type.",
+    "415": "The body is not of a Content-Type this operation accepts (JSON, or "
+           "multipart/form-data for uploads), or an uploaded file is not of an accepted type.",
     "422": "A value is invalid: `errors` lists each field and what was expected; "
            "nothing was changed.",
     "503": "The database cannot be reached right now; nothing was changed. Retry after "
@@ -74,7 +75,7 @@ def install(app: FastAPI) -> None:
 
 def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     """Every 4xx/5xx of every operation as ``application/problem+json`` with
-    ``ProblemDocument``; 400/413 on operations with a body, 422 on those with
+    ``ProblemDocument``; 400/413/415 on operations with a body, 422 on those with
     any input, 503 on those that use the database."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in FASTAPI_ERROR_SCHEMAS:
@@ -96,7 +97,7 @@ def _document_operation(path: str, operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     wanted = set()
     if operation.get("requestBody"):
-        wanted |= {"400", "413", "422"}
+        wanted |= {"400", "413", "415", "422"}
     if operation.get("parameters"):
         wanted.add("422")
     if path not in WITHOUT_DATABASE:

@@ -62,7 +62,7 @@ async def test_every_error_is_documented_as_the_problem_document_sent(
         if operation.get("parameters") or operation.get("requestBody"):
             assert "422" in responses, f"{method} {path}"
         if operation.get("requestBody"):
-            assert {"400", "413"} <= set(responses), f"{method} {path}"
+            assert {"400", "413", "415"} <= set(responses), f"{method} {path}"
     schemas = document["components"]["schemas"]
     assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
     assert schemas["ProblemDocument"]["properties"]["errors"]  # the 422's field list
