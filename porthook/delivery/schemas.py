@@ -100,8 +100,10 @@ class EndpointCreate(BaseModel):
         default=False, description="Event n+1 of a subject waits until event n is delivered or dead"
     )
     max_concurrency: int | None = Field(default=None, ge=1, le=64)
-    headers: CustomHeaders | None = None
-    rate_limit_per_s: RateLimit | None = None
+    # Optional, the type's description lands inside anyOf: the property needs its own.
+    headers: CustomHeaders | None = Field(
+        default=None, description="Extra HTTP headers sent on each webhook call (write-only)")
+    rate_limit_per_s: RateLimit | None = Field(default=None, description="Absent: no limit")
     profile_id: uuid.UUID | None = None
 
 
