@@ -14,11 +14,11 @@ from pydantic import BaseModel, Field
 
 from porthook import apidocs, bodies, problems, unavailable
 from porthook.accounts import routes as accounts_routes
+from porthook.catalog import routes as catalog_routes
 from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import catalog
-from porthook.delivery import catalog_routes as event_types_routes
 from porthook.delivery import routes as delivery_routes
 from porthook.delivery import search_routes as delivery_search_routes
 from porthook.events import routes as events_routes
@@ -34,7 +34,7 @@ ROUTERS = (
     porting_routes.router,
     events_routes.router,
     delivery_routes.router,
-    event_types_routes.router,
+    catalog_routes.router,
     delivery_search_routes.router,
     records_routes.router,
 )

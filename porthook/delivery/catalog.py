@@ -1,23 +1,18 @@
-"""The event catalog: every event type porthook emits, and what each format makes of it.
+"""Every event type porthook emits: its name, description and subject, and the
+formats that carry it.
 
-``GET /v1/event-types`` publishes, per type, a description, the formats that
-carry it (under their own name: ``NUMBERS_CONFIRMED``, ``insert``...), the JSON
-Schema of each format's body (written once, in the format's module) and an
-example body rendered by ``formats.build`` from an example event
-(``examples.py``): the code that renders real deliveries, so an example can
-never drift from what receivers get. The tests validate real deliveries of a
-whole order lifecycle against these schemas.
-
-The same list of types is what event-type filters are checked against
-(``check_patterns``): a subscription to a type that does not exist is refused
-instead of silently never firing.
+Event-type filters (endpoints, profiles, the events list) are checked against
+this list (``check_patterns``): a subscription to a type that does not exist is
+refused instead of silently never firing. The published catalog of
+``GET /v1/event-types``, with each format's schema and an example body, is
+``porthook.catalog``: it needs porting's and records' models, which delivery
+must not import.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
 
 from porthook.delivery import formats
 from porthook.events import types as event_types
@@ -29,10 +24,7 @@ from porthook.events.types import (
 )
 from porthook.records.registry import SCHEMAS
 
-__all__ = ["EXAMPLE_URL", "carried_by", "check_patterns", "describe", "entry", "format_entry",
-           "matches", "subject_type", "type_names"]
-
-EXAMPLE_URL = "https://hooks.example.com/porting"  # the example attempt's target
+__all__ = ["carried_by", "check_patterns", "describe", "matches", "subject_type", "type_names"]
 
 _DESCRIPTIONS: dict[str, str] = {
     EventType.PORTING_ORDER_CREATED: "A porting order was created (by the customer, or by "
@@ -106,24 +98,3 @@ def check_patterns(patterns: Sequence[str]) -> None:
 def carried_by(event_type: str) -> list[str]:
     """The formats whose endpoints receive this type."""
     return [f for f in formats.FORMATS if formats.supports(f, event_type)]
-
-
-def format_entry(format: str, event: formats.EventView) -> dict[str, Any]:
-    """What ``format`` makes of ``event``'s type: its name, its body's JSON
-    Schema, and ``event`` rendered as a real delivery would be (first attempt)."""
-    return {
-        "format": format,
-        "name": formats.event_name(format, event.type),
-        "json_schema": formats.schema(format, event.type),
-        "example": formats.build(format, event, formats.Attempt(1, EXAMPLE_URL)),
-    }
-
-
-def entry(event: formats.EventView) -> dict[str, Any]:
-    """The catalog entry of ``event``'s type, with ``event`` as its example."""
-    return {
-        "type": event.type,
-        "description": describe(event.type),
-        "subject_type": subject_type(event.type),
-        "formats": [format_entry(f, event) for f in carried_by(event.type)],
-    }

@@ -9,13 +9,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from porthook.delivery import catalog, examples, formats
+from porthook.catalog import examples, service
+from porthook.delivery import catalog, formats
 from porthook.delivery.formats import sinch
 from porthook.events import types
 from porthook.events.types import EventType
 from porthook.records.registry import SCHEMAS
 
-ENTRIES = [catalog.entry(examples.event(t)) for t in catalog.type_names()]
+ENTRIES = [service.entry(examples.event(t)) for t in catalog.type_names()]
 
 
 def validate(schema: dict[str, Any], body: dict[str, Any]) -> None:
@@ -91,7 +92,7 @@ def test_no_secret_in_schemas_or_examples() -> None:
 )
 def test_sinch_schema_is_strict(body_change: dict[str, Any], valid: bool) -> None:
     event = examples.event("porting_order.numbers_confirmed")
-    body = formats.build("sinch", event, formats.Attempt(1, catalog.EXAMPLE_URL))
+    body = formats.build("sinch", event, formats.Attempt(1, service.EXAMPLE_URL))
     body["phoneNumbers"][0] |= body_change
     schema = sinch.schema("porting_order.numbers_confirmed")
     if valid:

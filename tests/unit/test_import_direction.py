@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "porthook"
 LOWER = ("events", "delivery")
-UPPER = ("porthook.porting", "porthook.records")
+UPPER = ("porthook.porting", "porthook.records", "porthook.catalog")
 # The description of seed 002's schemas (field order, names): pure data that
 # imports nothing of porthook, so the ``records`` format may read it.
 LEAVES = ("porthook.records.registry",)

@@ -48,6 +48,7 @@ from porthook.delivery.formats import records, sinch, standard, telnyx
 from porthook.delivery.formats.base import (
     Attempt,
     EventView,
+    Payloads,
     UnsupportedEvent,
     is_secret_key,
     without_secrets,
@@ -60,6 +61,7 @@ __all__ = [
     "FORMATS",
     "Attempt",
     "EventView",
+    "Payloads",
     "UnsupportedEvent",
     "build",
     "event_name",
@@ -97,10 +99,20 @@ _EVENT_NAME: dict[str, Callable[[str], str]] = {
     "sinch": sinch.event_name,
     "records": records.event_name,
 }
-_SCHEMA: dict[str, Callable[[str], dict[str, Any]]] = {
+
+
+def _self_contained(
+    schema: Callable[[str], dict[str, Any]],
+) -> Callable[[str, Payloads], dict[str, Any]]:
+    """A format whose bodies embed none of porting's or records' models (seed
+    001's and 000's fields are written out in full) needs no ``Payloads``."""
+    return lambda event_type, _payloads: schema(event_type)
+
+
+_SCHEMA: dict[str, Callable[[str, Payloads], dict[str, Any]]] = {
     "standard": standard.schema,
-    "telnyx": telnyx.schema,
-    "sinch": sinch.schema,
+    "telnyx": _self_contained(telnyx.schema),
+    "sinch": _self_contained(sinch.schema),
     "records": records.schema,
 }
 
@@ -113,12 +125,14 @@ def event_name(format: str, event_type: str) -> str:
     return _EVENT_NAME[format](event_type)
 
 
-def schema(format: str, event_type: str) -> dict[str, Any]:
-    """The JSON Schema of the bodies ``format`` sends for ``event_type``.
+def schema(format: str, event_type: str, payloads: Payloads) -> dict[str, Any]:
+    """The JSON Schema of the bodies ``format`` sends for ``event_type``, embedding
+    the schemas of event data that ``payloads`` gives (see ``Payloads``).
     Raises ``UnsupportedEvent`` (see ``supports``)."""
     if not supports(format, event_type):
         raise UnsupportedEvent(format, event_type)
-    cleaned: dict[str, Any] = _secret_properties_dropped(_SCHEMA[format](event_type))
+    described = _SCHEMA[format](event_type, payloads)
+    cleaned: dict[str, Any] = _secret_properties_dropped(described)
     return cleaned
 
 

@@ -1,7 +1,8 @@
 """What every format shares: the event view, the attempt, timestamps, secrets.
 
-``EventView`` and ``Attempt`` are re-exported by ``porthook.delivery.formats``;
-they live here so the format modules can import them without a cycle.
+``EventView``, ``Attempt`` and ``Payloads`` are re-exported by
+``porthook.delivery.formats``; they live here so the format modules can import
+them without a cycle.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,23 @@ class Attempt:
 
     number: int  # 1 for the first try
     delivered_to: str  # the URL (or e-mail address) this attempt goes to
+
+
+class Payloads(Protocol):
+    """The JSON Schemas of what events carry, for the formats that embed them.
+
+    Events' data are the API's models of porting and records, which sit above
+    delivery (imports flow one way): the catalog (``porthook.catalog``), which
+    may import them, hands their schemas to ``formats.schema``.
+    """
+
+    def data_schema(self, event_type: str) -> dict[str, Any]:
+        """The ``data`` of a ``standard`` body: envelope keys, then the event's data."""
+        ...
+
+    def record_schema(self, schema: str) -> dict[str, Any]:
+        """A record of seed 002's ``schema`` as events carry it."""
+        ...
 
 
 class UnsupportedEvent(ValueError):

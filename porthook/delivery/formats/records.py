@@ -22,10 +22,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from porthook import jsoncodec
-from porthook.delivery.formats.base import EventView, UnsupportedEvent, without_secrets
+from porthook.delivery.formats.base import (
+    EventView,
+    Payloads,
+    UnsupportedEvent,
+    without_secrets,
+)
 from porthook.events.types import RECORD_OPERATIONS, EventType
 from porthook.records.registry import in_seed_order
 
@@ -91,20 +94,10 @@ def event_name(event_type: str) -> str:
     return SEED_TYPE[parts[1]]
 
 
-def record_model(schema: str) -> type[BaseModel]:
-    """The model of a record as events carry it (the API's Public model)."""
-    # Imported here: the API's models are for the catalog, not the worker.
-    from porthook.records.lnp_schemas import LnpNumberPublic, LnpRequestPublic
-    from porthook.records.schemas import MODELS
-
-    lnp: dict[str, type[BaseModel]] = {"lnp_requests": LnpRequestPublic,
-                                       "lnp_numbers": LnpNumberPublic}
-    return lnp[schema] if schema in lnp else MODELS[schema].public
-
-
-def schema(event_type: str) -> dict[str, Any]:
+def schema(event_type: str, payloads: Payloads) -> dict[str, Any]:
     """The JSON Schema of the body sent for ``event_type``. ``data`` is a JSON
-    string; its ``contentSchema`` describes the record inside it."""
+    string; its ``contentSchema`` describes the record inside it (as ``payloads``
+    describes records)."""
     name = schema_of(event_type)
     body: dict[str, Any] = {
         "$schema": DIALECT, "title": f"records {event_type}", "type": "object",
@@ -117,7 +110,7 @@ def schema(event_type: str) -> dict[str, Any]:
                            "status": {"enum": ["success", "error"]},
                            "verbose": {"type": "string"}},
         }
-    record = record_model(name).model_json_schema(mode="serialization")
+    record = payloads.record_schema(name)
     # Every seed field is sent (null when unset), and nothing else.
     record["additionalProperties"] = False
     record["required"] = list(record.get("properties", {}))

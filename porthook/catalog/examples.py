@@ -1,4 +1,4 @@
-"""One example event per type, for the catalog (``catalog.py``).
+"""One example event per type, for the catalog (``service.py``).
 
 Each example's ``data`` is made by the code that makes real events' data: the
 order through the API's ``PortingOrderPublic``, records through the records

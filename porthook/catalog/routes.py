@@ -1,4 +1,4 @@
-"""``/v1/event-types``: the event catalog (``catalog.py``), for account and operator keys."""
+"""``/v1/event-types``: the event catalog (``service.py``), for account and operator keys."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from porthook.delivery import catalog, examples
+from porthook.catalog import examples, service
+from porthook.delivery import catalog
 from porthook.delivery.schemas import EventTypeList, EventTypePublic, Format
 from porthook.deps import PrincipalDep
 from porthook.problems import FieldError, NotFound, Unprocessable, responses
@@ -26,7 +27,7 @@ FormatFilter = Annotated[list[Format], Query(
 def _entries() -> tuple[EventTypePublic, ...]:
     # Built once per process: the catalog changes only with the code (about a
     # second: every schema and example is generated and rendered).
-    return tuple(EventTypePublic.model_validate(catalog.entry(examples.event(t)))
+    return tuple(EventTypePublic.model_validate(service.entry(examples.event(t)))
                  for t in catalog.type_names())
 
 
