@@ -56,8 +56,8 @@ class ListenerResult(BaseModel):
     status_code: int | None = Field(default=None, ge=100, le=599)
     response_excerpt: str | None = Field(default=None, max_length=4096)
     error: str | None = Field(default=None, max_length=1000)
-    retry_schedule: list[float] | None = Field(
-        default=None, max_length=20,
+    retry_schedule: list[Annotated[float, Field(ge=0, le=86_400)]] | None = Field(
+        default=None, min_length=1, max_length=20,
         description="Seconds before each retry, for this listener (porthook listen "
                     "--retry-schedule); the server's schedule when absent")
 
@@ -121,10 +121,9 @@ async def _lines(
             if endpoint is None:  # swept or deleted meanwhile: the CLI reconnects
                 return
             now = clock.now()
-            claimed = await listeners.claim(session, endpoint_id=endpoint_id, now=now,
-                                            lease_s=lease_s, take_over=take_over)
-            batch = [listeners.message(c, view, endpoint, telnyx_key=telnyx_key, now=now)
-                     for c, view in claimed]
+            batch = await listeners.take(session, endpoint=endpoint, now=now, lease_s=lease_s,
+                                         take_over=take_over, telnyx_key=telnyx_key,
+                                         settings=settings)
             if loop.time() >= beat_at:
                 await listeners.seen(session, endpoint_id=endpoint_id, now=now)
             await session.commit()
@@ -155,7 +154,8 @@ async def record_listener_result(
     answer = listeners.LocalAnswer(
         lease=result.lease, duration_ms=result.duration_ms, status_code=result.status_code,
         response_excerpt=result.response_excerpt, error=result.error,
-        retry_schedule=tuple(result.retry_schedule) if result.retry_schedule else None)
+        # The first try is "at once" (schedule[0]); the CLI gives the retries' delays.
+        retry_schedule=(0.0, *result.retry_schedule) if result.retry_schedule else None)
     status = await listeners.record_result(session, endpoint=endpoint, delivery_id=delivery_id,
                                            answer=answer, now=clock.now(), settings=settings)
     await listeners.seen(session, endpoint_id=endpoint.id, now=clock.now())

@@ -134,6 +134,25 @@ async def claim(
     return [(c, views[c.event_id]) for c in ordered]
 
 
+async def take(
+    session: AsyncSession, *, endpoint: Endpoint, now: datetime, lease_s: float,
+    take_over: bool, telnyx_key: bytes | None, settings: Settings,
+) -> list[dict[str, Any]]:
+    """Claim the listener's ready rows and make their stream messages. A row
+    its format cannot carry (the listener came back with another ``--format``)
+    is dead at once, as the dispatcher's ``unsupported`` (recoverable)."""
+    claimed = await claim(session, endpoint_id=endpoint.id, now=now, lease_s=lease_s,
+                          take_over=take_over)
+    unsupported = [queue.Outcome(claimed=c, attempted_at=now, skipped="unsupported",
+                                 event_type=view.type)
+                   for c, view in claimed if not formats.supports(endpoint.format, view.type)]
+    if unsupported:
+        await queue.record_outcomes(session, unsupported, now=now, settings=settings,
+                                    random=random.random)
+    return [message(c, view, endpoint, telnyx_key=telnyx_key, now=now)
+            for c, view in claimed if formats.supports(endpoint.format, view.type)]
+
+
 def message(
     claimed: queue.Claimed, view: formats.EventView, endpoint: Endpoint, *,
     telnyx_key: bytes | None, now: datetime,

@@ -78,6 +78,13 @@ def create(walk: Walk) -> None:
     walk.order_id = order["id"]
 
 
+def create_with_messaging(walk: Walk) -> None:
+    """An order that ports messaging too: the desk may then move its messaging status."""
+    walk.numbers = _fresh_numbers(2)
+    body = {**_order_body(walk.numbers), "messaging": {"enable_messaging": True}}
+    walk.order_id = walk.call("customer", "POST", "/v1/porting-orders", json=body)["id"]
+
+
 def _order(walk: Walk) -> str:
     if walk.order_id is None:
         raise TriggerError("no order to act on")
@@ -138,7 +145,7 @@ PLANS: dict[str, list[Callable[[Walk], None]]] = {
     "porting_order.document_added": [create, loa],
     "porting_order.deleted": [create, delete],
     "porting_order.status_changed": [create, loa, submit],
-    "porting_order.messaging_changed": [create, loa, submit, desk_messaging],
+    "porting_order.messaging_changed": [create_with_messaging, loa, submit, desk_messaging],
     "porting_order.split": [*_SUBMITTED, desk_split],
     "porting_order.numbers_rejected": [*_SUBMITTED, desk_reject],
     "porting_order.numbers_confirmed": [*_SUBMITTED, desk_foc],
