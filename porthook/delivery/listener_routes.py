@@ -3,7 +3,9 @@
 The stream is NDJSON, one object a line: ``ready`` first (the listener's
 endpoint and signing secret), then ``delivery`` lines (``listeners.message``)
 and a ``heartbeat`` every ``HEARTBEAT_S`` so proxies and load balancers that
-close idle connections keep it open, and so the CLI notices a dead one.
+close idle connections keep it open, and so the CLI notices a dead one; after
+``STREAM_MAX_S`` an ``end`` line, and the CLI connects again (nothing is lost:
+rows stay pending until their result is recorded).
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ router = APIRouter(prefix="/v1/listeners", responses=responses(401, 403))
 TAGS: list[str | Enum] = ["listeners"]
 
 HEARTBEAT_S = 15.0  # under the usual 30-60 s idle timeout of proxies
+# A stream ends itself (an ``end`` line; the CLI reconnects at once) after
+# this long: uvicorn's graceful shutdown waits for every open response, and
+# cannot tell a stream to stop, so this bounds how long one holds a stop up.
+STREAM_MAX_S = 20.0
 POLL_S = 0.5  # how often a stream looks for its rows (a developer's tool: no NOTIFY)
 # A row sent down the stream stays leased this long: the CLI's local call
 # (request timeout) and its report back fit inside it.
@@ -115,7 +121,11 @@ async def _lines(
     loop = asyncio.get_running_loop()
     beat_at = loop.time() + HEARTBEAT_S
     take_over = True  # what a previous stream of this listener left unreported
+    end_at = loop.time() + STREAM_MAX_S
     while not await request.is_disconnected():
+        if loop.time() >= end_at:
+            yield _line({"type": "end", "reason": "reconnect"})
+            return
         async with database.sessions() as session:
             endpoint = await session.get(Endpoint, endpoint_id)
             if endpoint is None:  # swept or deleted meanwhile: the CLI reconnects

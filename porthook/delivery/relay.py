@@ -99,6 +99,8 @@ class Listener:
     # Deliveries the local server took (2xx) this session, by id: one the
     # stream sends again (its report was lost) is reported, not forwarded twice.
     acked: dict[str, LocalResult] = field(default_factory=dict)
+    _announced: bool = False  # the ready lines were printed
+    _lost: bool = False  # the last connection failed
 
     def run(self, *, stop: Callable[[], bool] = lambda: False) -> None:
         failures = 0
@@ -109,10 +111,14 @@ class Listener:
                 try:
                     for line in self._stream(api):
                         failures = 0
+                        if line["type"] == "end":  # the server's turn-over: connect again
+                            break
                         self._handle(api, local, line)
                         if stop():
                             return
-                    reason = "the server closed the stream"
+                    else:
+                        raise httpx.RemoteProtocolError("the server closed the stream")
+                    continue
                 except httpx.HTTPStatusError as error:
                     if 400 <= error.response.status_code < 500:
                         raise  # a wrong key or a refused option: retrying will not help
@@ -120,6 +126,7 @@ class Listener:
                 except (httpx.TransportError, httpx.StreamError) as error:
                     reason = f"{type(error).__name__}: {error}"
                 failures += 1
+                self._lost = True
                 wait_s = backoff_s(failures)
                 self.out(f"disconnected ({reason}); reconnecting in {wait_s:.0f} s")
                 time.sleep(wait_s)
@@ -137,7 +144,15 @@ class Listener:
                     yield json.loads(text)
 
     def _handle(self, api: httpx.Client, local: httpx.Client, line: dict[str, Any]) -> None:
+        if line["type"] == "ready" and self._announced:
+            # After a lost connection, say it is back; after the server's
+            # turn-over (an ``end`` line) nothing new happened.
+            if self._lost:
+                self.out(f"reconnected: listener {line['name']}")
+            self._lost = False
+            return
         if line["type"] == "ready":
+            self._announced, self._lost = True, False
             self.out(f"connected: listener {line['name']} ({line['endpoint_id']}), "
                      f"format {line['format']}, events {', '.join(line['events'])}")
             self.out(f"signing secret: {line['secret']}")
