@@ -204,8 +204,10 @@ async def record_result(
 ) -> str:
     """Record the forwarded call as the delivery's attempt (``queue.record_outcomes``:
     the dispatcher's outcome and retry rules); the delivery's status after it."""
+    # Read afresh: the claim that leased it was a Core UPDATE the session never saw.
     row = await session.scalar(sa.select(Delivery).where(
-        Delivery.id == delivery_id, Delivery.endpoint_id == endpoint.id))
+        Delivery.id == delivery_id, Delivery.endpoint_id == endpoint.id)
+        .execution_options(populate_existing=True))
     if row is None:
         raise NotFound(f"delivery {delivery_id} is not one of this listener's")
     if row.lease_token != answer.lease or row.status != models.PENDING:
