@@ -115,11 +115,11 @@ def served(fresh_database_url: str, tmp_path: Path) -> Iterator[Served]:
 
 async def _output_line(out: Path, prefix: str) -> str:
     for _ in range(int(WAIT_S / POLL_S)):
-        for line in out.read_text().splitlines():
+        for line in (await asyncio.to_thread(out.read_text)).splitlines():
             if line.startswith(prefix):
                 return line.removeprefix(prefix)
         await asyncio.sleep(POLL_S)
-    raise TimeoutError(f"no line {prefix!r} in {out}: {out.read_text()}")
+    raise TimeoutError(f"no line {prefix!r} in {out}")
 
 
 async def _until(check: Any, what: str) -> Any:
