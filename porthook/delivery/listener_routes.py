@@ -73,7 +73,13 @@ class ListenerResultRecorded(BaseModel):
     status: str
 
 
-@router.get("/{name}/stream", tags=TAGS, responses=responses(422))
+_STREAM_DOC: dict[int | str, dict[str, Any]] = {200: {
+    "description": "NDJSON, one object a line: ready, then delivery, heartbeat and end lines",
+    "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/{name}/stream", tags=TAGS, response_class=StreamingResponse,
+            responses={**_STREAM_DOC, **responses(422)})
 async def stream_listener(
     name: NameParam, request: Request, session: SessionDep, account_id: AccountIdDep,
     principal: PrincipalDep, database: DatabaseDep, settings: SettingsDep, clock: ClockDep,
