@@ -21,6 +21,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from porthook import urls
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
@@ -90,7 +91,7 @@ async def stream_listener(
 ) -> StreamingResponse:
     """Connect a listener (made on first use) and stream its deliveries as NDJSON."""
     patterns = events or ["*"]
-    _check(format, patterns, type_names)
+    _check(format, patterns, type_names, forward_to)
     endpoint = await listeners.connect(
         session, account_id=account_id, key_id=principal.key_id, name=name,
         forward_to=forward_to, format=format, event_types=patterns, now=clock.now())
@@ -105,8 +106,13 @@ async def stream_listener(
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-def _check(format: str, patterns: list[str], type_names: tuple[str, ...]) -> None:
+def _check(format: str, patterns: list[str], type_names: tuple[str, ...],
+           forward_to: str) -> None:
     errors: list[FieldError] = []
+    try:
+        urls.parse_http_url(forward_to)
+    except ValueError as error:
+        errors.append(FieldError(field="forward_to", message=str(error)))
     if format not in formats.FORMATS:
         expected = ", ".join(formats.FORMATS)
         errors.append(FieldError(field="format", message=f"expected one of {expected}"))

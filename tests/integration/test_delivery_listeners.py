@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -153,3 +154,15 @@ async def test_listeners_gone_past_the_ttl_are_dropped_and_nothing_else(
     assert left == {user.id, here.id} and gone.id not in left
     kept = set((await session.scalars(sa.select(Delivery.endpoint_id))).all())
     assert kept == {user.id, here.id}
+
+
+async def test_a_listener_with_bad_options_is_refused_naming_each_field(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    answer = await client.get("/v1/listeners/dev/stream", headers=headers, params={
+        "forward_to": "nope", "format": "xml", "events": "porting_order.nothing"})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    fields = {error["field"] for error in answer.json()["errors"]}
+    assert fields == {"forward_to", "format", "events"}
