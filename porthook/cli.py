@@ -19,7 +19,9 @@ from porthook import cli_support as support
 from porthook import logs, migrate
 from porthook.accounts import cli as accounts_cli
 from porthook.delivery import cli as delivery_cli
+from porthook.delivery import listen_cli
 from porthook.events import cli as events_cli
+from porthook.porting import cli as porting_cli
 
 # Defaults shown in every --help (typer shows them for options only when asked).
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -35,6 +37,10 @@ app.add_typer(accounts_cli.operator_keys_app, name="operator-keys")
 app.add_typer(delivery_cli.endpoints_app, name="endpoints")
 app.add_typer(delivery_cli.deliveries_app, name="deliveries")
 app.add_typer(events_cli.events_app, name="events")
+# A developer's side of webhooks: API clients, no database.
+app.command("listen")(listen_cli.listen)
+app.command("trigger")(porting_cli.trigger)
+app.command("verify")(listen_cli.verify_request)
 
 HostOption = Annotated[str | None, typer.Option(help="Listen address (default: PORTHOOK_HOST).")]
 PortOption = Annotated[int | None, typer.Option(help="Listen port (default: PORTHOOK_PORT).")]

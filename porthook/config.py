@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     worker_poll_interval_s: float = 1.0
     due_work_interval_s: float = 5.0
 
+    # A `porthook listen` listener not seen for this long is deleted with its
+    # queued deliveries (delivery.listeners.drop_gone).
+    listener_ttl_s: float = 3600.0
     event_retention_days: int = 30
     draft_expiry_days: int = 30
     idempotency_ttl_s: float = 24 * 3600.0

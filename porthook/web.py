@@ -18,7 +18,7 @@ from porthook.catalog import routes as catalog_routes
 from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
 from porthook.db import Database
-from porthook.delivery import catalog
+from porthook.delivery import catalog, listener_routes
 from porthook.delivery import routes as delivery_routes
 from porthook.delivery import search_routes as delivery_search_routes
 from porthook.events import routes as events_routes
@@ -36,6 +36,7 @@ ROUTERS = (
     delivery_routes.router,
     catalog_routes.router,
     delivery_search_routes.router,
+    listener_routes.router,
     records_routes.router,
 )
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
 from porthook.db import Database
+from porthook.delivery import listeners
 from porthook.delivery.dispatcher import Dispatcher
 from porthook.events import service as events
 from porthook.idempotency import service as idempotency
@@ -82,4 +83,6 @@ class Worker:
             await events.purge_older_than(session, before=now - retention)
             ttl = timedelta(seconds=self.settings.idempotency_ttl_s)
             await idempotency.purge_older_than(session, before=now - ttl)
+            gone = timedelta(seconds=self.settings.listener_ttl_s)
+            await listeners.drop_gone(session, before=now - gone)
             await session.commit()

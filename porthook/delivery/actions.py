@@ -212,7 +212,8 @@ async def _redeliver_to(
     if existing is not None:
         requeued = await _requeue(session, where, now=now)
         return Requeue(requeued=requeued, in_flight=[] if requeued else [existing])
-    if endpoint.channel == "webhook" and not formats.supports(endpoint.format, event.type):
+    # Webhooks and listeners (delivery.listeners) get a format's body; e-mail takes any type.
+    if endpoint.channel != "email" and not formats.supports(endpoint.format, event.type):
         raise Unprocessable(
             f"endpoint {endpoint.id} ({endpoint.format} format) has no equivalent of "
             f"{event.type} events",

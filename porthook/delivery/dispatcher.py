@@ -38,6 +38,7 @@ from porthook.delivery import (
     flow,
     formats,
     leases,
+    listeners,
     metrics,
     notices,
     queue,
@@ -380,6 +381,9 @@ class Dispatcher:
         if not target.enabled:
             return queue.Outcome(claimed=item, attempted_at=now, skipped="held",
                                  event_type=view.type)
+        if target.channel == listeners.CHANNEL:
+            # Its stream claims it (delivery.listeners); a worker never calls it.
+            return queue.Outcome(claimed=item, attempted_at=now, skipped="parked")
         if target.channel == "webhook" and not formats.supports(target.format, view.type):
             return queue.Outcome(claimed=item, attempted_at=now, skipped="unsupported",
                                  event_type=view.type)

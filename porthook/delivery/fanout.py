@@ -85,7 +85,8 @@ async def _user_endpoints(
         result = await session.execute(
             sa.select(Endpoint, NotificationProfile)
             .outerjoin(NotificationProfile, Endpoint.profile_id == NotificationProfile.id)
-            .where(Endpoint.account_id == account_id, Endpoint.origin == models.ORIGIN_USER)
+            .where(Endpoint.account_id == account_id,
+                   Endpoint.origin.in_([models.ORIGIN_USER, models.ORIGIN_LISTENER]))
         )
         by_account[account_id] = [(endpoint, profile) for endpoint, profile in result.all()]
     return by_account[account_id]
@@ -99,6 +100,7 @@ def _wants(endpoint: Endpoint, profile: NotificationProfile | None, event_type: 
         return False
     # E-mail endpoints read every type (``formats.email``); webhooks only what
     # their format has an equivalent for.
+    # Listeners get webhook calls (their stream carries them).
     return endpoint.channel == "email" or formats.supports(endpoint.format, event_type)
 
 

@@ -27,6 +27,7 @@ HELD = "held"  # its endpoint is disabled: kept for enable + recover
 ORIGIN_USER = "user"  # POST /v1/endpoints
 ORIGIN_DEFAULTS = "porting_defaults"  # the account's default webhook URL (seed 000)
 ORIGIN_ORDER = "porting_order"  # an order's own webhook_url (seed 001)
+ORIGIN_LISTENER = "listener"  # a `porthook listen` session (delivery.listeners)
 
 _PENDING_ONLY = sa.text("status = 'pending'")
 _ORDERED_OPEN = sa.text("ordered AND status IN ('pending', 'held')")

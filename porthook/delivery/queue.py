@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
@@ -31,6 +31,9 @@ ERROR_CHARS = 1000
 # A literal, not a bound parameter: only then can the planners (PostgreSQL's
 # generic plans included) prove the partial index ``ix_deliveries_due`` applies.
 _PENDING: sa.ColumnElement[str] = sa.literal_column("'pending'", sa.String())
+# A listener's row handed over to its stream: see delivery.listeners (which
+# imports this module, so the moment is kept here).
+PARKED_AT = datetime(2999, 1, 1, tzinfo=UTC)
 
 
 class Claimed(NamedTuple):  # NamedTuples: thousands a second, built cheaper than dataclasses
@@ -436,14 +439,16 @@ _NOT_SENT_LOGGED = {"held": (models.HELD, "the endpoint is disabled"),
 async def _write_skipped(
     session: AsyncSession, skipped: Sequence[Outcome], *, now: datetime
 ) -> None:
-    reasons = ((models.HELD, "held", None), (models.PENDING, "released", None),
-               (models.DEAD, "unsupported", _UNSUPPORTED))
-    for status, reason, error in reasons:
+    reasons = ((models.HELD, "held", None, now), (models.PENDING, "released", None, now),
+               (models.DEAD, "unsupported", _UNSUPPORTED, now),
+               # A listener's row, handed over to its stream (delivery.listeners).
+               (models.PENDING, "parked", None, PARKED_AT))
+    for status, reason, error, due in reasons:
         params = [{"b_id": o.claimed.id, "b_token": o.claimed.lease_token}
                   for o in skipped if o.skipped == reason]
         if params:
             # Not sent, so the claim's attempt is given back.
-            statement = _guarded_update(status=status, next_attempt_at=now, lease_token=None,
+            statement = _guarded_update(status=status, next_attempt_at=due, lease_token=None,
                                         attempts=_table().c.attempts - 1, updated_at=now,
                                         **({"last_error": error} if error else {}))
             await session.execute(statement, params)

@@ -140,7 +140,8 @@ class EndpointPublic(BaseModel):
 
     id: uuid.UUID
     origin: str = Field(description="user, porting_defaults (the account's default webhook "
-                                    "URL) or porting_order (an order's own webhook_url)")
+                                    "URL), porting_order (an order's own webhook_url) or "
+                                    "listener (a `porthook listen` session)")
     channel: str
     url: str | None
     email_address: str | None

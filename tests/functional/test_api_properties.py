@@ -53,6 +53,12 @@ CHECKS = [
 ]
 
 
+# Streams answer until the client goes (``porthook listen``): each generated
+# request would hold the run for the stream's whole life. Tested in
+# tests/functional/test_listen.py.
+ENDLESS = {"/v1/listeners/{name}/stream"}
+
+
 @dataclass(frozen=True)
 class Served:
     base_url: str
@@ -154,6 +160,8 @@ def test_every_answer_is_documented(served: Served) -> None:
     assert len(operations) > 100  # the document loaded whole
     failures = []
     for operation in operations:
+        if operation.path in ENDLESS:
+            continue
         has_input = operation.body or any(True for _ in operation.iter_parameters())
         # Invalid requests need something to be invalid in.
         modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if has_input else (
