@@ -18,6 +18,7 @@ from porthook.accounts import service as accounts
 from porthook.clock import SystemClock
 from porthook.config import Settings
 from porthook.db import Database
+from porthook.problems import Problem
 
 app = typer.Typer(help="porthook: number-porting orders and their notifications.",
                   no_args_is_help=True)
@@ -155,6 +156,35 @@ async def _revoke(settings: Settings, key_id: uuid.UUID) -> None:
             await session.commit()
     finally:
         await database.dispose()
+
+
+async def _portal_link(settings: Settings, account_id: uuid.UUID) -> str:
+    from porthook.ui import api_routes
+    from porthook.ui import service as ui
+
+    database = Database(settings, pool_size=1)
+    try:
+        async with database.sessions() as session:
+            _, token = await ui.create_portal_link(
+                session, account_id=account_id, ttl_s=settings.portal_link_ttl_s,
+                now=SystemClock().now())
+            await session.commit()
+        return api_routes.link_url(settings, token)
+    finally:
+        await database.dispose()
+
+
+@app.command("portal-link")
+def portal_link(account_id: uuid.UUID) -> None:
+    """Print a one-time sign-in URL to the account's portal (valid for
+    PORTHOOK_PORTAL_LINK_TTL_S seconds, usable once)."""
+    settings = _settings()
+    try:
+        url = asyncio.run(_portal_link(settings, account_id))
+    except Problem as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(url)
 
 
 @api_keys_app.command("revoke")

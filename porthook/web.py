@@ -21,6 +21,9 @@ from porthook.events import routes as events_routes
 from porthook.idempotency import middleware as idempotency
 from porthook.porting import routes as porting_routes
 from porthook.records import routes as records_routes
+from porthook.ui import api_routes as ui_api_routes
+from porthook.ui import pages as ui_pages
+from porthook.ui import routes as ui_routes
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,8 @@ ROUTERS = (
     events_routes.router,
     delivery_routes.router,
     records_routes.router,
+    ui_api_routes.router,
+    ui_routes.router,  # the dashboard's pages (/ui)
 )
 
 
@@ -79,6 +84,7 @@ def create_app(
     app.state.clock = clock
     problems.install(app)
     idempotency.install(app)
+    ui_pages.install(app, settings)
     for router in ROUTERS:
         app.include_router(router)
     _add_operations_routes(app, database)

@@ -175,7 +175,7 @@ async def create_order(
         port_out=port_out, port_out_pin=pins.get("pin"), wireless_pin=pins.get("wireless_pin"),
         enable_messaging=enable, messaging_capable=True,
         messaging_port_status="pending" if enable else "not_applicable",
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, status_changed_at=now,
         numbers=[_new_number(p, i) for i, p in enumerate(parsed)], comments=[], documents=[],
     )
     session.add(order)
