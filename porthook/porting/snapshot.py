@@ -35,6 +35,12 @@ def comment_public(comment: PortingComment) -> CommentPublic:
     )
 
 
+def customer_comments(order: PortingOrder) -> list[PortingComment]:
+    """The comments the customer may see: every one but the desk's internal notes.
+    The only way comments leave towards the customer (API, snapshot, events)."""
+    return [c for c in order.comments if not c.internal]
+
+
 def desk_comment_public(comment: PortingComment) -> DeskCommentPublic:
     return DeskCommentPublic(**comment_public(comment).model_dump(), internal=comment.internal)
 
@@ -70,8 +76,7 @@ def to_public(order: PortingOrder) -> PortingOrderPublic:
         ),
         webhook_url=order.webhook_url, reseller_name=order.reseller_name,
         foc_date=order.foc_date, parent_order_id=order.parent_order_id,
-        # Internal (desk-only) comments never leave through the public shape.
-        comments=[comment_public(c) for c in order.comments if not c.internal],
+        comments=[comment_public(c) for c in customer_comments(order)],
         documents=[document_public(d) for d in order.documents],
         created_at=order.created_at, updated_at=order.updated_at,
     )

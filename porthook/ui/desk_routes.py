@@ -79,7 +79,7 @@ async def _order_page(request: Request, session: SessionDep, clock: ClockDep,
     return render(
         request, "desk/order.html", status_code=status_code,
         title=f"Order {order.support_key}", order=order, now=clock.now(),
-        timeline=queries.timeline(events, order.comments, with_internal=True),
+        timeline=queries.timeline(events, order.comments),
         deliveries=await queries.event_deliveries(session, event_ids=[e.id for e in events]),
         targets=_operator_targets(order.status), exception_types=EXCEPTION_TYPES,
         time_zones=rules.TIME_ZONES, messaging_statuses=rules.MESSAGING_STATUSES,

@@ -25,6 +25,7 @@ from porthook.porting.schemas import (
     PortingOrderCreate,
     PortingOrderUpdate,
 )
+from porthook.porting.snapshot import customer_comments
 from porthook.problems import FieldError, NotFound, Problem, Unprocessable
 from porthook.records import service as records
 from porthook.records.registry import OWN_SCHEMAS
@@ -125,7 +126,7 @@ async def _order_page(request: Request, session: SessionDep, account_id: uuid.UU
     return render(
         request, "portal/order.html", status_code=status_code,
         title=f"Order {order.support_key}", order=order, document_types=DOCUMENT_TYPES,
-        timeline=queries.timeline(events, order.comments, with_internal=False),
+        timeline=queries.timeline(events, customer_comments(order)),
         editable=rules.is_editable(rules.OrderStatus(order.status)),
         allowed=[a.value for a in rules.allowed_actions(rules.OrderStatus(order.status))],
         notice=NOTICES.get(request.query_params.get("done", "")), **context)

@@ -191,16 +191,15 @@ async def order_events(session: AsyncSession, *, order_id: uuid.UUID) -> list[Ev
     return list((await session.scalars(query)).all())
 
 
-def timeline(events: list[Event], comments: list[PortingComment], *,
-             with_internal: bool) -> list[TimelineItem]:
-    """One list of events and comments, oldest first. Internal comments only
-    for the desk (``with_internal``)."""
+def timeline(events: list[Event], comments: list[PortingComment]) -> list[TimelineItem]:
+    """One list of events and comments, oldest first. The portal passes
+    ``snapshot.customer_comments`` (no internal note), the desk every comment."""
     items = [item for item in map(_event_item, events) if item is not None]
     items += [TimelineItem(at=c.inserted_at, kind="comment", body=c.body,
                            title="Internal note" if c.internal else "Comment",
                            internal=c.internal,
                            author="Porting desk" if c.user_type == "admin" else "Customer")
-              for c in comments if with_internal or not c.internal]
+              for c in comments]
     return sorted(items, key=lambda item: item.at)
 
 
