@@ -68,7 +68,7 @@ async def list_orders(
     if phone_number:
         query = query.where(PortingOrder.id.in_(
             sa.select(PortingNumber.order_id)
-            .where(PortingNumber.phone_number == _normalise(phone_number))
+            .where(PortingNumber.phone_number == normalise_number(phone_number))
         ))
     after = decode_cursor(cursor)
     if after is not None:
@@ -78,7 +78,7 @@ async def list_orders(
     return rows[:limit], next_cursor
 
 
-def _normalise(raw: str) -> str:
+def normalise_number(raw: str) -> str:
     try:
         return numbers.parse(raw).e164
     except numbers.NumberError:

@@ -15,7 +15,7 @@ from porthook.accounts.models import Account
 from porthook.delivery.models import Delivery, Endpoint
 from porthook.events.models import Event
 from porthook.pagination import decode_cursor, encode_cursor
-from porthook.porting import numbers
+from porthook.porting import service as orders
 from porthook.porting.models import PortingComment, PortingNumber, PortingOrder
 from porthook.porting.outbox import SUBJECT
 from porthook.porting.rules import OrderStatus
@@ -74,7 +74,7 @@ def _filtered(query: Any, filters: QueueFilters, now: datetime) -> Any:
     if filters.phone_number:
         query = query.where(PortingOrder.id.in_(
             sa.select(PortingNumber.order_id)
-            .where(PortingNumber.phone_number == _e164(filters.phone_number))))
+            .where(PortingNumber.phone_number == orders.normalise_number(filters.phone_number))))
     if filters.foc_from:
         query = query.where(PortingOrder.foc_date >= _midnight(filters.foc_from))
     if filters.foc_to:
@@ -84,13 +84,6 @@ def _filtered(query: Any, filters: QueueFilters, now: datetime) -> Any:
 
 def _midnight(day: date, plus_days: int = 0) -> datetime:
     return datetime.combine(day + timedelta(days=plus_days), datetime.min.time(), tzinfo=UTC)
-
-
-def _e164(raw: str) -> str:
-    try:
-        return numbers.parse(raw).e164
-    except numbers.NumberError:
-        return raw
 
 
 def _page(query: Any, sort: rules.QueueSort, cursor: str | None, limit: int) -> Any:
