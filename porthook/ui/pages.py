@@ -10,19 +10,21 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from porthook.config import Settings
-from porthook.problems import Problem
+from porthook.problems import Problem, validation_errors
 from porthook.ui import rules
 from porthook.ui.deps import PageForbidden, SignInRequired
 
 HERE = Path(__file__).parent
 PREFIX = "/ui"
 DESK_PREFIX = "/ui/desk"
+JSON_PREFIX = "/ui/portal/portability"  # the one route scripts call: JSON errors
 
 
 def _when(value: datetime | date | time | None) -> str:
@@ -106,6 +108,19 @@ def install(app: FastAPI, settings: Settings) -> None:
         return render(request, "error.html", status_code=403, title="Forbidden",
                       message=message)
 
+    api_invalid = app.exception_handlers[RequestValidationError]
+
+    async def on_invalid(request: Request, exc: Exception) -> Response:
+        # A hand-edited query string on a page: say what is wrong, as a page.
+        if not request.url.path.startswith(PREFIX) or not isinstance(
+                exc, RequestValidationError) or request.url.path.startswith(JSON_PREFIX):
+            answer = api_invalid(request, exc)
+            return await answer if isinstance(answer, Awaitable) else answer
+        errors = validation_errors(exc)
+        return render(request, "error.html", status_code=422, title="Invalid request",
+                      message="; ".join(f"{e.field}: {e.message}" for e in errors))
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(SignInRequired, on_sign_in_required)
     app.add_exception_handler(PageForbidden, on_forbidden)
