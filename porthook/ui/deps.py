@@ -4,6 +4,7 @@ form of a state-changing request."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -70,15 +71,18 @@ DeskViewerDep = Annotated[Viewer, Depends(get_desk_viewer)]
 PortalAccountDep = Annotated[uuid.UUID, Depends(get_portal_account)]
 
 
-async def get_checked_form(request: Request, viewer: ViewerDep) -> FormData:
+async def get_checked_form(request: Request, viewer: ViewerDep) -> AsyncIterator[FormData]:
     """The request's form, once its CSRF token (field, or header for scripts)
     matches this session's; else 403 before anything changes."""
     form = await request.form()
-    given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
-    if not rules.csrf_matches(viewer.csrf_token, given):
-        raise PageForbidden("The form's security token is missing or belongs to another "
-                            "session. Reload the page and try again.")
-    return form
+    try:
+        given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+        if not rules.csrf_matches(viewer.csrf_token, given):
+            raise PageForbidden("The form's security token is missing or belongs to another "
+                                "session. Reload the page and try again.")
+        yield form
+    finally:
+        await form.close()  # uploads are spooled to temporary files
 
 
 CheckedFormDep = Annotated[FormData, Depends(get_checked_form)]

@@ -178,6 +178,7 @@ def test_every_portal_page_is_accessible(served: Served, context: Any) -> None:
     page = context.new_page()
     sign_in(page, served, key)
     for path in ("/ui/portal", "/ui/portal/orders/new", "/ui/portal/defaults",
+                 "/ui/portal/endpoints",
                  "/ui/portal/records", "/ui/portal/records/users", "/ui/login"):
         response = visit(page, f"{served.base}{path}")
         assert response.status == 200, path
