@@ -23,6 +23,8 @@ class PortingOrder(Base):
         sa.Index("ix_porting_orders_status_updated", "status", "updated_at"),
         # The desk's queue: each status's orders, oldest in their status first.
         sa.Index("ix_porting_orders_status_since", "status", "status_changed_at"),
+        # ... and its "FOC within 48 h" view.
+        sa.Index("ix_porting_orders_status_foc", "status", "foc_date"),
     )
 
     # Seed 000's numeric order id. An auto-incremented key (as events.position)

@@ -20,6 +20,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The desk queue's views: each status oldest in it first, and FOC within 48 h.
+QUEUE_INDEXES = (
+    ('ix_porting_orders_status_since', ['status', 'status_changed_at']),
+    ('ix_porting_orders_status_foc', ['status', 'foc_date']),
+)
+
+
 def upgrade() -> None:
     op.create_table('portal_links',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -67,21 +74,21 @@ def upgrade() -> None:
     with op.batch_alter_table('porting_orders', schema=None) as batch_op:
         batch_op.alter_column('status_changed_at', existing_type=porthook.db.UTCDateTime(timezone=True), nullable=False)
 
-    # porting_orders may be large: on PostgreSQL the index is built
+    # porting_orders may be large: on PostgreSQL the indexes are built
     # CONCURRENTLY (outside a transaction) so the API keeps writing meanwhile.
-    if op.get_bind().dialect.name == "postgresql":
-        with op.get_context().autocommit_block():
-            op.create_index('ix_porting_orders_status_since', 'porting_orders',
-                            ['status', 'status_changed_at'], postgresql_concurrently=True,
-                            if_not_exists=True)
-    else:
-        op.create_index('ix_porting_orders_status_since', 'porting_orders',
-                        ['status', 'status_changed_at'])
+    for name, columns in QUEUE_INDEXES:
+        if op.get_bind().dialect.name == "postgresql":
+            with op.get_context().autocommit_block():
+                op.create_index(name, 'porting_orders', columns, postgresql_concurrently=True,
+                                if_not_exists=True)
+        else:
+            op.create_index(name, 'porting_orders', columns)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('porting_orders', schema=None) as batch_op:
         batch_op.drop_index('ix_porting_orders_status_since')
+        batch_op.drop_index('ix_porting_orders_status_foc')
         batch_op.drop_column('status_changed_at')
 
     with op.batch_alter_table('porting_comments', schema=None) as batch_op:
