@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from porthook.accounts import service as accounts
 from porthook.deps import ClockDep, SessionDep
 from porthook.pagination import DEFAULT_LIMIT
 from porthook.porting import attachments, desk, rules
@@ -79,6 +80,7 @@ async def _order_page(request: Request, session: SessionDep, clock: ClockDep,
     return render(
         request, "desk/order.html", status_code=status_code,
         title=f"Order {order.support_key}", order=order, now=clock.now(),
+        account=await accounts.get_account(session, order.account_id),
         timeline=queries.timeline(events, order.comments),
         deliveries=await queries.event_deliveries(session, event_ids=[e.id for e in events]),
         targets=_operator_targets(order.status), exception_types=EXCEPTION_TYPES,

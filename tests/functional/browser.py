@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -22,12 +21,14 @@ import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from porthook.config import Settings
 from tests.conftest import drop_pg_database, pg_url, recreate_pg_database, unique_pg_name
 
 CHROMIUM = "/usr/bin/chromium"
@@ -103,11 +104,27 @@ async def _execute(url: str, statement: str) -> None:
         await engine.dispose()
 
 
-def _porthook(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run([sys.executable, "-m", "porthook", *args], env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+def operator_key(url: str) -> str:
+    """An operator key, written straight to the served database (a CLI process
+    would import and migrate all over again)."""
+    from porthook.accounts import service as accounts
+    from porthook.db import Database
+
+    made: list[str] = []
+
+    async def create() -> None:
+        database = Database(Settings(database_url=url), pool_size=1)
+        try:
+            async with database.sessions() as session:
+                _, token = await accounts.create_key(session, account_id=None, name="desk",
+                                                     now=datetime.now(UTC))
+                await session.commit()
+            made.append(token)
+        finally:
+            await database.dispose()
+
+    run(create())
+    return made[0]
 
 
 def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
@@ -140,9 +157,7 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_healthy(base, process)
-        key = re.search(r"api_key:\s*(\S+)", _porthook("operator-keys", "create", env=env))
-        assert key is not None
-        yield Served(base=base, env=env, database_url=url, operator_key=key.group(1))
+        yield Served(base=base, env=env, database_url=url, operator_key=operator_key(url))
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -13,6 +13,7 @@ import pytest
 
 from porthook.clock import ShiftableClock
 from porthook.db import Database
+from porthook.web import create_app
 from tests.conftest import AccountFactory, count_rows
 from tests.porting_helpers import create_order
 
@@ -214,3 +215,22 @@ async def test_a_portal_link_signs_in_once_before_it_expires(
                              headers=operator_headers)
     clock.advance(timedelta(seconds=settings.portal_link_ttl_s + 1))
     assert (await client.post(httpx.URL(late.json()["url"]).path)).status_code == 410
+
+
+async def test_https_marks_the_cookie_secure_and_frame_ancestors_opens_the_portal_only(
+    settings: Any, database: Database, clock: ShiftableClock, make_account: AccountFactory,
+) -> None:
+    served = settings.model_copy(update={"public_url": "https://porting.example.com",
+                                         "ui_frame_ancestors": "https://reseller.example.com"})
+    app = create_app(served, clock=clock, database=database)
+    _, headers = await make_account()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://porthook.test") as client:
+        response = await client.post("/ui/login", data={"api_key": _token(headers)})
+        assert "Secure" in response.headers["set-cookie"]
+        portal = await client.get("/ui/portal")
+        assert "frame-ancestors https://reseller.example.com" in portal.headers[
+            "content-security-policy"]
+        assert "x-frame-options" not in portal.headers
+        desk = await client.get("/ui/desk")  # 403 for an account, and never framed
+        assert "frame-ancestors 'none'" in desk.headers["content-security-policy"]
