@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.functional.browser import (
     PDF,
     Served,
@@ -25,6 +27,10 @@ from tests.functional.browser import (
 )
 
 __all__ = ["browser", "context", "served"]  # fixtures of the harness
+
+# One xdist worker runs them all (``make test`` distributes by group): one
+# server per backend and one browser in all, not one per worker.
+pytestmark = pytest.mark.xdist_group("browser")
 
 INTERNAL_NOTE = "CSR pulled: the OSP shows account 654321 (desk only)"
 SHOTS = os.environ.get("PORTHOOK_UI_SCREENSHOTS")
