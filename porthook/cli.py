@@ -20,6 +20,7 @@ from porthook import logs, migrate
 from porthook.accounts import cli as accounts_cli
 from porthook.delivery import cli as delivery_cli
 from porthook.events import cli as events_cli
+from porthook.ui import cli as ui_cli
 
 # Defaults shown in every --help (typer shows them for options only when asked).
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -35,6 +36,7 @@ app.add_typer(accounts_cli.operator_keys_app, name="operator-keys")
 app.add_typer(delivery_cli.endpoints_app, name="endpoints")
 app.add_typer(delivery_cli.deliveries_app, name="deliveries")
 app.add_typer(events_cli.events_app, name="events")
+app.command("portal-link")(ui_cli.portal_link)
 
 HostOption = Annotated[str | None, typer.Option(help="Listen address (default: PORTHOOK_HOST).")]
 PortOption = Annotated[int | None, typer.Option(help="Listen port (default: PORTHOOK_PORT).")]
