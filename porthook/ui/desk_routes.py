@@ -10,11 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from porthook.accounts import service as accounts
+from porthook.delivery import search
 from porthook.deps import ClockDep, SessionDep
 from porthook.pagination import DEFAULT_LIMIT
 from porthook.porting import attachments, desk, rules
 from porthook.porting import service as orders
 from porthook.porting.exception_types import EXCEPTION_TYPES
+from porthook.porting.models import PortingOrder
 from porthook.porting.schemas import NumberMoveIn, StatusChange
 from porthook.problems import FieldError, NotFound, Problem, Unprocessable
 from porthook.ui import forms, queries
@@ -72,6 +74,17 @@ def _operator_targets(status: str) -> list[str]:
             if action in allowed]
 
 
+async def _order_deliveries(session: SessionDep, order: PortingOrder) -> list[
+    queries.DeliveryRow
+]:
+    """The deliveries of the order's events, by the API's own search (newest
+    first; the desk sees any account's)."""
+    found, _ = await search.search(session, account_id=order.account_id,
+                                   where=search.DeliveryFilter(subject_id=str(order.id)),
+                                   cursor=None, limit=DEFAULT_LIMIT)
+    return await queries.delivery_rows(session, found)
+
+
 async def _order_page(request: Request, session: SessionDep, clock: ClockDep,
                       order_id: uuid.UUID, *, status_code: int = 200,
                       **context: Any) -> Response:
@@ -82,7 +95,7 @@ async def _order_page(request: Request, session: SessionDep, clock: ClockDep,
         title=f"Order {order.support_key}", order=order, now=clock.now(),
         account=await accounts.get_account(session, order.account_id),
         timeline=queries.timeline(events, order.comments),
-        deliveries=await queries.event_deliveries(session, event_ids=[e.id for e in events]),
+        deliveries=await _order_deliveries(session, order),
         targets=_operator_targets(order.status), exception_types=EXCEPTION_TYPES,
         time_zones=rules.TIME_ZONES, messaging_statuses=rules.MESSAGING_STATUSES,
         number_moves=[m.value for m in rules.NumberMove],

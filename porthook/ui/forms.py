@@ -40,6 +40,22 @@ def number_list(raw: str | None) -> list[str]:
     return [part for part in NUMBER_SEPARATORS.split(raw or "") if part]
 
 
+def header_lines(raw: str | None, field: str) -> dict[str, str]:
+    """Custom headers typed one per line as ``Name: value`` (the API's
+    model then checks the names and values)."""
+    found: dict[str, str] = {}
+    for line in (raw or "").splitlines():
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            raise Unprocessable(f"{field}: expected one 'Name: value' per line",
+                                errors=[FieldError(field=field,
+                                                   message="one 'Name: value' per line")])
+        found[name.strip()] = value.strip()
+    return found
+
+
 def validated(model: type[Model], data: dict[str, Any]) -> Model:
     """The API's model, or 422 naming each field as the API would."""
     try:

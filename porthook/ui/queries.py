@@ -4,6 +4,7 @@ and the deliveries of its events. One query per list, never one per row."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -13,7 +14,9 @@ from pydantic import AwareDatetime, Field, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.accounts.models import Account
+from porthook.delivery import search
 from porthook.delivery.models import Delivery, Endpoint
+from porthook.delivery.schemas import DeliveryPublic
 from porthook.events.models import Event
 from porthook.inputs import INT64_MAX
 from porthook.pagination import POSITION, decode_cursor, encode_cursor
@@ -200,31 +203,29 @@ def timeline(events: list[Event], comments: list[PortingComment]) -> list[Timeli
 
 @dataclass(frozen=True)
 class DeliveryRow:
+    """A delivery as search.to_public shows it, with what a person reads it
+    by: its event's type and subject, and its endpoint's target."""
+
+    delivery: DeliveryPublic
     event_type: str
+    subject_id: str
     target: str
-    status: str
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    delivered_at: datetime | None
-    created_at: datetime
 
 
-async def event_deliveries(session: AsyncSession, *, event_ids: list[uuid.UUID]) -> list[
+async def delivery_rows(session: AsyncSession, deliveries: Sequence[Delivery]) -> list[
     DeliveryRow
 ]:
-    """The deliveries of these events, with their outcome (through the unique
-    (event_id, endpoint_id) index)."""
-    if not event_ids:
+    """One query for the events and one for the endpoints of a page of
+    deliveries (never one per row), by their primary keys."""
+    if not deliveries:
         return []
-    rows = await session.execute(
-        sa.select(Event.type.label("event_type"),
-                  sa.func.coalesce(Endpoint.url, Endpoint.email_address).label("target"),
-                  Delivery.status, Delivery.attempts, Delivery.last_status_code,
-                  Delivery.last_error, Delivery.delivered_at, Delivery.created_at)
-        .join(Event, Event.id == Delivery.event_id)
-        .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
-        .where(Delivery.event_id.in_(event_ids))
-        .order_by(Delivery.created_at, Event.sequence)
-    )
-    return [DeliveryRow(**row._asdict()) for row in rows]
+    events = {row.id: row for row in await session.execute(
+        sa.select(Event.id, Event.type, Event.subject_id)
+        .where(Event.id.in_({d.event_id for d in deliveries})))}
+    targets: dict[uuid.UUID, str | None] = {row[0]: row[1] for row in await session.execute(
+        sa.select(Endpoint.id, sa.func.coalesce(Endpoint.url, Endpoint.email_address))
+        .where(Endpoint.id.in_({d.endpoint_id for d in deliveries})))}
+    return [DeliveryRow(delivery=search.to_public(d), event_type=events[d.event_id].type,
+                        subject_id=events[d.event_id].subject_id,
+                        target=targets.get(d.endpoint_id) or "")
+            for d in deliveries]

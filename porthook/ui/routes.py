@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 
 from porthook.config import Settings
 from porthook.deps import ClockDep, SessionDep, SettingsDep
-from porthook.ui import desk_routes, endpoint_routes, portal_routes, service
+from porthook.ui import delivery_routes, desk_routes, endpoint_routes, portal_routes, service
 from porthook.ui.deps import COOKIE, CheckedFormDep, ViewerDep
 from porthook.ui.models import UiSession
 from porthook.ui.pages import redirect, render
@@ -85,3 +85,5 @@ async def redeem_portal_link(
 router.include_router(desk_routes.router)
 router.include_router(portal_routes.router)
 router.include_router(endpoint_routes.router)
+router.include_router(delivery_routes.portal)
+router.include_router(delivery_routes.desk)
