@@ -16,7 +16,7 @@ from porthook.delivery import service as endpoints
 from porthook.deps import ClockDep, SessionDep
 from porthook.pagination import DEFAULT_LIMIT
 from porthook.problems import FieldError, NotFound, Problem, Unprocessable
-from porthook.ui import queries
+from porthook.ui import forms, queries
 from porthook.ui.deps import CheckedFormDep, DeskViewerDep, PortalAccountDep
 from porthook.ui.pages import render
 
@@ -61,14 +61,18 @@ def delivery_filter(*, state: list[str], endpoint_id: uuid.UUID | None, event_ty
 async def read_deliveries(
     request: Request, session: SessionDep, account_id: PortalAccountDep,
     state: Annotated[list[str], Query()] = [],  # noqa: B006
-    endpoint_id: uuid.UUID | None = None, event_type: str | None = None,
+    endpoint_id: str | None = None, event_type: str | None = None,
     status_class: Annotated[list[str], Query()] = [],  # noqa: B006
-    created_from: date | None = None, created_to: date | None = None,
+    created_from: str | None = None, created_to: str | None = None,
     cursor: str | None = None,
 ) -> Response:
-    where = delivery_filter(state=state, endpoint_id=endpoint_id, event_type=event_type,
-                            status_class=status_class, created_from=created_from,
-                            created_to=created_to)
+    # Strings, not typed parameters: the form's "Any" sends empty values.
+    start = forms.optional_date(created_from, "created_from")
+    end = forms.optional_date(created_to, "created_to")
+    where = delivery_filter(state=state,
+                            endpoint_id=forms.optional_uuid(endpoint_id, "endpoint_id"),
+                            event_type=event_type, status_class=status_class,
+                            created_from=start, created_to=end)
     found, next_cursor = await search.search(session, account_id=account_id, where=where,
                                              cursor=cursor, limit=DEFAULT_LIMIT)
     choices, _ = await endpoints.list_endpoints(session, account_id=account_id, cursor=None,
@@ -77,8 +81,8 @@ async def read_deliveries(
                   rows=await queries.delivery_rows(session, found), next_cursor=next_cursor,
                   where=where, endpoints=choices, states=rules.STATES,
                   status_classes=rules.STATUS_CLASSES, families=EVENT_FAMILIES,
-                  event_type=event_type or "", created_from=created_from,
-                  created_to=created_to, query=request.query_params.multi_items())
+                  event_type=event_type or "", created_from=start, created_to=end,
+                  query=request.query_params.multi_items())
 
 
 async def _delivery_page(request: Request, session: SessionDep, *,

@@ -34,16 +34,6 @@ NOTICES = {
 NUMBER_MOVES = {m.value: m for m in rules.NumberMove}
 
 
-def _uuid(raw: str | None, field: str) -> uuid.UUID | None:
-    if not raw:
-        return None
-    try:
-        return uuid.UUID(raw)
-    except ValueError as exc:
-        raise Unprocessable(f"{field}: not an id",
-                            errors=[FieldError(field=field, message="expected a UUID")]) from exc
-
-
 @router.get("")
 async def read_queue(
     request: Request, session: SessionDep, clock: ClockDep, _: DeskViewerDep,
@@ -55,7 +45,8 @@ async def read_queue(
     if view not in ui_rules.QUEUE_VIEWS:
         raise NotFound(f"there is no queue view {view!r}")
     filters = queries.QueueFilters(
-        view=view, status=status or None, account_id=_uuid(account_id, "account_id"),
+        view=view, status=status or None,
+        account_id=forms.optional_uuid(account_id, "account_id"),
         phone_number=phone_number or None, customer_reference=customer_reference or None,
         foc_from=foc_from, foc_to=foc_to)
     now = clock.now()

@@ -4,6 +4,7 @@ validation applies unchanged), and back for re-display."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -63,6 +64,23 @@ def validated(model: type[Model], data: dict[str, Any]) -> Model:
     except ValidationError as exc:
         errors = validation_errors(RequestValidationError(exc.errors()))
         raise Unprocessable("Some fields need attention.", errors=errors) from exc
+
+
+def optional_uuid(raw: str | None, field: str) -> uuid.UUID | None:
+    """An id from a GET form, where "Any" sends an empty value."""
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:
+        raise Unprocessable(f"{field}: not an id",
+                            errors=[FieldError(field=field, message="expected a UUID")]) from exc
+
+
+def optional_date(raw: str | None, field: str) -> date | None:
+    """A date from a GET form (empty: none)."""
+    parsed: date | None = _parsed(date, field, raw or None)
+    return parsed
 
 
 def _parsed(kind: type[date] | type[time], field: str, raw: str | None) -> Any:

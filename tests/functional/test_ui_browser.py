@@ -8,8 +8,13 @@ screenshots while the SQLite run goes through the main pages.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,8 @@ from tests.functional.browser import (
     served,
     sign_in,
 )
+from tests.functional.sinks import Sink
+from tests.porting_helpers import order_body
 
 __all__ = ["browser", "context", "served"]  # fixtures of the harness
 
@@ -270,3 +277,120 @@ def test_a_portal_link_opens_the_portal_once(served: Served, context: Any) -> No
     other.wait_for_load_state()
     assert "expired or was already used" in other.content()
     other.context.close()
+
+
+@contextlib.contextmanager
+def threaded_sink() -> Iterator[Sink]:
+    """A sink on loopback with an event loop of its own (Playwright's sync API
+    holds this thread's): the served worker calls it."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    async def start() -> Sink:
+        receiver = Sink()
+        await receiver.start()
+        return receiver
+
+    receiver = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
+    try:
+        yield receiver
+    finally:
+        asyncio.run_coroutine_threadsafe(receiver.stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
+
+
+def wait_until(check: Callable[[], bool], within_s: float = 30.0) -> None:
+    """Bounded wait for what the served worker does (never a speed assertion)."""
+    deadline = time.monotonic() + within_s
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def add_endpoint_from_the_form(page: Any, served: Served, url: str) -> None:
+    """Creates an endpoint for porting_order.* on the page."""
+    visit(page, f"{served.base}/ui/portal/endpoints")
+    page.get_by_label("Webhook URL").fill(url)
+    page.get_by_label("*", exact=True).uncheck()
+    page.get_by_label("porting_order.*", exact=True).check()
+    page.get_by_role("button", name="Add endpoint").click()
+    page.wait_for_load_state()
+    assert "Copy its signing secret now" in page.content()
+    check_accessibility(page)
+
+
+def make_two_events(served: Served, key: str) -> str:
+    """An order and a comment on it (porting_order.created, .new_comment); the order's id."""
+    order = served.api("POST", "/v1/porting-orders", key,
+                       json=order_body("+12125550121", customer_reference="hooks-1"))
+    assert order.status_code == 201, order.text
+    order_id: str = order.json()["id"]
+    comment = served.api("POST", f"/v1/porting-orders/{order_id}/comments", key,
+                         json={"body": "Please port on Friday."})
+    assert comment.status_code == 201, comment.text
+    return order_id
+
+
+def retry_the_failed_delivery(page: Any, served: Served, sink: Sink) -> None:
+    """From the log filtered to what is retrying, its page's "Retry now"; it arrives."""
+    visit(page, f"{served.base}/ui/portal/deliveries")
+    rows = page.locator("main table tbody tr")
+    assert rows.count() == 2  # every delivery
+    assert "porting_order.created" in page.content()
+    assert "porting_order.new_comment" in page.content()
+    shot(page, served, "portal-delivery-log")
+    page.get_by_label("State").select_option("retrying")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_load_state()
+    check_accessibility(page)
+    assert rows.count() == 1
+    rows.first.get_by_role("link").click()
+    page.wait_for_load_state()
+    check_accessibility(page)
+    assert "<td>500</td>" in page.content()
+    page.get_by_role("button", name="Retry now").click()
+    page.wait_for_load_state()
+    assert "Requeued" in page.content() or "being sent right now" in page.content()
+    wait_until(lambda: len(sink.at("/hook")) >= 3)  # it arrives
+    failed, *_, again = sink.at("/hook")
+    assert again.headers["webhook-id"] == failed.headers["webhook-id"]
+
+
+def test_the_endpoint_shows_every_delivery_and_a_failed_one_is_retried(
+    served: Served, context: Any,
+) -> None:
+    _, key = served.account("Hooks Inc")
+    page = context.new_page()
+    with threaded_sink() as sink:
+        sink.script("/hook", 500, then=200)  # the first call fails
+        sign_in(page, served, key)
+        add_endpoint_from_the_form(page, served, sink.url("/hook"))
+        order_id = make_two_events(served, key)
+        wait_until(lambda: len(sink.at("/hook")) >= 2)
+        retry_the_failed_delivery(page, served, sink)
+
+    def shows_delivered() -> bool:
+        page.reload()
+        return "<td>200</td>" in page.content()
+
+    wait_until(shows_delivered)
+    check_accessibility(page)
+    visit(page, f"{served.base}/ui/portal/endpoints")
+    assert "67% of 3 attempts" in page.content()  # the one 500 counts
+    page.get_by_role("link", name=sink.url("/hook")).click()
+    page.wait_for_load_state()
+    check_accessibility(page)
+    assert "Recent deliveries" in page.content() and "Health:" in page.content()
+
+    # The desk sees the order's deliveries and opens one.
+    desk = context.browser.new_context().new_page()
+    sign_in(desk, served, served.operator_key)
+    visit(desk, f"{served.base}/ui/desk/orders/{order_id}")
+    desk.locator("section[aria-labelledby=h-deliveries] tbody a").first.click()
+    desk.wait_for_load_state()
+    check_accessibility(desk)
+    assert "Attempts" in desk.content()
+    desk.context.close()
