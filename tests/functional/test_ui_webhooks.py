@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import httpx
+import pytest
 
 from porthook.clock import ShiftableClock
 from porthook.config import Settings
 from porthook.db import Database
+from porthook.ui import delivery_routes
 from tests.conftest import AccountFactory
 from tests.functional.delivery_support import (
     create_endpoint,
@@ -156,3 +159,25 @@ async def test_retry_all_failed_and_the_endpoint_form_with_headers_rate_and_cata
     assert retried.status_code == 200 and "0 failed or held deliveries requeued" in retried.text
     assert (await client.post(f"/ui/portal/endpoints/{endpoint['id']}/recover")
             ).status_code == 403
+
+
+async def test_the_log_pages_newest_first_by_cursor_keeping_its_filters(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, database: Database,
+    clock: ShiftableClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(delivery_routes, "DEFAULT_LIMIT", 1)
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/hook"), event_types=ORDER_EVENTS)
+    for _ in range(2):
+        await record_event(database, clock, account_id=account_id)
+        clock.advance(timedelta(seconds=1))
+    api = (await client.get("/v1/deliveries", headers=headers)).json()["data"]
+    await sign_in(client, _key(headers))
+    first = await client.get("/ui/portal/deliveries", params={"state": "pending"})
+    assert DELIVERY_LINK.findall(first.text) == [api[0]["id"]]  # the newest
+    next_link = re.search(r'href="(/ui/portal/deliveries\?[^"]*cursor=[^"]+)">Next page',
+                          first.text)
+    assert next_link is not None and "state=pending" in next_link.group(1)
+    second = await client.get(next_link.group(1).replace("&amp;", "&"))
+    assert DELIVERY_LINK.findall(second.text) == [api[1]["id"]]
+    assert "Next page" not in second.text
