@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 
 from porthook.delivery import actions, catalog, probe, rules, search, stats
 from porthook.delivery import service as endpoints
-from porthook.delivery.schemas import EndpointCreate, RecoverRequest
+from porthook.delivery.schemas import EndpointCreate, EndpointUpdate, RecoverRequest
 from porthook.deps import ClockDep, SessionDep, SettingsDep
 from porthook.pagination import DEFAULT_LIMIT
 from porthook.problems import NotFound, Problem
@@ -40,6 +40,7 @@ def event_choices() -> dict[str, list[tuple[str, str]]]:
                 [c for c in named if not c[0].startswith("record.")],
             "Records": [c for c in named if c[0].startswith("record.")]}
 NOTICES = {"enabled": "Endpoint enabled: held events are sent again.",
+           "saved": "Changes saved.",
            "recovered": "Failed deliveries requeued."}
 
 
@@ -116,7 +117,7 @@ async def _endpoint_page(request: Request, session: SessionDep, clock: ClockDep,
                                             failing_since=endpoint.failing_since),
                   stats=await stats.endpoint_stats(session, endpoint=endpoint, now=now),
                   recent=await queries.delivery_rows(session, recent), more=more is not None,
-                  **context)
+                  formats=FORMATS, event_choices=event_choices(), **context)
 
 
 @router.get("/{endpoint_id}")
@@ -135,6 +136,41 @@ async def _failed(request: Request, session: SessionDep, clock: ClockDep,
     return await _endpoint_page(request, session, clock, account_id, endpoint_id,
                                 status_code=problem.status, error=problem.detail,
                                 field_errors=problem.errors)
+
+
+def _changes(form: Any, channel: str) -> dict[str, Any]:
+    """The edit form as the API's update: headers typed replace the set (or
+    the box removes them); the rate limit and description left empty clear."""
+    target = "url" if channel == "webhook" else "email_address"
+    changes: dict[str, Any] = {
+        target: forms.text(form, target), "description": forms.text(form, "description"),
+        "event_types": forms.many(form, "event_types") or ["*"],
+        "rate_limit_per_s": forms.text(form, "rate_limit_per_s")}
+    if channel == "webhook":  # e-mail has one format
+        changes["format"] = forms.text(form, "format") or "standard"
+    if forms.checked(form, "clear_headers"):
+        changes["headers"] = None
+    elif headers := forms.header_lines(forms.text(form, "headers"), "headers"):
+        changes["headers"] = headers
+    return changes
+
+
+@router.post("/{endpoint_id}/edit")
+async def update_endpoint(
+    request: Request, endpoint_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
+    clock: ClockDep, settings: SettingsDep, account_id: PortalAccountDep,
+) -> Response:
+    try:
+        endpoint = await endpoints.get_endpoint(session, account_id=account_id,
+                                                endpoint_id=endpoint_id)
+        body = forms.validated(EndpointUpdate, _changes(form, endpoint.channel))
+        await endpoints.update_endpoint(session, account_id=account_id,
+                                        endpoint_id=endpoint_id, body=body,
+                                        settings=settings, now=clock.now())
+    except Problem as problem:
+        return await _failed(request, session, clock, account_id, endpoint_id, problem)
+    await session.commit()
+    return redirect(f"/ui/portal/endpoints/{endpoint_id}?done=saved")
 
 
 @router.post("/{endpoint_id}/rotate-secret")

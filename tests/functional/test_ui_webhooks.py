@@ -160,6 +160,28 @@ async def test_retry_all_failed_and_the_endpoint_form_with_headers_rate_and_cata
     assert (await client.post(f"/ui/portal/endpoints/{endpoint['id']}/recover")
             ).status_code == 403
 
+    # The edit form: headers typed replace the set, an empty rate limit clears it.
+    edit = f"/ui/portal/endpoints/{endpoint['id']}/edit"
+    fields = {"url": sink.url("/moved"), "format": "standard",
+              "event_types": ["porting_order.*", "record.*"], "headers": "X-Region: eu"}
+    assert (await client.post(edit, data=fields)).status_code == 403
+    assert (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)
+            ).json()["url"] == sink.url("/hook")
+    saved = await client.post(edit, data={"csrf_token": csrf, **fields})
+    assert saved.status_code == 303
+    changed = (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)).json()
+    assert changed["url"] == sink.url("/moved") and changed["header_names"] == ["X-Region"]
+    assert changed["rate_limit_per_s"] is None
+    assert changed["event_types"] == ["porting_order.*", "record.*"]
+    wrong = await client.post(edit, data={"csrf_token": csrf, **fields,
+                                          "event_types": "porting_order.nope"})
+    assert wrong.status_code == 422 and "event_types" in wrong.text
+    cleared = await client.post(edit, data={"csrf_token": csrf, **fields,
+                                            "clear_headers": "on"})
+    assert cleared.status_code == 303
+    assert (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)
+            ).json()["header_names"] == []
+
 
 async def test_the_log_pages_newest_first_by_cursor_keeping_its_filters(
     client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, database: Database,
