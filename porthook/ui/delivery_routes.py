@@ -18,13 +18,14 @@ from porthook.pagination import DEFAULT_LIMIT
 from porthook.problems import FieldError, NotFound, Problem, Unprocessable
 from porthook.ui import forms, queries
 from porthook.ui.deps import CheckedFormDep, DeskViewerDep, PortalAccountDep
+from porthook.ui.endpoint_routes import FAMILIES
 from porthook.ui.pages import render
 
 portal = APIRouter(prefix="/portal/deliveries")
 desk = APIRouter(prefix="/desk/deliveries")
 
-# Families first, then what people filter by most.
-EVENT_FAMILIES = ("porting_order.*", "record.*", "endpoint.*")
+# The type filter suggests the endpoint form's families ("*" is no filter).
+EVENT_FAMILIES = tuple(family for family, _ in FAMILIES if family != "*")
 
 
 def _among(values: list[str], allowed: tuple[str, ...], field: str) -> list[str]:
