@@ -19,7 +19,7 @@ run: install
 	$(BIN)/porthook serve
 
 test: install
-	$(BIN)/pytest -n 2 -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check porthook tests bench

@@ -8,7 +8,9 @@ deliveries each over 20 endpoints (97.5 % delivered, 1 % dead, 1 % retrying,
 per attempted delivery; then times every list and stats query of
 ``delivery.search``, ``delivery.stats`` and ``events.service.list_events``
 as the API runs them (a session each), with varied arguments, and prints
-p50/p99 per query. Target: p99 under 50 ms.
+p50/p99 per query. Target: p99 under 50 ms. Then the portal's webhook pages
+(delivery log and its filters, a delivery, an endpoint with its health, the
+endpoint list) through the app in process: median and p95 server time.
 
 Usage: ``python -m bench.ops [--deliveries N] [--repeat N] [--pg-url URL]
 [--keep]``. The database ``porthook_bench_ops`` on 127.0.0.1 is dropped and
@@ -29,16 +31,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from bench.api import percentile
 from bench.delivery import scratch_database
+from bench.ui import measure
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import search, stats
-from porthook.delivery.models import Endpoint
+from porthook.delivery.models import Delivery, Endpoint
 from porthook.delivery.search import DeliveryFilter
 from porthook.events import service as events
+from porthook.ui import service as ui
+from porthook.web import create_app
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/porthook_bench_ops"
 ENDPOINTS = 20
@@ -263,6 +269,34 @@ async def run(database: Database, account: uuid.UUID, endpoints: list[uuid.UUID]
     print(f"events ({PAGE} rows), {repeat} runs each:")
     for name, options in _event_searches().items():
         report(name, await timed(database, _list_events(account, options), repeat, captured))
+    await dashboard_pages(database, account, endpoints, repeat)
+
+
+async def dashboard_pages(database: Database, account: uuid.UUID, endpoints: list[uuid.UUID],
+                          repeat: int) -> None:
+    """The portal's webhook pages on these deliveries, through the app in
+    process (no network): the server's time, routing to template."""
+    async with database.sessions() as session:
+        _, token = await ui.open_session(session, key_id=None, account_id=account,
+                                         now=datetime.now(UTC))
+        delivery = await session.scalar(sa.select(Delivery.id).where(
+            Delivery.account_id == account, Delivery.status == "dead").limit(1))
+        await session.commit()
+    endpoint = endpoints[0]
+    paths = ["/ui/portal/deliveries", "/ui/portal/deliveries?state=dead",
+             "/ui/portal/deliveries?state=retrying&status_class=5xx",
+             f"/ui/portal/deliveries?endpoint_id={endpoint}",
+             "/ui/portal/deliveries?event_type=porting_order.split",
+             f"/ui/portal/deliveries/{delivery}", f"/ui/portal/endpoints/{endpoint}",
+             "/ui/portal/endpoints"]
+    app = create_app(Settings(database_url=str(database.engine.url.render_as_string(
+        hide_password=False))), database=database)
+    print(f"dashboard pages, {repeat} runs each (server time, median / p95 ms):")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
+                                 cookies={"porthook_session": token}) as client:
+        for path in paths:
+            times = await measure(client, path, repeat)
+            print(f"  {path:60} {times['median_ms']:7.1f} {times['p95_ms']:7.1f}")
 
 
 def _search(account: uuid.UUID, make: Callable[[], DeliveryFilter]) -> Query:

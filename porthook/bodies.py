@@ -120,10 +120,25 @@ def check_json(value: Any, *, max_depth: int) -> None:
                            "contains a NUL character (\\u0000), which no text field may hold")
 
 
+# The dashboard's pages post HTML forms; the API itself takes JSON only.
+FORM = "application/x-www-form-urlencoded"
+FORMS_UNDER = "/ui/"
+
+
+def check_form(body: bytes) -> None:
+    """A form's fields reach the same services as JSON bodies: a NUL is
+    refused as in a query (PostgreSQL cannot store one)."""
+    _check_pairs(body, "form")
+
+
 def check_query(query_string: bytes) -> None:
-    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+    _check_pairs(query_string, "query")
+
+
+def _check_pairs(encoded: bytes, where: str) -> None:
+    for name, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True):
         if "\x00" in name or "\x00" in value:
-            raise _invalid(f"query.{name.replace(chr(0), '')}",
+            raise _invalid(f"{where}.{name.replace(chr(0), '')}",
                            "contains a NUL character (%00), which no parameter may hold")
 
 
@@ -168,7 +183,7 @@ class BodyGate:
                 raise _too_large(limit)
             if not upload:
                 body = await self._read(receive)
-                self._check_body(body, media_type)
+                self._check_body(body, media_type, path=scope.get("path", ""))
         except Problem as problem:
             await _answer(problem, scope, receive, send)
             return
@@ -194,8 +209,11 @@ class BodyGate:
                 break
         return b"".join(chunks)
 
-    def _check_body(self, body: bytes, media_type: str | None) -> None:
+    def _check_body(self, body: bytes, media_type: str | None, *, path: str) -> None:
         if not body:
+            return
+        if media_type == FORM and path.startswith(FORMS_UNDER):
+            check_form(body)
             return
         if media_type is None:
             raise UnsupportedMediaType(f"the request has a body but no Content-Type: {JSON_HINT}")

@@ -22,6 +22,7 @@ from porthook.delivery import cli as delivery_cli
 from porthook.delivery import listen_cli
 from porthook.events import cli as events_cli
 from porthook.porting import cli as porting_cli
+from porthook.ui import cli as ui_cli
 
 # Defaults shown in every --help (typer shows them for options only when asked).
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -41,6 +42,7 @@ app.add_typer(events_cli.events_app, name="events")
 app.command("listen")(listen_cli.listen)
 app.command("trigger")(porting_cli.trigger)
 app.command("verify")(listen_cli.verify_request)
+app.command("portal-link")(ui_cli.portal_link)
 
 HostOption = Annotated[str | None, typer.Option(help="Listen address (default: PORTHOOK_HOST).")]
 PortOption = Annotated[int | None, typer.Option(help="Listen port (default: PORTHOOK_PORT).")]

@@ -132,6 +132,15 @@ class Settings(BaseSettings):
     unavailable_retry_after_s: int = Field(default=5, ge=1)
     health_timeout_s: float = 3.0  # /healthz: a database slower than this is not ready
 
+    # The dashboard (/ui). Its session cookie is marked Secure when public_url
+    # is https (porthook behind a TLS-terminating proxy).
+    ui_session_idle_s: float = 30 * 60.0  # signed out after this long without a request
+    ui_session_max_s: float = 12 * 3600.0  # ... and this long after signing in, whatever
+    portal_link_ttl_s: float = 15 * 60.0  # a one-time portal sign-in link is valid this long
+    # CSP frame-ancestors of the customer portal: sites that may frame it
+    # (e.g. "https://reseller.example"); the desk is never framed.
+    ui_frame_ancestors: str = "'none'"
+
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _parse_schedule(cls, value: Any) -> Any:
@@ -155,6 +164,10 @@ class Settings(BaseSettings):
         if not value or any(delay < 0 for delay in value):
             raise ValueError("expected comma-separated non-negative seconds, e.g. 0,5,300")
         return value
+
+    @property
+    def ui_secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

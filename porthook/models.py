@@ -6,6 +6,7 @@ from porthook.events import models as events_models
 from porthook.idempotency import models as idempotency_models
 from porthook.porting import models as porting_models
 from porthook.records import models as records_models
+from porthook.ui import models as ui_models
 
 __all__ = [
     "accounts_models",
@@ -14,4 +15,5 @@ __all__ = [
     "idempotency_models",
     "porting_models",
     "records_models",
+    "ui_models",
 ]

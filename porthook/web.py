@@ -25,6 +25,9 @@ from porthook.events import routes as events_routes
 from porthook.idempotency import middleware as idempotency
 from porthook.porting import routes as porting_routes
 from porthook.records import routes as records_routes
+from porthook.ui import api_routes as ui_api_routes
+from porthook.ui import pages as ui_pages
+from porthook.ui import routes as ui_routes
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ ROUTERS = (
     delivery_search_routes.router,
     listener_routes.router,
     records_routes.router,
+    ui_api_routes.router,
+    ui_routes.router,  # the dashboard's pages (/ui)
 )
 
 
@@ -91,6 +96,7 @@ def create_app(
     app.state.event_type_names = catalog.type_names()
     problems.install(app)
     idempotency.install(app)
+    ui_pages.install(app, settings)
     # Added last, so outermost: no middleware or route reads a body it refused.
     app.add_middleware(bodies.BodyGate, limits=bodies.Limits(
         max_body_bytes=settings.max_body_bytes,

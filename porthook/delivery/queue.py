@@ -492,10 +492,14 @@ async def _apply_health(
 
 
 async def get_delivery(
-    session: AsyncSession, *, account_id: uuid.UUID, delivery_id: uuid.UUID
+    session: AsyncSession, *, account_id: uuid.UUID | None, delivery_id: uuid.UUID
 ) -> tuple[Delivery, list[DeliveryAttempt]]:
-    delivery = await session.scalar(sa.select(Delivery).where(
-        Delivery.id == delivery_id, Delivery.account_id == account_id))
+    """The delivery and its attempts, oldest first; ``account_id`` None: any
+    account's (the desk's)."""
+    query = sa.select(Delivery).where(Delivery.id == delivery_id)
+    if account_id is not None:
+        query = query.where(Delivery.account_id == account_id)
+    delivery = await session.scalar(query)
     if delivery is None:
         raise NotFound(f"delivery {delivery_id} does not exist")
     attempts = (await session.scalars(

@@ -38,15 +38,21 @@ def sniff(content: bytes) -> str | None:
 
 async def add_comment(
     session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID | None, body: str,
-    user_type: str, user_id: str | None, now: datetime,
+    user_type: str, user_id: str | None, now: datetime, internal: bool = False,
 ) -> PortingComment:
-    """A comment by the customer (``user``) or the desk (``admin``, seed 001)."""
+    """A comment by the customer (``user``) or the desk (``admin``, seed 001).
+
+    An ``internal`` comment is the desk's own note: it is stored and nothing
+    else happens (no event, no change of the order the customer could see)."""
     order = await orders.get_order(session, order_id=order_id, account_id=account_id,
                                    for_update=True)
     before = outbox.baseline(order)
     comment = PortingComment(id=uuid.uuid4(), body=body, user_type=user_type, user_id=user_id,
-                             inserted_at=now)
+                             internal=internal, inserted_at=now)
     order.comments.append(comment)
+    if internal:
+        await session.flush()
+        return comment
     change = outbox.Change(order, EventType.PORTING_ORDER_NEW_COMMENT,
                            {"comment": comment_public(comment).model_dump(mode="json")})
     await outbox.publish(session, before=before, changes=[change], now=now)
@@ -85,7 +91,8 @@ async def add_document(
 
 
 async def read_document_content(
-    session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID, document_id: uuid.UUID
+    session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID | None,
+    document_id: uuid.UUID,
 ) -> tuple[PortingDocument, bytes]:
     order = await orders.get_order(session, order_id=order_id, account_id=account_id)
     document = next((d for d in order.documents if d.id == document_id), None)

@@ -215,6 +215,7 @@ _COPIED = (
     "desired_port_time", "desired_port_time_zone", "on_demand_activation", "end_user",
     "port_out", "port_out_pin", "wireless_pin", "enable_messaging", "messaging_capable",
     "messaging_port_status", "webhook_url", "reseller_name", "foc_date", "activation_due_at",
+    "status_changed_at",
 )
 
 

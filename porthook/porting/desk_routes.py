@@ -11,8 +11,8 @@ from porthook.deps import ClockDep, OperatorDep, SessionDep
 from porthook.pagination import Page, PageParams, page_params
 from porthook.porting import attachments, desk, rules, service
 from porthook.porting.schemas import (
-    CommentCreate,
-    CommentPublic,
+    DeskCommentCreate,
+    DeskCommentPublic,
     MessagingChange,
     NumberMoveIn,
     OrderFilters,
@@ -20,7 +20,7 @@ from porthook.porting.schemas import (
     SplitIn,
     StatusChange,
 )
-from porthook.porting.snapshot import comment_public, to_public
+from porthook.porting.snapshot import desk_comment_public, to_public
 from porthook.problems import responses
 
 
@@ -149,18 +149,29 @@ async def update_porting_order_messaging(
     return to_public(order)
 
 
-@router.post("/{order_id}/comments", status_code=201, response_model=CommentPublic,
+@router.post("/{order_id}/comments", status_code=201, response_model=DeskCommentPublic,
              responses=responses(404, 422))
 async def create_desk_comment(
-    order_id: uuid.UUID, body: CommentCreate, session: SessionDep, _: OperatorDep,
+    order_id: uuid.UUID, body: DeskCommentCreate, session: SessionDep, _: OperatorDep,
     clock: ClockDep,
-) -> CommentPublic:
-    """Comment on any order as the porting desk (operator key); the customer gets a
-    `porting_order.new_comment` event."""
+) -> DeskCommentPublic:
+    """Comment on any order as the porting desk (operator key): the customer gets a
+    `porting_order.new_comment` event, unless ``internal: true`` keeps the comment
+    to the desk (no event; never shown to the customer)."""
     # Seed 001's sample: a desk comment has user_type "admin" and user_id null.
     comment = await attachments.add_comment(
         session, order_id=order_id, account_id=None, body=body.body, user_type="admin",
-        user_id=None, now=clock.now(),
+        user_id=None, now=clock.now(), internal=body.internal,
     )
     await session.commit()
-    return comment_public(comment)
+    return desk_comment_public(comment)
+
+
+@router.get("/{order_id}/comments", response_model=Page[DeskCommentPublic],
+            responses=responses(404))
+async def read_desk_comments(
+    order_id: uuid.UUID, session: SessionDep, _: OperatorDep
+) -> Page[DeskCommentPublic]:
+    """Every comment of the order, internal ones included."""
+    order = await service.get_order(session, order_id=order_id, account_id=None)
+    return Page(data=[desk_comment_public(c) for c in order.comments])

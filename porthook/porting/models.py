@@ -21,6 +21,10 @@ class PortingOrder(Base):
         sa.Index("ix_porting_orders_account_number", "account_id", "order_number"),
         sa.Index("ix_porting_orders_status_due", "status", "activation_due_at"),
         sa.Index("ix_porting_orders_status_updated", "status", "updated_at"),
+        # The desk's queue: each status's orders, oldest in their status first.
+        sa.Index("ix_porting_orders_status_since", "status", "status_changed_at"),
+        # ... and its "FOC within 48 h" view.
+        sa.Index("ix_porting_orders_status_foc", "status", "foc_date"),
     )
 
     # Seed 000's numeric order id. An auto-incremented key (as events.position)
@@ -58,6 +62,8 @@ class PortingOrder(Base):
     activation_due_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # When the order entered its current status (the desk's "age in status").
+    status_changed_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
 
     numbers: Mapped[list[PortingNumber]] = relationship(
@@ -107,6 +113,9 @@ class PortingComment(Base):
     body: Mapped[str] = mapped_column(sa.Text)
     user_type: Mapped[str] = mapped_column(sa.String(8))  # "user" | "admin" (seed 001)
     user_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # A desk-only note: never in the API's customer view, a snapshot, an event
+    # (so never in a webhook or an e-mail).
+    internal: Mapped[bool] = mapped_column(default=False)
     inserted_at: Mapped[datetime]
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.delivery import managed
 from porthook.events import service as events
-from porthook.events.types import record_event_type
+from porthook.events.types import EventType, record_event_type
 from porthook.porting import lnp, rules
 from porthook.porting.models import PortingOrder
 from porthook.porting.snapshot import snapshot
@@ -79,6 +79,9 @@ async def publish(
     for order in orders:
         order.updated_at = now
         sync_holds(order)
+    for change in changes:
+        if change.type == EventType.PORTING_ORDER_STATUS_CHANGED:
+            change.order.status_changed_at = now
     try:
         await session.flush()
     except IntegrityError as exc:

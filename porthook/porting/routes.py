@@ -27,7 +27,12 @@ from porthook.porting.schemas import (
     PortingOrderPublic,
     PortingOrderUpdate,
 )
-from porthook.porting.snapshot import comment_public, document_public, to_public
+from porthook.porting.snapshot import (
+    comment_public,
+    customer_comments,
+    document_public,
+    to_public,
+)
 from porthook.problems import responses
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403))
@@ -146,7 +151,7 @@ async def read_porting_order_comments(
 ) -> Page[CommentPublic]:
     """List the comments of a porting order, oldest first, yours and the porting desk's."""
     order = await service.get_order(session, order_id=order_id, account_id=account_id)
-    return Page(data=[comment_public(c) for c in order.comments])
+    return Page(data=[comment_public(c) for c in customer_comments(order)])
 
 
 @orders_router.post("/{order_id}/comments", status_code=201, response_model=CommentPublic,

@@ -181,6 +181,11 @@ class CommentCreate(_Input):
     body: str = Field(min_length=1, max_length=10_000)
 
 
+class DeskCommentCreate(CommentCreate):
+    internal: bool = Field(default=False, description=(
+        "A desk-only note: never shown to the customer, by the API, a webhook or an e-mail"))
+
+
 class StatusDetailIn(_Input):
     code: str = Field(description="A code of GET /v1/porting-exception-types")
     description: str | None = Field(default=None, max_length=1000)
@@ -287,6 +292,10 @@ class CommentPublic(BaseModel):
     user_type: Literal["user", "admin"]
     user_id: str | None
     inserted_at: datetime
+
+
+class DeskCommentPublic(CommentPublic):
+    internal: bool = Field(description="A desk-only note, never shown to the customer")
 
 
 class DocumentPublic(BaseModel):

@@ -68,7 +68,7 @@ async def list_orders(
     if phone_number:
         query = query.where(PortingOrder.id.in_(
             sa.select(PortingNumber.order_id)
-            .where(PortingNumber.phone_number == _normalise(phone_number))
+            .where(PortingNumber.phone_number == normalise_number(phone_number))
         ))
     after = decode_cursor(cursor, POSITION)
     if after is not None:
@@ -78,7 +78,7 @@ async def list_orders(
     return rows[:limit], next_cursor
 
 
-def _normalise(raw: str) -> str:
+def normalise_number(raw: str) -> str:
     try:
         return numbers.parse(raw).e164
     except numbers.NumberError:
@@ -202,7 +202,7 @@ async def create_order(
         port_out=port_out, port_out_pin=pins.get("pin"), wireless_pin=pins.get("wireless_pin"),
         enable_messaging=enable, messaging_capable=True,
         messaging_port_status="pending" if enable else "not_applicable",
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, status_changed_at=now,
         numbers=[_new_number(p, i) for i, p in enumerate(parsed)], comments=[], documents=[],
     )
     session.add(order)

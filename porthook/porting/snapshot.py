@@ -7,6 +7,7 @@ from typing import Any
 from porthook.porting.models import PortingComment, PortingDocument, PortingNumber, PortingOrder
 from porthook.porting.schemas import (
     CommentPublic,
+    DeskCommentPublic,
     DocumentPublic,
     EndUser,
     Messaging,
@@ -32,6 +33,16 @@ def comment_public(comment: PortingComment) -> CommentPublic:
         id=comment.id, body=comment.body, user_type=comment.user_type,
         user_id=comment.user_id, inserted_at=comment.inserted_at,
     )
+
+
+def customer_comments(order: PortingOrder) -> list[PortingComment]:
+    """The comments the customer may see: every one but the desk's internal notes.
+    The only way comments leave towards the customer (API, snapshot, events)."""
+    return [c for c in order.comments if not c.internal]
+
+
+def desk_comment_public(comment: PortingComment) -> DeskCommentPublic:
+    return DeskCommentPublic(**comment_public(comment).model_dump(), internal=comment.internal)
 
 
 def document_public(document: PortingDocument) -> DocumentPublic:
@@ -65,7 +76,7 @@ def to_public(order: PortingOrder) -> PortingOrderPublic:
         ),
         webhook_url=order.webhook_url, reseller_name=order.reseller_name,
         foc_date=order.foc_date, parent_order_id=order.parent_order_id,
-        comments=[comment_public(c) for c in order.comments],
+        comments=[comment_public(c) for c in customer_comments(order)],
         documents=[document_public(d) for d in order.documents],
         created_at=order.created_at, updated_at=order.updated_at,
     )

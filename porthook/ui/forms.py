@@ -1,0 +1,144 @@
+"""HTML form fields to the API's own input models (so every rule of the API's
+validation applies unchanged), and back for re-display."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime, time
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from porthook.problems import FieldError, Unprocessable, validation_errors
+
+Model = TypeVar("Model", bound=BaseModel)
+NUMBER_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def text(form: FormData, name: str) -> str | None:
+    """A trimmed text field; empty means absent."""
+    value = form.get(name)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value or None
+
+
+def many(form: FormData, name: str) -> list[str]:
+    return [v for v in form.getlist(name) if isinstance(v, str) and v]
+
+
+def checked(form: FormData, name: str) -> bool:
+    return form.get(name) in ("on", "true", "1")
+
+
+def number_list(raw: str | None) -> list[str]:
+    """Numbers pasted one per line, or separated by commas, semicolons or spaces."""
+    return [part for part in NUMBER_SEPARATORS.split(raw or "") if part]
+
+
+def header_lines(raw: str | None, field: str) -> dict[str, str]:
+    """Custom headers typed one per line as ``Name: value`` (the API's
+    model then checks the names and values)."""
+    found: dict[str, str] = {}
+    for line in (raw or "").splitlines():
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            raise Unprocessable(f"{field}: expected one 'Name: value' per line",
+                                errors=[FieldError(field=field,
+                                                   message="one 'Name: value' per line")])
+        found[name.strip()] = value.strip()
+    return found
+
+
+def validated(model: type[Model], data: dict[str, Any]) -> Model:
+    """The API's model, or 422 naming each field as the API would."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = validation_errors(RequestValidationError(exc.errors()))
+        raise Unprocessable("Some fields need attention.", errors=errors) from exc
+
+
+def optional_uuid(raw: str | None, field: str) -> uuid.UUID | None:
+    """An id from a GET form, where "Any" sends an empty value."""
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:
+        raise Unprocessable(f"{field}: not an id",
+                            errors=[FieldError(field=field, message="expected a UUID")]) from exc
+
+
+def optional_date(raw: str | None, field: str) -> date | None:
+    """A date from a GET form (empty: none)."""
+    parsed: date | None = _parsed(date, field, raw or None)
+    return parsed
+
+
+def _parsed(kind: type[date] | type[time], field: str, raw: str | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return kind.fromisoformat(raw)
+    except ValueError as exc:
+        raise Unprocessable(f"{field}: not a valid {kind.__name__}",
+                            errors=[FieldError(field=field, message="invalid")]) from exc
+
+
+def local_moment(form: FormData, *, date_field: str, time_field: str,
+                 zone_field: str) -> datetime | None:
+    """Date, time and zone fields as one UTC instant (None when no date)."""
+    day = _parsed(date, date_field, text(form, date_field))
+    if day is None:
+        return None
+    at = _parsed(time, time_field, text(form, time_field)) or time(0)
+    zone = ZoneInfo(text(form, zone_field) or "UTC")
+    return datetime.combine(day, at).replace(tzinfo=zone).astimezone(UTC)
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    """Drops absent (None) values, and nested objects left empty."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        kept = _clean(value) if isinstance(value, dict) else value
+        if kept is not None and kept != {}:
+            out[key] = kept
+    return out
+
+
+ADDRESS_FIELDS = ("line1", "line2", "city", "state", "zip", "country")
+END_USER_FIELDS = ("business_name", "first_name", "last_name", "authorized_person",
+                   "location_type", "caller_id")
+PORT_OUT_FIELDS = ("losing_carrier", "account_number", "pin", "btn", "partial_port_details")
+
+
+def order_fields(form: FormData) -> dict[str, Any]:
+    """The create/update order form as the API's JSON body (fields left blank
+    are not sent: on an update they stay as they are)."""
+    data: dict[str, Any] = {
+        "customer_reference": text(form, "customer_reference"),
+        "desired_port_date": text(form, "desired_port_date"),
+        "desired_port_time": text(form, "desired_port_time"),
+        "desired_port_time_zone": text(form, "desired_port_time_zone"),
+        "end_user": {**{f: text(form, f"end_user.{f}") for f in END_USER_FIELDS},
+                     "service_address": {f: text(form, f"address.{f}")
+                                         for f in ADDRESS_FIELDS}},
+        "port_out": {f: text(form, f"port_out.{f}") for f in PORT_OUT_FIELDS},
+        "reseller_name": text(form, "reseller_name"),
+    }
+    if checked(form, "port_out.partial_port"):
+        data["port_out"]["partial_port"] = True
+    numbers = number_list(text(form, "phone_numbers"))
+    if numbers:
+        data["phone_numbers"] = numbers
+    cleaned = _clean(data)
+    cleaned["on_demand_activation"] = checked(form, "on_demand_activation")
+    return cleaned

@@ -1,0 +1,133 @@
+"""Dashboard pages through HTTP on both backends: the desk's actions and their
+refusals, the portal's forms, and the webhook endpoint pages."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from porthook.db import Database
+from tests.conftest import AccountFactory
+from tests.functional.sinks import Sink
+from tests.functional.test_ui_signin import rows, sign_in
+from tests.porting_helpers import NY, PDF, create_order, order_body, upload
+
+
+def _key(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+async def test_the_desk_moves_an_order_and_says_why_a_move_is_refused(
+    client: httpx.AsyncClient, make_account: AccountFactory, operator_headers: dict[str, str],
+) -> None:
+    _, headers = await make_account("Acme")
+    order = await create_order(client, headers)
+    assert (await upload(client, headers, order["id"])).status_code == 201
+    submitted = await client.post(f"/v1/porting-orders/{order['id']}/actions/submit",
+                                  headers=headers)
+    assert submitted.status_code == 200
+    _, csrf = await sign_in(client, _key(operator_headers))
+    queue = await client.get("/ui/desk?view=needs-action")
+    assert order["support_key"] in queue.text and "Acme" in queue.text
+    page = f"/ui/desk/orders/{order['id']}"
+
+    # An exception without a code: 422 on the page, nothing changed.
+    await client.post(f"{page}/status", data={"csrf_token": csrf, "status": "submitted"})
+    refused = await client.post(f"{page}/status",
+                                data={"csrf_token": csrf, "status": "exception"})
+    assert refused.status_code == 422 and "an exception needs details" in refused.text
+    moved = await client.post(f"{page}/status", data={
+        "csrf_token": csrf, "status": "exception", "code": "PASSCODE_PIN_INVALID"})
+    assert moved.status_code == 303
+    assert "The port-out passcode or PIN is invalid" in (await client.get(page)).text
+    # A move the state machine refuses: 409 with the allowed moves.
+    illegal = await client.post(f"{page}/status", data={
+        "csrf_token": csrf, "status": "foc-date-confirmed", "foc_date": "2026-12-01"})
+    assert illegal.status_code == 409 and "allowed moves" in illegal.text
+    rejected = await client.post(f"{page}/numbers", data={
+        "csrf_token": csrf, "action": "reject", "phone_numbers": NY})
+    assert rejected.status_code == 422 and "reason is required" in rejected.text
+    rejected = await client.post(f"{page}/numbers", data={
+        "csrf_token": csrf, "action": "reject", "phone_numbers": NY, "reason": "not on CSR"})
+    assert rejected.status_code == 303
+    api = await client.get(f"/v1/porting-orders/{order['id']}", headers=headers)
+    assert api.json()["phone_numbers"][0]["reject_reason"] == "not on CSR"
+    document = api.json()["documents"][0]["id"]
+    viewed = await client.get(f"{page}/documents/{document}")
+    assert viewed.content == PDF and viewed.headers["content-disposition"].startswith("inline")
+
+
+async def test_the_portal_creates_an_order_with_its_loa_and_refuses_bad_fields(
+    client: httpx.AsyncClient, make_account: AccountFactory, database: Database,
+) -> None:
+    _, headers = await make_account()
+    _, csrf = await sign_in(client, _key(headers))
+    body = order_body(NY)
+    fields = {"csrf_token": csrf, "phone_numbers": f"{NY}\n", "customer_reference": "web-1",
+              "desired_port_date": body["desired_port_date"],
+              "end_user.business_name": "Acme Inc", "end_user.location_type": "business",
+              "end_user.authorized_person": "Ann Smith", "address.line1": "1 Main St",
+              "address.city": "New York", "address.state": "NY", "address.zip": "10001",
+              "port_out.losing_carrier": "OldTel", "port_out.account_number": "A-1",
+              "port_out.btn": NY, "port_out.pin": "1234"}
+    bad = await client.post("/ui/portal/orders", data={**fields, "desired_port_date": "soon"},
+                            files={"loa": ("loa.pdf", PDF, "application/pdf")})
+    assert bad.status_code == 422 and "desired_port_date" in bad.text
+    assert 'value="web-1"' in bad.text  # what was typed is kept
+    assert await rows(database, "porting_orders") == 0
+    created = await client.post("/ui/portal/orders", data=fields,
+                                files={"loa": ("loa.pdf", PDF, "application/pdf")})
+    assert created.status_code == 303
+    order_page = created.headers["location"].split("?")[0]
+    submitted = await client.post(f"{order_page}/actions/submit", data={"csrf_token": csrf})
+    assert submitted.status_code == 303
+    listed = (await client.get("/v1/porting-orders", headers=headers)).json()["data"]
+    assert [(o["status"], o["port_out"]["pin_set"]) for o in listed] == [("in-process", True)]
+    assert "1234" not in (await client.get(order_page)).text  # the PIN is write-only
+    checked = await client.post("/ui/portal/portability", json={"phone_numbers": [NY, "12"]},
+                                headers={"X-CSRF-Token": csrf})
+    assert [r["portable"] for r in checked.json()["data"]] == [False, False]
+
+
+async def test_webhook_endpoint_pages_show_the_secret_once_and_test_calls(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink,
+) -> None:
+    _, headers = await make_account("Mine")
+    _, other = await make_account("Theirs")
+    theirs = await client.post("/v1/endpoints", json={"url": sink.url("/theirs")},
+                               headers=other)
+    _, csrf = await sign_in(client, _key(headers))
+    created = await client.post("/ui/portal/endpoints", data={
+        "csrf_token": csrf, "channel": "webhook", "url": sink.url("/hook"), "format": "telnyx",
+        "event_types": ["porting_order.*", "endpoint.*"]})
+    assert created.status_code == 201
+    secret = re.search(r"whsec_[A-Za-z0-9+/=]+", created.text)
+    assert secret is not None
+    endpoint = (await client.get("/v1/endpoints", headers=headers)).json()["data"][0]
+    assert endpoint["format"] == "telnyx"
+    assert endpoint["event_types"] == ["porting_order.*", "endpoint.*"]
+    page = f"/ui/portal/endpoints/{endpoint['id']}"
+    assert secret.group(0) not in (await client.get(page)).text  # shown once
+    assert secret.group(0) not in (await client.get("/ui/portal/endpoints")).text
+
+    tested = await client.post(f"{page}/test", data={"csrf_token": csrf})
+    assert tested.status_code == 200 and "Test call: delivered" in tested.text
+    assert len(sink.at("/hook")) == 1
+    rotated = await client.post(f"{page}/rotate-secret", data={"csrf_token": csrf})
+    new_secret = re.search(r"whsec_[A-Za-z0-9+/=]+", rotated.text)
+    assert new_secret is not None and new_secret.group(0) != secret.group(0)
+    recovered = await client.post(f"{page}/recover", data={
+        "csrf_token": csrf, "since_date": "2026-01-01"})
+    assert recovered.status_code == 200 and "0 failed or held deliveries requeued" in (
+        recovered.text)
+
+    bad = await client.post("/ui/portal/endpoints", data={
+        "csrf_token": csrf, "channel": "webhook", "format": "standard"})
+    assert bad.status_code == 422
+    other_page = f"/ui/portal/endpoints/{theirs.json()['id']}"
+    assert (await client.get(other_page)).status_code == 404
+    for action in ("test", "rotate-secret", "enable"):
+        answer = await client.post(f"{other_page}/{action}", data={"csrf_token": csrf})
+        assert answer.status_code == 404, action
+    assert sink.at("/theirs") == []
