@@ -3,12 +3,14 @@ and the portal's pages are included from their own modules."""
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, Request, Response
 
 from porthook.config import Settings
 from porthook.deps import ClockDep, SessionDep, SettingsDep
-from porthook.ui import delivery_routes, desk_routes, endpoint_routes, portal_routes, service
-from porthook.ui.deps import COOKIE, CheckedFormDep, ViewerDep
+from porthook.ui import delivery_routes, desk_routes, endpoint_routes, portal_routes, rules, service
+from porthook.ui.deps import COOKIE, CSRF_FIELD, CheckedFormDep, ViewerDep
 from porthook.ui.models import UiSession
 from porthook.ui.pages import redirect, render
 
@@ -32,9 +34,28 @@ async def read_home(viewer: ViewerDep) -> Response:
     return redirect(home_of(viewer.account_id))
 
 
+# Login CSRF: before a session exists, the sign-in form's token is checked
+# against a cookie set with the form (double submit). Another site can make a
+# browser post a form, but cannot read or set this SameSite=Strict cookie, so
+# it cannot sign a person in to the attacker's account (whose orders the person
+# would then fill with their own PINs).
+LOGIN_COOKIE = "porthook_login"
+LOGIN_PATH = "/ui/login"
+
+
+def _login_form(request: Request, settings: Settings, *, status_code: int = 200,
+                error: str | None = None) -> Response:
+    token = secrets.token_urlsafe(service.TOKEN_BYTES)
+    response = render(request, "login.html", status_code=status_code, title="Sign in",
+                      error=error, login_token=token)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path=LOGIN_PATH,
+                        secure=settings.ui_secure_cookies)
+    return response
+
+
 @router.get("/login")
-async def read_login(request: Request) -> Response:
-    return render(request, "login.html", title="Sign in")
+async def read_login(request: Request, settings: SettingsDep) -> Response:
+    return _login_form(request, settings)
 
 
 @router.post("/login")
@@ -42,14 +63,20 @@ async def create_login(
     request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     form = await request.form()
+    expected = request.cookies.get(LOGIN_COOKIE)
+    if expected is None or not rules.csrf_matches(expected, form.get(CSRF_FIELD)):
+        return _login_form(request, settings, status_code=403,
+                           error="This sign-in form has expired: enter the key again.")
     api_key = form.get("api_key")
     opened = await service.sign_in(session, api_key=api_key, now=clock.now()) if isinstance(
         api_key, str) and api_key.strip() else None
     if opened is None:
-        return render(request, "login.html", status_code=401, title="Sign in",
-                      error="That API key is unknown or revoked.")
+        return _login_form(request, settings, status_code=401,
+                           error="That API key is unknown or revoked.")
     await session.commit()
-    return _signed_in(settings, *opened)
+    response = _signed_in(settings, *opened)
+    response.delete_cookie(LOGIN_COOKIE, path=LOGIN_PATH)
+    return response
 
 
 @router.post("/logout")

@@ -31,9 +31,17 @@ def _token(headers: dict[str, str]) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
 
+async def post_login(client: httpx.AsyncClient, api_key: str) -> httpx.Response:
+    """Posts the sign-in form as a browser does: the form first (its token and cookie)."""
+    form = await client.get("/ui/login")
+    match = CSRF.search(form.text)
+    assert match is not None
+    return await client.post("/ui/login", data={"api_key": api_key, "csrf_token": match.group(1)})
+
+
 async def sign_in(client: httpx.AsyncClient, api_key: str) -> tuple[httpx.Response, str]:
     """Signs the client in; returns the landing page and its CSRF token."""
-    response = await client.post("/ui/login", data={"api_key": api_key})
+    response = await post_login(client, api_key)
     assert response.status_code == 303, response.text
     page = await client.get(response.headers["location"])
     assert page.status_code == 200, page.text
@@ -51,10 +59,29 @@ async def test_login_page_has_a_labelled_key_field_and_a_sign_in_button(
     assert '<button type="submit">Sign in</button>' in page.text
 
 
+async def test_a_sign_in_without_the_forms_token_opens_no_session(
+    client: httpx.AsyncClient, database: Database, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    # As a form posted by another site: no token, or a token without its cookie.
+    refused = await client.post("/ui/login", data={"api_key": _token(headers)})
+    assert refused.status_code == 403
+    form = await client.get("/ui/login")
+    match = CSRF.search(form.text)
+    assert match is not None
+    client.cookies.clear()
+    refused = await client.post("/ui/login", data={"api_key": _token(headers),
+                                                   "csrf_token": match.group(1)})
+    assert refused.status_code == 403
+    assert "porthook_session" not in refused.headers.get("set-cookie", "")
+    assert await rows(database, "ui_sessions") == 0
+    assert (await post_login(client, _token(headers))).status_code == 303
+
+
 async def test_a_wrong_key_is_refused_and_opens_no_session(
     client: httpx.AsyncClient, database: Database,
 ) -> None:
-    response = await client.post("/ui/login", data={"api_key": "ph_live_nope"})
+    response = await post_login(client, "ph_live_nope")
     assert response.status_code == 401
     assert "unknown or revoked" in response.text
     assert "porthook_session" not in response.headers.get("set-cookie", "")
@@ -65,7 +92,7 @@ async def test_account_key_opens_the_portal_and_operator_key_the_desk(
     client: httpx.AsyncClient, make_account: AccountFactory, operator_headers: dict[str, str],
 ) -> None:
     _, headers = await make_account()
-    response = await client.post("/ui/login", data={"api_key": _token(headers)})
+    response = await post_login(client, _token(headers))
     assert response.headers["location"] == "/ui/portal"
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/ui" in cookie
@@ -74,7 +101,7 @@ async def test_account_key_opens_the_portal_and_operator_key_the_desk(
     assert (await client.get("/ui/desk")).status_code == 403  # the wrong side
 
     client.cookies.clear()
-    response = await client.post("/ui/login", data={"api_key": _token(operator_headers)})
+    response = await post_login(client, _token(operator_headers))
     assert response.headers["location"] == "/ui/desk"
     assert (await client.get("/ui/desk")).status_code == 200
     assert (await client.get("/ui/portal")).status_code == 403
@@ -226,7 +253,7 @@ async def test_https_marks_the_cookie_secure_and_frame_ancestors_opens_the_porta
     _, headers = await make_account()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://porthook.test") as client:
-        response = await client.post("/ui/login", data={"api_key": _token(headers)})
+        response = await post_login(client, _token(headers))
         assert "Secure" in response.headers["set-cookie"]
         portal = await client.get("/ui/portal")
         assert "frame-ancestors https://reseller.example.com" in portal.headers[
