@@ -3,6 +3,7 @@ connections): the same claims, events, endpoints and outcomes either way."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -213,3 +214,33 @@ async def test_renewal_extends_only_the_leases_still_held(
     session.expire_all()
     assert await session.scalar(sa.select(Delivery.next_attempt_at).where(
         Delivery.id == kept.id)) == later + timedelta(seconds=10)
+
+
+async def test_renewal_skips_a_row_another_statement_holds_instead_of_waiting(
+    the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
+    clock: ShiftableClock, settings: Settings, database: Database, backend: str,
+) -> None:
+    # The outcome write locks its batch's rows in its own order: a renewal that
+    # waited for them while holding others deadlocked with it (PostgreSQL).
+    now, _, _ = await _seeded(session, make_account, clock, settings, events=2)
+    claimed, _ = await the_store.claim(now=now, limit=2, lease_s=10.0)
+    (held, _), (free, _) = claimed
+    await session.rollback()
+    expires = now + timedelta(seconds=30)
+    if backend == "postgresql":
+        async with database.engine.connect() as other:
+            await other.execute(sa.select(Delivery.id).where(Delivery.id == held.id)
+                                .with_for_update())
+            async with asyncio.timeout(5):  # waiting would block until the lock goes
+                await the_store.renew(ids=[held.id, free.id],
+                                      tokens={held.lease_token, free.lease_token},
+                                      expires=expires)
+            await other.rollback()
+    else:  # one writer at a time: nothing else can hold a row meanwhile
+        await the_store.renew(ids=[held.id, free.id],
+                              tokens={held.lease_token, free.lease_token}, expires=expires)
+    session.expire_all()
+    renewed = dict((await session.execute(sa.select(Delivery.id, Delivery.next_attempt_at)
+                                          .where(Delivery.id.in_([held.id, free.id])))).all())
+    assert renewed[free.id] == expires
+    assert (renewed[held.id] == expires) == (backend == "sqlite")
