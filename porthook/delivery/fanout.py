@@ -64,7 +64,13 @@ async def notify(session: AsyncSession) -> None:
 
 async def _account_endpoints(session: AsyncSession, event: Event) -> list[Endpoint]:
     return [endpoint for endpoint, profile in await _user_endpoints(session, event.account_id)
-            if _wants(endpoint, profile, event.type)]
+            if _wants(endpoint, profile, event.type) and _takes_subject(endpoint, event)]
+
+
+def _takes_subject(endpoint: Endpoint, event: Event) -> bool:
+    """A listener's ``--order``: no row at all for another subject's events,
+    so its log and queue hold only what it forwards."""
+    return endpoint.subject_id is None or endpoint.subject_id == event.subject_id
 
 
 _CACHE_KEY = "porthook.fanout.endpoints"

@@ -34,6 +34,8 @@ def listen(
     format: Annotated[str, typer.Option("--format", help=", ".join(formats.FORMATS))] = "standard",
     events: Annotated[list[str] | None, typer.Option(
         "--events", help="Event type patterns, e.g. 'porting_order.*' (repeatable).")] = None,
+    order: Annotated[str | None, typer.Option(
+        "--order", help="Only the events of this porting order (its id).")] = None,
     header: Annotated[list[str] | None, typer.Option(
         "--header", help="Extra header on each local call, 'Name: value' (repeatable).")] = None,
     retry_schedule: Annotated[str | None, typer.Option(
@@ -57,7 +59,8 @@ def listen(
     except ValueError as error:
         raise _fail(f"--header / --retry-schedule: {error}") from error
     listener = relay.Listener(api=api.rstrip("/"), key=key, name=name, forward_to=forward_to,
-                              format=format, events=events or [], headers=headers,
+                              format=format, events=events or [], order=order,
+                              headers=headers,
                               retry_schedule=schedule, print_json=print_json, out=_out)
     _out(f"connecting to {api} ...")
     try:

@@ -88,17 +88,26 @@ async def stream_listener(
     forward_to: Annotated[str, Query(max_length=2048, description="Where the CLI forwards")],
     format: Annotated[str, Query(description="standard, telnyx, sinch or records")] = "standard",
     events: Annotated[list[str] | None, Query(description="Event type patterns")] = None,
+    order: Annotated[str | None, Query(
+        max_length=64, description="Only the events of this porting order (its id); "
+                                   "every order's when absent")] = None,
 ) -> StreamingResponse:
     """Connect a listener (made on first use) and stream its deliveries as NDJSON."""
     patterns = events or ["*"]
     _check(format, patterns, type_names, forward_to)
+    if order is not None and not await listeners.has_order(session, account_id=account_id,
+                                                          order_id=order):
+        raise Unprocessable("the listener cannot be connected", errors=[FieldError(
+            field="order", message=f"expected the id of one of this account's porting orders, "
+                                   f"got {order!r}")])
     endpoint = await listeners.connect(
         session, account_id=account_id, key_id=principal.key_id, name=name,
-        forward_to=forward_to, format=format, event_types=patterns, now=clock.now())
+        forward_to=forward_to, format=format, event_types=patterns, subject_id=order,
+        now=clock.now())
     telnyx_key = await service.signing_key(session, now=clock.now())
     await session.commit()
     ready = {"type": "ready", "endpoint_id": str(endpoint.id), "name": name,
-             "secret": endpoint.secret, "format": format, "events": patterns,
+             "secret": endpoint.secret, "format": format, "events": patterns, "order": order,
              "signing_key_url": "/v1/webhook-signing-key"}
     lines = _lines(request, database=database, settings=settings, clock=clock,
                    endpoint_id=endpoint.id, telnyx_key=telnyx_key, first=ready)

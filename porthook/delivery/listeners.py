@@ -44,6 +44,7 @@ CHANNEL = "listener"
 # never for a worker. Far beyond any retry or lease, so the due index's scans,
 # which stop at now, never reach it.
 PARKED_AT = queue.PARKED_AT
+ORDER_SUBJECT = "porting_order"  # what ``--order`` names
 CLAIM_BATCH = 20  # rows a stream takes per claim
 _LABEL = "porthook listen {name} (key {key_id})"
 
@@ -63,9 +64,11 @@ def derived_secret(*, key_hash: str, name: str) -> str:
 async def connect(
     session: AsyncSession, *, account_id: uuid.UUID, key_id: uuid.UUID, name: str,
     forward_to: str, format: str, event_types: list[str], now: datetime,
+    subject_id: str | None = None,
 ) -> Endpoint:
     """The listener's endpoint, made or brought up to date (where it forwards,
-    its format and types) and enabled: a new session of ``listen`` starts clean."""
+    its format, types and order filter) and enabled: a new session of
+    ``listen`` starts clean."""
     description = label(name=name, key_id=key_id)
     endpoint = await session.scalar(sa.select(Endpoint).where(
         Endpoint.account_id == account_id, Endpoint.origin == models.ORIGIN_LISTENER,
@@ -81,11 +84,22 @@ async def connect(
     endpoint.url = forward_to
     endpoint.format = format
     endpoint.event_types = event_types
+    endpoint.subject_id = subject_id
     endpoint.enabled = True
     endpoint.disabled_reason = endpoint.disabled_at = endpoint.failing_since = None
     endpoint.updated_at = now
     await session.flush()
     return endpoint
+
+
+async def has_order(session: AsyncSession, *, account_id: uuid.UUID, order_id: str) -> bool:
+    """Whether the account has events of this porting order (every order has
+    at least its creation's): read from the events, not porting's tables,
+    so delivery does not import porting."""
+    found = await session.scalar(sa.select(Event.id).where(
+        Event.account_id == account_id, Event.subject_type == ORDER_SUBJECT,
+        Event.subject_id == order_id).limit(1))
+    return found is not None
 
 
 async def seen(session: AsyncSession, *, endpoint_id: uuid.UUID, now: datetime) -> None:

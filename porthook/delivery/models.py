@@ -72,6 +72,9 @@ class Endpoint(Base):
     format: Mapped[str] = mapped_column(sa.String(16))
     description: Mapped[str | None] = mapped_column(sa.String(500))
     event_types: Mapped[list[Any]]
+    # A listener's ``--order``: only the events of this subject (a porting
+    # order's id) become its deliveries; None takes every subject.
+    subject_id: Mapped[str | None] = mapped_column(sa.String(64))
     # {"type": "basic", "username", "password"} | {"type": "bearer", "token"}:
     # sent on each call, never returned by the API.
     credentials: Mapped[dict[str, Any] | None]

@@ -92,6 +92,7 @@ class Listener:
     forward_to: str
     format: str = "standard"
     events: list[str] = field(default_factory=list)
+    order: str | None = None  # --order: the server's fan-out filters, not this client
     headers: dict[str, str] = field(default_factory=dict)
     retry_schedule: list[float] | None = None
     print_json: bool = False
@@ -135,6 +136,8 @@ class Listener:
         params: dict[str, Any] = {"forward_to": self.forward_to, "format": self.format}
         if self.events:
             params["events"] = self.events
+        if self.order:
+            params["order"] = self.order
         with api.stream("GET", f"/v1/listeners/{self.name}/stream", params=params) as response:
             if response.status_code >= 400:
                 response.read()
@@ -154,7 +157,8 @@ class Listener:
         if line["type"] == "ready":
             self._announced, self._lost = True, False
             self.out(f"connected: listener {line['name']} ({line['endpoint_id']}), "
-                     f"format {line['format']}, events {', '.join(line['events'])}")
+                     f"format {line['format']}, events {', '.join(line['events'])}"
+                     + (f", order {line['order']}" if line.get("order") else ""))
             self.out(f"signing secret: {line['secret']}")
             if line["format"] == "telnyx":
                 self.out(f"telnyx public key: GET {self.api}{line['signing_key_url']}")

@@ -236,6 +236,25 @@ async def test_each_format_arrives_signed(served: Served, sink: Sink) -> None:
             assert call.json().get("meta", {"attempt": 1})["attempt"] == 1
 
 
+async def test_listen_order_forwards_only_that_orders_events(served: Served,
+                                                             sink: Sink) -> None:
+    mine = await served.trigger("porting_order.created")
+    _, out = served.listen("one", sink.url("/one"), "--events", "porting_order.*",
+                           "--order", mine)
+    assert await _output_line(out, "connected: ")
+    await served.trigger("porting_order.new_comment")  # another, new order: not forwarded
+    await served.trigger("porting_order.new_comment", "--order", mine)
+    [call] = await sink.wait_for(1, "/one", within_s=WAIT_S)
+    assert call.json()["data"]["subject"]["id"] == mine
+    await asyncio.sleep(2)  # anything of the other order would have come by now
+    assert {c.json()["data"]["subject"]["id"] for c in sink.at("/one")} == {mine}
+    with served.api() as api:  # nor was it queued for the listener (fan-out filter)
+        [endpoint] = [e for e in api.get("/v1/endpoints").json()["data"]
+                      if e["origin"] == "listener"]
+        found = api.get("/v1/deliveries", params={"endpoint_id": endpoint["id"]}).json()
+        assert len(found["data"]) == 1
+
+
 def test_forwarding_elsewhere_is_refused_without_allow_external(tmp_path: Path) -> None:
     result = _porthook("listen", "--api", "http://127.0.0.1:9", "--key", "ph_live_x",
                        "--forward-to", "http://example.com/hook", env=_env("sqlite://", tmp_path))

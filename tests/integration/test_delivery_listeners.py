@@ -29,14 +29,14 @@ LEASE_S = 30.0
 
 async def _listener(
     session: AsyncSession, account_id: uuid.UUID, clock: ShiftableClock, name: str = "dev",
-    format: str = "standard",
+    format: str = "standard", order: str | None = None,
 ) -> Endpoint:
     key_id = await session.scalar(sa.select(ApiKey.id).where(ApiKey.account_id == account_id))
     assert key_id is not None
     return await listeners.connect(
         session, account_id=account_id, key_id=key_id, name=name,
         forward_to="http://127.0.0.1:3000/hook", format=format, event_types=["porting_order.*"],
-        now=clock.now())
+        subject_id=order, now=clock.now())
 
 
 async def test_one_endpoint_per_key_and_name_with_a_stable_secret(
@@ -166,3 +166,41 @@ async def test_a_listener_with_bad_options_is_refused_naming_each_field(
     assert answer.headers["content-type"] == "application/problem+json"
     fields = {error["field"] for error in answer.json()["errors"]}
     assert fields == {"forward_to", "format", "events"}
+
+
+async def test_a_listener_with_an_order_gets_only_that_orders_events(
+    session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
+) -> None:
+    account_id, _ = await make_account()
+    mine, other = str(uuid.uuid4()), str(uuid.uuid4())
+    only = await _listener(session, account_id, clock, name="only", order=mine)
+    every = await _listener(session, account_id, clock, name="every")
+    first = await _event(session, account_id, clock.now(), subject=mine)
+    await _event(session, account_id, clock.now(), subject=other)
+    await session.commit()
+
+    async def events_of(endpoint: Endpoint) -> set[uuid.UUID]:
+        return set((await session.scalars(sa.select(Delivery.event_id).where(
+            Delivery.endpoint_id == endpoint.id))).all())
+
+    # No row at all for the other order: filtered at fan-out, not on the stream.
+    assert await events_of(only) == {first.id}
+    assert len(await events_of(every)) == 2
+    # Reconnecting without --order lifts the filter for the events that follow.
+    again = await _listener(session, account_id, clock, name="only")
+    assert again.id == only.id and again.subject_id is None
+    later = await _event(session, account_id, clock.now(), subject=other)
+    await session.commit()
+    assert await events_of(only) == {first.id, later.id}
+
+
+async def test_a_listener_for_an_order_the_account_does_not_have_is_refused(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    answer = await client.get("/v1/listeners/dev/stream", headers=headers, params={
+        "forward_to": "http://127.0.0.1:3000/hook", "order": str(uuid.uuid4())})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    [error] = answer.json()["errors"]
+    assert error["field"] == "order" and "porting orders" in error["message"]
