@@ -3,6 +3,7 @@ order page with its actions, on porting/desk.py's use cases."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date
 from typing import Annotated, Any
@@ -22,7 +23,7 @@ from porthook.problems import FieldError, NotFound, Problem, Unprocessable
 from porthook.ui import forms, queries
 from porthook.ui import rules as ui_rules
 from porthook.ui.deps import CheckedFormDep, DeskViewerDep
-from porthook.ui.pages import redirect, render
+from porthook.ui.pages import page_with_problem, redirect, render
 
 router = APIRouter(prefix="/desk")
 
@@ -104,11 +105,8 @@ async def read_order(
 async def _failed(request: Request, session: SessionDep, clock: ClockDep,
                   order_id: uuid.UUID, problem: Problem) -> Response:
     """The order page again, saying what went wrong (nothing was changed)."""
-    await session.rollback()
-    if isinstance(problem, NotFound):
-        raise problem
-    return await _order_page(request, session, clock, order_id, status_code=problem.status,
-                             error=problem.detail, field_errors=problem.errors)
+    return await page_with_problem(session, problem, functools.partial(
+        _order_page, request, session, clock, order_id))
 
 
 def _status_change(form: Any) -> StatusChange:

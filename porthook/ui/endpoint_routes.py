@@ -6,6 +6,7 @@ search, actions), scoped to the signed-in account."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -16,10 +17,10 @@ from porthook.delivery import service as endpoints
 from porthook.delivery.schemas import EndpointCreate, EndpointUpdate, RecoverRequest
 from porthook.deps import ClockDep, SessionDep, SettingsDep
 from porthook.pagination import DEFAULT_LIMIT
-from porthook.problems import NotFound, Problem
+from porthook.problems import Problem
 from porthook.ui import forms, queries
 from porthook.ui.deps import CheckedFormDep, PortalAccountDep
-from porthook.ui.pages import redirect, render
+from porthook.ui.pages import page_with_problem, redirect, render
 
 router = APIRouter(prefix="/portal/endpoints")
 
@@ -130,12 +131,8 @@ async def read_endpoint(
 
 async def _failed(request: Request, session: SessionDep, clock: ClockDep,
                   account_id: uuid.UUID, endpoint_id: uuid.UUID, problem: Problem) -> Response:
-    await session.rollback()
-    if isinstance(problem, NotFound):
-        raise problem
-    return await _endpoint_page(request, session, clock, account_id, endpoint_id,
-                                status_code=problem.status, error=problem.detail,
-                                field_errors=problem.errors)
+    return await page_with_problem(session, problem, functools.partial(
+        _endpoint_page, request, session, clock, account_id, endpoint_id))
 
 
 def _changes(form: Any, channel: str) -> dict[str, Any]:

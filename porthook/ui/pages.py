@@ -3,7 +3,7 @@ files, security headers, and errors as pages instead of problem documents."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from porthook.config import Settings
-from porthook.problems import Problem, validation_errors
+from porthook.problems import NotFound, Problem, validation_errors
 from porthook.ui import rules
 from porthook.ui.deps import PageForbidden, SignInRequired
 
@@ -50,6 +51,19 @@ def render(request: Request, template: str, status_code: int = 200,
     viewer = getattr(request.state, "viewer", None)
     html = env.get_template(template).render(request=request, viewer=viewer, **context)
     return HTMLResponse(html, status_code=status_code)
+
+
+async def page_with_problem(
+    session: AsyncSession, problem: Problem, page: Callable[..., Awaitable[Response]]
+) -> Response:
+    """The page a form was posted from, again, saying what went wrong: the
+    session is rolled back (nothing was changed). A missing object stays a
+    404 (another account's id looks like no id at all)."""
+    await session.rollback()
+    if isinstance(problem, NotFound):
+        raise problem
+    return await page(status_code=problem.status, error=problem.detail,
+                      field_errors=problem.errors)
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -5,6 +5,7 @@ account: another account's ids answer 404, as through the API."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated, Any
 
@@ -33,7 +34,7 @@ from porthook.records.schemas import snapshot as record_snapshot
 from porthook.ui import forms, queries
 from porthook.ui.deps import CheckedFormDep, PortalAccountDep
 from porthook.ui.desk_routes import document_response
-from porthook.ui.pages import redirect, render
+from porthook.ui.pages import page_with_problem, redirect, render
 
 router = APIRouter(prefix="/portal")
 
@@ -141,12 +142,8 @@ async def read_order(
 
 async def _failed(request: Request, session: SessionDep, account_id: uuid.UUID,
                   order_id: uuid.UUID, problem: Problem) -> Response:
-    await session.rollback()
-    if isinstance(problem, NotFound):
-        raise problem
-    return await _order_page(request, session, account_id, order_id,
-                             status_code=problem.status, error=problem.detail,
-                             field_errors=problem.errors)
+    return await page_with_problem(session, problem, functools.partial(
+        _order_page, request, session, account_id, order_id))
 
 
 @router.get("/orders/{order_id}/edit")
