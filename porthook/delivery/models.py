@@ -157,12 +157,30 @@ class Delivery(Base):
             "ix_deliveries_account_open", "account_id", "status", "created_at", "id",
             postgresql_where=_OPEN, sqlite_where=_OPEN,
         ),
+        # A search by event type, newest first: a rare type's page is read
+        # from here instead of walking the account's newest rows and looking
+        # each one's event up. Full (a search covers delivered rows too): one
+        # more entry per claim and outcome UPDATE, the price of the search.
+        sa.Index("ix_deliveries_account_type", "account_id", "event_type", "created_at", "id"),
+        # Events with a retrying delivery (GET /v1/events?delivery_status=
+        # retrying): an index-only probe per event, where the open index would
+        # read each waiting row to see its last_error. Partial: only rows that
+        # failed and wait again are written to it.
+        sa.Index(
+            "ix_deliveries_event_retrying", "event_id",
+            postgresql_where=_RETRYING, sqlite_where=_RETRYING,
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
     # Looked up through the unique (event_id, endpoint_id) pair: no index of its own.
     event_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    # The event's type, copied at fan-out (an event's type never changes) so
+    # a search by type reads the deliveries alone (ix_deliveries_account_type).
+    # Nullable only so that adding it rewrote no table; fan-out always fills it
+    # and the migration that added it filled the rows before it.
+    event_type: Mapped[str | None] = mapped_column(sa.String(100))
     endpoint_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("endpoints.id", ondelete="CASCADE")
     )

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from porthook.delivery import fanout, filters
 from porthook.delivery.models import Delivery
@@ -138,13 +139,16 @@ def _with_deliveries(states: Sequence[str]) -> sa.ColumnElement[bool]:
     return sa.exists().where(Delivery.event_id == Event.id, filters.state_clause(states))
 
 
-def type_clause(pattern: str) -> sa.ColumnElement[bool]:
+def type_clause(pattern: str, column: InstrumentedAttribute[str | None] | None = None
+                ) -> sa.ColumnElement[bool]:
     """Events of ``pattern``, the filter rule of events.types in SQL: a family
-    is a prefix, "*" all, anything else an exact type."""
+    is a prefix, "*" all, anything else an exact type. ``column``: where the
+    type is read (another table's copy of it), the event's own by default."""
+    typed = Event.type if column is None else column
     prefix = family_prefix(pattern)
     if prefix is None:
-        return Event.type == pattern
-    return Event.type.startswith(prefix, autoescape=True)
+        return typed == pattern
+    return typed.startswith(prefix, autoescape=True)
 
 
 async def purge_older_than(session: AsyncSession, *, before: datetime, batch: int = 1000) -> int:

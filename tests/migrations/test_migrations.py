@@ -118,3 +118,62 @@ async def test_existing_webhook_urls_get_their_endpoints_on_postgresql(
         ("porting_defaults", "https://a.example/defaults", "sinch"),
         ("porting_order", "https://a.example/order", "sinch"),
         ("porting_order", "https://b.example/order", "telnyx")]
+
+
+_BEFORE_EVENT_TYPE = "5c2e8a1f7b34"
+
+
+def _insert_delivery_rows(connection: Connection) -> None:
+    """An account, an endpoint, two events of different types and a delivery
+    of each, as the schema before the deliveries' event_type holds them (the
+    models' tables for the column types; only the columns named are written)."""
+    tables = all_models().tables
+    now = datetime.now(UTC)
+    account, endpoint = uuid.uuid4(), uuid.uuid4()
+    connection.execute(tables["accounts"].insert(),
+                       [{"id": account, "name": "A", "created_at": now}])
+    connection.execute(tables["endpoints"].insert(), [{
+        "id": endpoint, "account_id": account, "origin": "user", "channel": "webhook",
+        "url": "https://a.example/hook", "format": "standard", "event_types": ["*"],
+        "secret": "whsec_x", "enabled": True, "failing_notified": False,
+        "strict_ordering": False, "created_at": now, "updated_at": now}])
+    for sequence, type_ in enumerate(("porting_order.created", "record.dids.inserted"), 1):
+        event = uuid.uuid4()
+        connection.execute(tables["events"].insert(), [{
+            "id": event, "account_id": account, "type": type_, "subject_type": "porting_order",
+            "subject_id": "order-1", "sequence": sequence, "occurred_at": now, "data": {}}])
+        connection.execute(tables["deliveries"].insert(), [{
+            "id": uuid.uuid4(), "account_id": account, "event_id": event,
+            "endpoint_id": endpoint, "status": "delivered", "ordered": False,
+            "ordering_key": "porting_order:order-1", "sequence": sequence, "attempts": 1,
+            "round_start": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}])
+
+
+async def _deliveries_typed(url: str) -> list[tuple[str, str]]:
+    await asyncio.to_thread(migrate.upgrade, url, _BEFORE_EVENT_TYPE)
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_insert_delivery_rows)
+        await asyncio.to_thread(migrate.upgrade, url)
+        async with engine.connect() as connection:
+            rows = await connection.execute(sa.text(
+                "SELECT deliveries.event_type, events.type FROM deliveries "
+                "JOIN events ON events.id = deliveries.event_id ORDER BY events.type"))
+            return [(typed, type_) for typed, type_ in rows.all()]
+    finally:
+        await engine.dispose()
+
+
+_TYPED = [("porting_order.created", "porting_order.created"),
+          ("record.dids.inserted", "record.dids.inserted")]
+
+
+async def test_existing_deliveries_get_their_event_type_on_sqlite(tmp_path: Any) -> None:
+    assert await _deliveries_typed(f"sqlite+aiosqlite:///{tmp_path / 't.db'}") == _TYPED
+
+
+async def test_existing_deliveries_get_their_event_type_on_postgresql(
+    scratch_pg_url: str,
+) -> None:
+    assert await _deliveries_typed(scratch_pg_url) == _TYPED
