@@ -322,6 +322,8 @@ class DeliveryPublic(BaseModel):
 
     id: uuid.UUID = Field(description="The delivery: one event for one endpoint")
     event_id: uuid.UUID = Field(description="The event delivered")
+    event_type: str | None = Field(default=None, description="The event's type")
+    account_id: uuid.UUID = Field(description="The account whose event it is")
     endpoint_id: uuid.UUID = Field(description="Where it goes")
     status: str = Field(description="pending, delivered, dead, or held (endpoint disabled)")
     state: str = Field(

@@ -1,4 +1,5 @@
-"""Delivery operations, read side: search deliveries, endpoint stats (thin routes)."""
+"""Delivery operations, read side: search deliveries (an account's, and every
+account's for the operator), endpoint stats (thin routes)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.delivery import rules, search, service, stats
 from porthook.delivery.schemas import (
@@ -19,7 +21,7 @@ from porthook.delivery.schemas import (
     OutcomeCounts,
     WindowStats,
 )
-from porthook.deps import AccountIdDep, ClockDep, SessionDep
+from porthook.deps import AccountIdDep, ClockDep, OperatorDep, SessionDep
 from porthook.pagination import Page, PageParams, page_params
 from porthook.problems import responses
 
@@ -28,14 +30,12 @@ router = APIRouter(prefix="/v1", responses=responses(401, 403))
 PageDep = Annotated[PageParams, Depends(page_params)]
 DELIVERIES: list[str | Enum] = ["deliveries"]
 ENDPOINTS: list[str | Enum] = ["endpoints"]
+OPERATOR: list[str | Enum] = ["operator"]
 State = Literal["pending", "retrying", "delivered", "dead", "held"]
 StatusClass = Literal["2xx", "3xx", "4xx", "5xx", "network"]
 
 
-@router.get("/deliveries", response_model=Page[DeliveryPublic], tags=DELIVERIES,
-            responses=responses(422), summary="Search deliveries")
-async def read_deliveries(
-    session: SessionDep, account_id: AccountIdDep, page: PageDep,
+def delivery_filter(
     status: Annotated[list[State], Query(
         description="pending (waiting, never failed), retrying (waiting after a failure), "
                     "delivered, dead, held (endpoint disabled); repeatable")] = [],  # noqa: B006
@@ -51,13 +51,42 @@ async def read_deliveries(
         description="Created after this time (with a timezone offset)")] = None,
     created_before: Annotated[AwareDatetime | None, Query(
         description="Created before this time (with a timezone offset)")] = None,
+) -> search.DeliveryFilter:
+    """The search's query parameters, one list for the account's route and the operator's."""
+    return search.DeliveryFilter(
+        states=status, endpoint_id=endpoint_id, event_types=event_type, subject_id=subject_id,
+        status_classes=status_class, created_after=created_after, created_before=created_before)
+
+
+FilterDep = Annotated[search.DeliveryFilter, Depends(delivery_filter)]
+
+
+@router.get("/deliveries", response_model=Page[DeliveryPublic], tags=DELIVERIES,
+            responses=responses(422), summary="Search deliveries")
+async def read_deliveries(
+    session: SessionDep, account_id: AccountIdDep, page: PageDep, where: FilterDep,
 ) -> Page[DeliveryPublic]:
     """The account's deliveries, newest first, each with what happened last
     (status code, error, response excerpt, when) and when the next attempt
     is due. Filters combine; values of one repeated filter are alternatives."""
-    where = search.DeliveryFilter(
-        states=status, endpoint_id=endpoint_id, event_types=event_type, subject_id=subject_id,
-        status_classes=status_class, created_after=created_after, created_before=created_before)
+    return await _page(session, account_id=account_id, where=where, page=page)
+
+
+@router.get("/operator/deliveries", response_model=Page[DeliveryPublic], tags=OPERATOR,
+            responses=responses(422), summary="Search deliveries of every account")
+async def read_all_deliveries(
+    session: SessionDep, _: OperatorDep, page: PageDep, where: FilterDep,
+    account_id: Annotated[uuid.UUID | None, Query(
+        description="One account's deliveries only")] = None,
+) -> Page[DeliveryPublic]:
+    """Deliveries of every account (operator key), newest first, with the
+    filters of `GET /v1/deliveries` and an `account_id` to keep one account's;
+    each row names its account."""
+    return await _page(session, account_id=account_id, where=where, page=page)
+
+
+async def _page(session: AsyncSession, *, account_id: uuid.UUID | None,
+                where: search.DeliveryFilter, page: PageParams) -> Page[DeliveryPublic]:
     rows, next_cursor = await search.search(session, account_id=account_id, where=where,
                                             cursor=page.cursor, limit=page.limit)
     return Page(data=[search.to_public(d) for d in rows], next_cursor=next_cursor)

@@ -245,3 +245,54 @@ async def test_bad_search_parameters_are_422_naming_them(
     assert response.headers["content-type"] == "application/problem+json"
     if field is not None:
         assert field in response.text
+
+
+async def test_the_operator_searches_every_account_and_narrows_to_one(
+    client: httpx.AsyncClient, make_account: AccountFactory, database: Database,
+    clock: ShiftableClock, operator_headers: dict[str, str],
+) -> None:
+    first, first_headers = await make_account()
+    second, second_headers = await make_account(name="Other")
+    mine = await create_endpoint(client, first_headers, url="https://example.com/a",
+                                 event_types=FAMILY)
+    theirs = await create_endpoint(client, second_headers, url="https://example.com/b",
+                                   event_types=FAMILY)
+    disabled = await client.patch(f"/v1/endpoints/{theirs['id']}", json={"enabled": False},
+                                  headers=second_headers)
+    assert disabled.status_code == 200, disabled.text
+    [(first_event, first_order)] = await _record_orders(database, clock, first, 1)
+    [(second_event, _)] = await _record_orders(database, clock, second, 1)
+
+    every = await _get(client, operator_headers, "/v1/operator/deliveries")
+    assert [(r["account_id"], r["event_id"], r["event_type"]) for r in every["data"]] == [
+        (str(second), str(second_event), "porting_order.status_changed"),
+        (str(first), str(first_event), "porting_order.status_changed")]
+    only_first = await _get(client, operator_headers, "/v1/operator/deliveries",
+                            account_id=str(first))
+    assert [r["endpoint_id"] for r in only_first["data"]] == [mine["id"]]
+    # The account filters of GET /v1/deliveries work across accounts too.
+    held = await _get(client, operator_headers, "/v1/operator/deliveries", status="held")
+    assert [r["endpoint_id"] for r in held["data"]] == [theirs["id"]]
+    by_order = await _get(client, operator_headers, "/v1/operator/deliveries",
+                          subject_id=first_order, event_type="porting_order.*")
+    assert [r["event_id"] for r in by_order["data"]] == [str(first_event)]
+    assert (await _get(client, operator_headers, "/v1/operator/deliveries",
+                       event_type="porting_order.created"))["data"] == []
+    paged = await _get(client, operator_headers, "/v1/operator/deliveries", limit=1)
+    rest = await _get(client, operator_headers, "/v1/operator/deliveries",
+                      cursor=paged["next_cursor"])
+    assert [r["id"] for r in paged["data"] + rest["data"]] == [r["id"] for r in every["data"]]
+
+
+async def test_an_account_key_cannot_search_every_account(
+    client: httpx.AsyncClient, make_account: AccountFactory, operator_headers: dict[str, str],
+) -> None:
+    _, headers = await make_account()
+    refused = await client.get("/v1/operator/deliveries", headers=headers)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    # And an operator key is not an account's: the account route refuses it.
+    assert (await client.get("/v1/deliveries", headers=operator_headers)).status_code == 403
+    bad = await client.get("/v1/operator/deliveries", params={"account_id": "nope"},
+                           headers=operator_headers)
+    assert bad.status_code == 422 and "account_id" in bad.text
