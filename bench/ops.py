@@ -75,11 +75,11 @@ FROM generate_series(0, CAST(:events AS integer) - 1) AS g
 # Outcome bucket by (position * FANOUT + k) % 1000: 10 dead, 10 retrying,
 # 5 pending, 5 held, the rest delivered. Failures: 5xx, 4xx or a network error.
 DELIVERIES_SQL = """
-INSERT INTO deliveries (id, account_id, event_id, event_type, endpoint_id, status, ordered,
-    ordering_key,
+INSERT INTO deliveries (id, account_id, event_id, event_type, event_position, endpoint_id,
+    status, ordered, ordering_key,
     sequence, attempts, round_start, next_attempt_at, last_attempt_at, last_status_code,
     last_error, last_response_excerpt, created_at, updated_at, delivered_at)
-SELECT gen_random_uuid(), e.account_id, e.id, e.type,
+SELECT gen_random_uuid(), e.account_id, e.id, e.type, e.position,
     (CAST(:endpoints AS uuid[]))[(n % CAST(:count AS integer)) + 1],
     s.status, false, 'porting_order:' || e.subject_id, e.sequence, s.attempts, 0,
     e.occurred_at + s.wait, CASE WHEN s.attempts > 0 THEN e.occurred_at + interval '1 second' END,
@@ -286,6 +286,12 @@ async def run(database: Database, account: uuid.UUID, endpoints: list[uuid.UUID]
     for name, make in searches(account, endpoints, now).items():
         report(name, await timed(database, _search(account, make), repeat, captured))
     await deep_pages(database, account, captured)
+    print(f"operator (every account, GET /v1/operator/deliveries), {repeat} runs each:")
+    for name, make in (("all", DeliveryFilter), ("status=dead", lambda: DeliveryFilter(
+            states=["dead"])), ("event_type (1 %)", lambda: DeliveryFilter(
+            event_types=["porting_order.split"]))):
+        report(f"operator: {name}", await timed(database, _search(None, make), repeat,
+                                                captured))
     print(f"endpoint stats and health, {repeat} runs each:")
     rows = await _endpoints(database)
     report("stats: one endpoint (3 windows, latency, last, backlog)", await timed(
@@ -326,7 +332,7 @@ async def dashboard_pages(database: Database, account: uuid.UUID, endpoints: lis
             print(f"  {path:60} {times['median_ms']:7.1f} {times['p95_ms']:7.1f}")
 
 
-def _search(account: uuid.UUID, make: Callable[[], DeliveryFilter]) -> Query:
+def _search(account: uuid.UUID | None, make: Callable[[], DeliveryFilter]) -> Query:
     def query(session: Any) -> Awaitable[Any]:
         return search.search(session, account_id=account, where=make(), cursor=None,
                              limit=PAGE)
@@ -346,6 +352,9 @@ def _event_searches() -> dict[str, Callable[[], dict[str, Any]]]:
         "events: delivery_status=dead, newest first": lambda: {
             "delivery_states": ["dead"], "newest_first": True},
         "events: delivery_status=retrying": lambda: {"delivery_states": ["retrying"]},
+        "events: delivery_status=dead,held, newest first": lambda: {
+            "delivery_states": ["dead", "held"], "newest_first": True},
+        "events: delivery_status=delivered": lambda: {"delivery_states": ["delivered"]},
         "events: type (1 %), newest first": lambda: {
             "types": ["porting_order.split"], "newest_first": True},
         "events: subject_id": lambda: {"subject_id": f"order-{random.randrange(ORDERS)}"},

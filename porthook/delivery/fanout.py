@@ -148,6 +148,7 @@ def delivery_row(event: Event, endpoint: Endpoint, now: Any) -> dict[str, Any]:
         "account_id": event.account_id,
         "event_id": event.id,
         "event_type": event.type,
+        "event_position": event.position,
         "endpoint_id": endpoint.id,
         "status": models.PENDING if endpoint.enabled else models.HELD,
         "ordered": endpoint.strict_ordering,

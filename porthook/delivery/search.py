@@ -19,7 +19,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from porthook.accounts.models import Account
 from porthook.delivery import filters, models, rules
 from porthook.delivery.models import Delivery
 from porthook.delivery.schemas import DeliveryPublic
@@ -47,18 +49,41 @@ async def search(
     cursor: str | None, limit: int,
 ) -> tuple[list[Delivery], str | None]:
     """Newest first; ``account_id`` None: every account's (the operator's)."""
-    query = (sa.select(Delivery).where(*clauses(where))
-             .order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit + 1))
-    if account_id is not None:
-        query = query.where(Delivery.account_id == account_id)
     after = _after(cursor)
-    if after is not None:
-        query = query.where(sa.tuple_(Delivery.created_at, Delivery.id) < after)
+    if account_id is None and session.get_bind().dialect.name == "postgresql":
+        query = _every_account(where, after, limit)
+    else:
+        query = _page(where, after, limit)
+        if account_id is not None:
+            query = query.where(Delivery.account_id == account_id)
     rows = list((await session.scalars(query)).all())
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
     return rows[:limit], encode_cursor([last.created_at.isoformat(), str(last.id)])
+
+
+def _page(where: DeliveryFilter, after: tuple[datetime, uuid.UUID] | None,
+          limit: int) -> sa.Select[Delivery]:
+    query = (sa.select(Delivery).where(*clauses(where))
+             .order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit + 1))
+    if after is not None:
+        query = query.where(sa.tuple_(Delivery.created_at, Delivery.id) < after)
+    return query
+
+
+def _every_account(where: DeliveryFilter, after: tuple[datetime, uuid.UUID] | None,
+                   limit: int) -> sa.Select[Delivery]:
+    """Every account's page, each read from that account's indexes (a
+    LATERAL per account), then merged: every index of deliveries leads with
+    the account (or the endpoint), and one in time order across accounts
+    would cost the worker one more index write per UPDATE. Without this the
+    operator's first page sorted or walked the whole table (bench/ops.py:
+    30,000 pages, 330 ms on a million rows)."""
+    newest = _page(where, after, limit).where(Delivery.account_id == Account.id).lateral()
+    rows = aliased(Delivery, newest)
+    return (sa.select(rows).select_from(Account).join(newest, sa.true())
+            .order_by(rows.created_at.desc(), rows.id.desc()).limit(limit + 1))
 
 
 def to_public(delivery: Delivery) -> DeliveryPublic:

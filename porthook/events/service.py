@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from porthook.delivery import fanout, filters
-from porthook.delivery.models import Delivery
+from porthook.delivery.models import DELIVERED, Delivery
 from porthook.events.models import Event, SubjectSequence
 from porthook.events.schemas import EventPublic, Subject
 from porthook.events.types import family_prefix
@@ -123,7 +123,7 @@ async def list_events(
     if occurred_before:
         query = query.where(Event.occurred_at < occurred_before)
     if delivery_states:
-        query = query.where(_with_deliveries(delivery_states))
+        query = query.where(_with_deliveries(delivery_states, account_id))
     after = decode_cursor(cursor, POSITION)
     if after is not None:
         query = query.where(Event.position < after if newest_first else Event.position > after)
@@ -132,11 +132,22 @@ async def list_events(
     return rows[:limit], next_cursor
 
 
-def _with_deliveries(states: Sequence[str]) -> sa.ColumnElement[bool]:
-    # Probed event by event down the list, from ix_deliveries_event_open alone
-    # for states not delivered (an event's deliveries are its account's: no
-    # account test, which would read every row).
-    return sa.exists().where(Delivery.event_id == Event.id, filters.state_clause(states))
+def _with_deliveries(states: Sequence[str], account_id: uuid.UUID | None
+                     ) -> sa.ColumnElement[bool]:
+    if account_id is None or DELIVERED in states:
+        # Delivered rows are most rows: probed event by event down the list
+        # through the unique (event_id, endpoint_id), most probes hit at once.
+        return sa.exists().where(Delivery.event_id == Event.id, filters.state_clause(states))
+    # The rarer states: the account's positions of events with such a
+    # delivery come in order from ix_deliveries_open_events (or
+    # ix_deliveries_retrying_events) and merge with the events' list, so a
+    # page reads about its own rows instead of probing every event on the way.
+    # Several states: a UNION ALL of one index range each (index-only), not
+    # one scan of an IN that the index holds in no useful order.
+    selects = [sa.select(Delivery.event_position).where(
+        Delivery.account_id == account_id, filters.state_clause([state]))
+        for state in dict.fromkeys(states)]
+    return Event.position.in_(selects[0] if len(selects) == 1 else sa.union_all(*selects))
 
 
 def type_clause(pattern: str, column: InstrumentedAttribute[str | None] | None = None

@@ -207,6 +207,12 @@ async def test_held_deliveries_of_a_disabled_endpoint(
                                 "last_error": "disabled through the API"}
     events = await _get(client, headers, "/v1/events", delivery_status="held")
     assert len(events["data"]) == 2
+    # Several states: any of them (one index range each, merged).
+    either = await _get(client, headers, "/v1/events", delivery_status=["dead", "held"],
+                        order="desc")
+    assert [e["id"] for e in either["data"]] == [e["id"] for e in reversed(events["data"])]
+    assert (await _get(client, headers, "/v1/events",
+                       delivery_status=["dead", "retrying"]))["data"] == []
 
 
 async def test_other_accounts_deliveries_are_never_visible(
