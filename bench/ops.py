@@ -1,7 +1,8 @@
 """Delivery operations benchmark: searches and endpoint stats on a million
 deliveries. Prints figures, asserts nothing.
 
-Seeds, on PostgreSQL, one account's month of traffic server-side
+Seeds, on PostgreSQL, one account's month of traffic server-side (and 49
+quiet accounts)
 (``INSERT ... SELECT generate_series``): events of 25,000 orders, four
 deliveries each over 20 endpoints (97.5 % delivered, 1 % dead, 1 % retrying,
 0.5 % pending, 0.5 % held, as a live system's table looks), and one attempt
@@ -49,6 +50,7 @@ from porthook.web import create_app
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/porthook_bench_ops"
 ENDPOINTS = 20
+OTHER_ACCOUNTS = 49  # with no traffic, besides the one seeded
 FANOUT = 4  # deliveries per event
 ORDERS = 25_000
 SPAN = timedelta(days=30)  # the seeded traffic's time span, ending now
@@ -118,6 +120,12 @@ async def seed(database: Database, deliveries: int) -> tuple[uuid.UUID, list[uui
         await connection.execute(sa.text(
             "INSERT INTO accounts (id, name, created_at) "
             "VALUES (:id, 'Bench ops', :now)"), {"id": account, "now": now})
+        # Other accounts, quiet ones: the operator's search visits each.
+        await connection.execute(sa.text(
+            "INSERT INTO accounts (id, name, created_at) "
+            "SELECT gen_random_uuid(), 'Quiet ' || g, :now "
+            "FROM generate_series(1, CAST(:others AS integer)) AS g"),
+            {"now": now, "others": OTHER_ACCOUNTS})
         await connection.execute(sa.insert(Endpoint), [{
             "id": e, "account_id": account, "origin": "user", "channel": "webhook",
             "url": f"https://receiver.example/{i}", "format": "standard",

@@ -23,7 +23,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from porthook.delivery import filters, rules
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
@@ -183,24 +182,31 @@ async def _lasts_and_backlog(
                 .where(DeliveryAttempt.endpoint_id == endpoint_id, outcome)
                 .order_by(DeliveryAttempt.attempted_at.desc()).limit(1).scalar_subquery())
 
-    success = aliased(DeliveryAttempt, name="last_success")
-    failure = aliased(DeliveryAttempt, name="last_failure")
+    # Core aliases of the table, not ORM ones: adapting an ORM alias's
+    # columns cost more client CPU than the server's whole statement.
+    attempts = DeliveryAttempt.__table__
+    assert isinstance(attempts, sa.Table)
+    success, failure = attempts.alias("last_success"), attempts.alias("last_failure")
     failed = Delivery.last_error.is_not(None)
-    # Aggregates without GROUP BY: one row each, whatever waits.
-    waiting = sa.select(
-        sa.func.count().filter(~failed).label("pending"),
-        sa.func.count().filter(failed).label("retrying"),
-        sa.func.min(Delivery.created_at).label("oldest"),
-    ).where(Delivery.endpoint_id == endpoint_id, _PENDING).subquery("waiting")
-    held = sa.select(sa.func.count().label("held")).where(
-        Delivery.endpoint_id == endpoint_id, _HELD).subquery("held")
+    pending = sa.and_(Delivery.endpoint_id == endpoint_id, _PENDING)
+    held = sa.and_(Delivery.endpoint_id == endpoint_id, _HELD)
+    # One aggregate (one row, whatever waits) over the endpoint's waiting and
+    # held rows: the OR of the two partial indexes' own ranges (a bitmap of
+    # both), so it reads this endpoint's backlog only. With the waiting rows
+    # alone the planner walked ix_deliveries_due over every endpoint's.
+    backlog = sa.select(
+        sa.func.count().filter(_PENDING, ~failed).label("pending"),
+        sa.func.count().filter(_PENDING, failed).label("retrying"),
+        sa.func.count().filter(_HELD).label("held"),
+        sa.func.min(Delivery.created_at).filter(_PENDING).label("oldest"),
+    ).where(sa.or_(pending, held)).subquery("backlog")
     statement = (
-        sa.select(*(getattr(success, name) for name in _ATTEMPT_FACTS),
-                  *(getattr(failure, name) for name in _ATTEMPT_FACTS),
-                  waiting.c.pending, waiting.c.retrying, held.c.held, waiting.c.oldest)
-        .select_from(waiting).join(held, sa.true())
-        .outerjoin(success, success.id == last_id(filters.attempt_succeeded(email=email)))
-        .outerjoin(failure, failure.id == last_id(filters.attempt_failed(email=email))))
+        sa.select(*(success.c[name] for name in _ATTEMPT_FACTS),
+                  *(failure.c[name] for name in _ATTEMPT_FACTS),
+                  backlog.c.pending, backlog.c.retrying, backlog.c.held, backlog.c.oldest)
+        .select_from(backlog)
+        .outerjoin(success, success.c.id == last_id(filters.attempt_succeeded(email=email)))
+        .outerjoin(failure, failure.c.id == last_id(filters.attempt_failed(email=email))))
     row = (await session.execute(statement)).one()
     size = len(_ATTEMPT_FACTS)
     return (_last(row[:size]), _last(row[size:2 * size]),
