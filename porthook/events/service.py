@@ -142,12 +142,11 @@ def _with_deliveries(states: Sequence[str], account_id: uuid.UUID | None
     # delivery come in order from ix_deliveries_open_events (or
     # ix_deliveries_retrying_events) and merge with the events' list, so a
     # page reads about its own rows instead of probing every event on the way.
-    # Several states: a UNION ALL of one index range each (index-only), not
-    # one scan of an IN that the index holds in no useful order.
-    selects = [sa.select(Delivery.event_position).where(
-        Delivery.account_id == account_id, filters.state_clause([state]))
-        for state in dict.fromkeys(states)]
-    return Event.position.in_(selects[0] if len(selects) == 1 else sa.union_all(*selects))
+    # Several states: the planner probes that index event by event, or reads
+    # the states' rows whole (a UNION ALL of one range each measured no
+    # faster: it always hashes every such row of the account).
+    return Event.position.in_(sa.select(Delivery.event_position).where(
+        Delivery.account_id == account_id, filters.state_clause(states)))
 
 
 def type_clause(pattern: str, column: InstrumentedAttribute[str | None] | None = None
