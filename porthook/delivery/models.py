@@ -149,8 +149,10 @@ class Delivery(Base):
         # Events with a delivery in a state not delivered (GET /v1/events?
         # delivery_status=dead), in the events' order: the index's positions
         # merge with the events' list, so a page reads about its own rows.
+        # The status after the position: several states merge the same way
+        # (status first, they were one probe per state and event).
         sa.Index(
-            "ix_deliveries_open_events", "account_id", "status", "event_position",
+            "ix_deliveries_open_events", "account_id", "event_position", "status",
             postgresql_where=_OPEN, sqlite_where=_OPEN,
         ),
         # The status in the key: one state's rows come out newest first.

@@ -22,7 +22,7 @@ RETRYING = sa.text("status = 'pending' AND last_error IS NOT NULL")
 # name, columns, partial predicate
 INDEXES: list[tuple[str, list[str], sa.TextClause | None]] = [
     ("ix_deliveries_account_type", ["account_id", "event_type", "created_at", "id"], None),
-    ("ix_deliveries_open_events", ["account_id", "status", "event_position"], OPEN),
+    ("ix_deliveries_open_events", ["account_id", "event_position", "status"], OPEN),
     ("ix_deliveries_retrying_events", ["account_id", "event_position"], RETRYING),
 ]
 STATISTICS = ("CREATE STATISTICS IF NOT EXISTS st_deliveries_status_last_error (mcv) "
