@@ -28,6 +28,15 @@ def text(form: FormData, name: str) -> str | None:
     return value or None
 
 
+def required_text(form: FormData, name: str) -> str:
+    """A text field that must not be left empty (422 naming it)."""
+    value = text(form, name)
+    if value is None:
+        raise Unprocessable(f"{name}: write something first",
+                            errors=[FieldError(field=name, message="required")])
+    return value
+
+
 def many(form: FormData, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str) and v]
 

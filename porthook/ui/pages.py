@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -22,6 +22,7 @@ from porthook.problems import NotFound, Problem, validation_errors
 from porthook.ui import rules
 from porthook.ui.deps import PageForbidden, SignInRequired
 
+T = TypeVar("T")
 HERE = Path(__file__).parent
 PREFIX = "/ui"
 DESK_PREFIX = "/ui/desk"
@@ -64,6 +65,22 @@ async def page_with_problem(
         raise problem
     return await page(status_code=problem.status, error=problem.detail,
                       field_errors=problem.errors)
+
+
+async def form_action(
+    session: AsyncSession, work: Callable[[], Awaitable[T]], *,
+    done: str | Callable[[T], str], again: Callable[..., Awaitable[Response]],
+) -> Response:
+    """The one shape of a dashboard form handler: run the use case (the API's
+    own service); if it raises a problem, ``again`` renders the page the form
+    came from with it (see ``page_with_problem``); else commit and redirect
+    (303) to ``done``, or to ``done(result)``."""
+    try:
+        result = await work()
+    except Problem as problem:
+        return await page_with_problem(session, problem, again)
+    await session.commit()
+    return redirect(done(result) if callable(done) else done)
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -135,26 +135,40 @@ def desk_raises_an_exception(desk: Any, served: Served, support_key: str) -> Non
     check_accessibility(desk)
 
 
+CUSTOMER_NOTE = "Account number corrected from the latest bill"
+
+
 def customer_fixes_and_resubmits(customer: Any, order_url: str) -> None:
-    """Sees the exception and its reason, never the note; fixes the account
-    number and resubmits."""
+    """Sees the exception, its reason and the field it names, never the note;
+    a resubmit without the fix is refused (nothing kept), then the fixed
+    order goes back to the desk as submitted."""
     visit(customer, order_url)
     content = customer.content()
     assert "ACCOUNT_NUMBER_MISMATCH" in content and INTERNAL_NOTE not in content
     customer.get_by_role("link", name="Fix and resubmit this order").click()
     customer.wait_for_load_state()
     check_accessibility(customer)
-    customer.get_by_label("Account number").fill("654321")
+    assert "change: Account number" in customer.content()
+    customer.get_by_label("Customer reference").fill("acme-43")
     customer.get_by_role("button", name="Save and resubmit").click()
     customer.wait_for_load_state()
-    assert "porting desk told" in customer.content()
+    assert "ACCOUNT_NUMBER_MISMATCH asks you to change port_out.account_number" in (
+        customer.content())
+    check_accessibility(customer)
+    customer.get_by_label("Account number").fill("654321")
+    customer.get_by_label("Message to the porting desk (optional)").fill(CUSTOMER_NOTE)
+    customer.get_by_role("button", name="Save and resubmit").click()
+    customer.wait_for_load_state()
+    assert "Order resubmitted to the porting desk" in customer.content()
+    assert "submitted" in customer.locator("h1").inner_text()
     assert INTERNAL_NOTE not in customer.content()
 
 
 def desk_confirms_and_activates(desk: Any) -> None:
     desk.reload()
-    assert "Order fixed and resubmitted" in desk.content()
-    move_status(desk, "submitted")
+    assert CUSTOMER_NOTE in desk.content()
+    assert "Status: exception → submitted" in desk.content()
+    assert "submitted" in desk.locator("h1").inner_text()
     move_status(desk, "foc-date-confirmed",
                 foc_date=(datetime.now(UTC) + timedelta(days=5)).date().isoformat())
     assert "foc-date-confirmed" in desk.locator("h1").inner_text()
