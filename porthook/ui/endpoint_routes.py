@@ -20,7 +20,7 @@ from porthook.pagination import DEFAULT_LIMIT
 from porthook.problems import Problem
 from porthook.ui import forms, queries
 from porthook.ui.deps import CheckedFormDep, PortalAccountDep
-from porthook.ui.pages import page_with_problem, redirect, render
+from porthook.ui.pages import form_action, page_with_problem, redirect, render
 
 router = APIRouter(prefix="/portal/endpoints")
 
@@ -84,7 +84,8 @@ async def create_endpoint(
     values = _form_values(form)
     try:
         fields = {**values, "headers": forms.header_lines(values["headers"], "headers")}
-        body = forms.validated(EndpointCreate, {k: v for k, v in fields.items() if v})
+        body = forms.validated(EndpointCreate, {**{k: v for k, v in fields.items() if v},
+                                                **forms.credential_changes(form)})
         endpoint = await endpoints.create_endpoint(session, account_id=account_id, body=body,
                                                    settings=settings, now=clock.now())
     except Problem as problem:
@@ -137,14 +138,16 @@ async def _failed(request: Request, session: SessionDep, clock: ClockDep,
 
 def _changes(form: Any, channel: str) -> dict[str, Any]:
     """The edit form as the API's update: headers typed replace the set (or
-    the box removes them); the rate limit and description left empty clear."""
+    the box removes them); the rate limit and description left empty clear;
+    credentials are kept unless replaced or removed (never shown back)."""
     target = "url" if channel == "webhook" else "email_address"
     changes: dict[str, Any] = {
         target: forms.text(form, target), "description": forms.text(form, "description"),
         "event_types": forms.many(form, "event_types") or ["*"],
         "rate_limit_per_s": forms.text(form, "rate_limit_per_s")}
-    if channel == "webhook":  # e-mail has one format
+    if channel == "webhook":  # e-mail has one format, and no HTTP credentials
         changes["format"] = forms.text(form, "format") or "standard"
+        changes.update(forms.credential_changes(form))
     if forms.checked(form, "clear_headers"):
         changes["headers"] = None
     elif headers := forms.header_lines(forms.text(form, "headers"), "headers"):
@@ -157,17 +160,16 @@ async def update_endpoint(
     request: Request, endpoint_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, settings: SettingsDep, account_id: PortalAccountDep,
 ) -> Response:
-    try:
+    async def work() -> object:
         endpoint = await endpoints.get_endpoint(session, account_id=account_id,
                                                 endpoint_id=endpoint_id)
         body = forms.validated(EndpointUpdate, _changes(form, endpoint.channel))
-        await endpoints.update_endpoint(session, account_id=account_id,
-                                        endpoint_id=endpoint_id, body=body,
-                                        settings=settings, now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, clock, account_id, endpoint_id, problem)
-    await session.commit()
-    return redirect(f"/ui/portal/endpoints/{endpoint_id}?done=saved")
+        return await endpoints.update_endpoint(session, account_id=account_id,
+                                               endpoint_id=endpoint_id, body=body,
+                                               settings=settings, now=clock.now())
+    return await form_action(session, work, done=f"/ui/portal/endpoints/{endpoint_id}?done=saved",
+                             again=functools.partial(_endpoint_page, request, session, clock,
+                                                     account_id, endpoint_id))
 
 
 @router.post("/{endpoint_id}/rotate-secret")

@@ -66,6 +66,24 @@ def header_lines(raw: str | None, field: str) -> dict[str, str]:
     return found
 
 
+KEEP, REMOVE = "keep", "remove"
+CREDENTIAL_FIELDS = {"basic": ("username", "password"), "bearer": ("token",)}
+
+
+def credential_changes(form: FormData) -> dict[str, Any]:
+    """The write-only credentials part of an endpoint form, as the API's body:
+    nothing when kept (or "none" on creation), ``credentials: null`` when
+    removed, else the new ones (the API's model checks them). The fields are
+    named ``credentials.username`` etc.; the choice is ``credentials_type``."""
+    choice = text(form, "credentials_type") or KEEP
+    if choice == REMOVE:
+        return {"credentials": None}
+    if choice not in CREDENTIAL_FIELDS:
+        return {}
+    given = {name: text(form, f"credentials.{name}") for name in CREDENTIAL_FIELDS[choice]}
+    return {"credentials": {"type": choice, **{k: v for k, v in given.items() if v}}}
+
+
 def validated(model: type[Model], data: dict[str, Any]) -> Model:
     """The API's model, or 422 naming each field as the API would."""
     try:

@@ -409,3 +409,29 @@ def test_the_endpoint_shows_every_delivery_and_a_failed_one_is_retried(
     check_accessibility(desk)
     assert "Attempts" in desk.content()
     desk.context.close()
+
+
+def test_endpoint_credentials_are_set_and_removed_on_the_edit_form(
+    served: Served, context: Any,
+) -> None:
+    _, key = served.account("Creds Co")
+    page = context.new_page()
+    with threaded_sink() as sink:
+        sign_in(page, served, key)
+        add_endpoint_from_the_form(page, served, sink.url("/hook"))
+        assert "Keep as they are (not set)" in page.content()
+        page.get_by_label("Credentials", exact=True).select_option("bearer")
+        page.get_by_label("Token (Bearer)").fill("browser-tok-secret")
+        page.get_by_role("button", name="Save changes").click()
+        page.wait_for_load_state()
+        check_accessibility(page)
+        assert "Changes saved" in page.content()
+        assert "bearer set" in page.content() and "browser-tok-secret" not in page.content()
+        page.get_by_role("button", name="Send a test event").click()
+        page.wait_for_load_state()
+        wait_until(lambda: len(sink.at("/hook")) >= 1)
+        assert sink.at("/hook")[-1].headers["authorization"] == "Bearer browser-tok-secret"
+        page.get_by_label("Credentials", exact=True).select_option("remove")
+        page.get_by_role("button", name="Save changes").click()
+        page.wait_for_load_state()
+        assert "Keep as they are (not set)" in page.content()

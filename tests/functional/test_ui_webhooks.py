@@ -203,3 +203,48 @@ async def test_the_log_pages_newest_first_by_cursor_keeping_its_filters(
     second = await client.get(next_link.group(1).replace("&amp;", "&"))
     assert DELIVERY_LINK.findall(second.text) == [api[1]["id"]]
     assert "Next page" not in second.text
+
+
+async def test_endpoint_credentials_are_set_replaced_and_removed_from_the_forms_never_shown(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink,
+) -> None:
+    _, headers = await make_account()
+    _, csrf = await sign_in(client, _key(headers))
+    created = await client.post("/ui/portal/endpoints", data={
+        "csrf_token": csrf, "url": sink.url("/creds"), "credentials_type": "basic",
+        "credentials.username": "acme", "credentials.password": "pa55-w0rd-secret"})
+    assert created.status_code == 201, created.text
+    assert "pa55-w0rd-secret" not in created.text
+    endpoint = (await client.get("/v1/endpoints", headers=headers)).json()["data"][0]
+    assert endpoint["credentials_type"] == "basic"
+    url = f"/ui/portal/endpoints/{endpoint['id']}"
+    page = await client.get(url)
+    assert "basic set" in page.text and "pa55-w0rd-secret" not in page.text
+    assert 'value="keep" selected' in page.text  # the edit form keeps them by default
+
+    async def authorization_of_a_test_call() -> str | None:
+        tested = await client.post(f"{url}/test", data={"csrf_token": csrf})
+        assert tested.status_code == 200, tested.text
+        return sink.at("/creds")[-1].headers.get("authorization")
+
+    assert await authorization_of_a_test_call() == "Basic YWNtZTpwYTU1LXcwcmQtc2VjcmV0"
+    edit = {"csrf_token": csrf, "url": sink.url("/creds"), "format": "standard"}
+    kept = await client.post(f"{url}/edit", data={**edit, "credentials_type": "keep",
+                                                  "description": "renamed"})
+    assert kept.status_code == 303
+    assert await authorization_of_a_test_call() == "Basic YWNtZTpwYTU1LXcwcmQtc2VjcmV0"
+
+    no_token = await client.post(f"{url}/edit", data={**edit, "credentials_type": "bearer"})
+    assert no_token.status_code == 422 and "credentials" in no_token.text
+    replaced = await client.post(f"{url}/edit", data={
+        **edit, "credentials_type": "bearer", "credentials.token": "tok-123-secret"})
+    assert replaced.status_code == 303
+    assert await authorization_of_a_test_call() == "Bearer tok-123-secret"
+    assert "tok-123-secret" not in (await client.get(url)).text
+
+    removed = await client.post(f"{url}/edit", data={**edit, "credentials_type": "remove"})
+    assert removed.status_code == 303
+    assert (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)
+            ).json()["credentials_type"] is None
+    assert "not set" in (await client.get(url)).text
+    assert await authorization_of_a_test_call() is None
