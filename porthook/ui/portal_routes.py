@@ -59,14 +59,16 @@ def _filters(status: str | None, customer_reference: str | None,
 
 @router.get("")
 async def read_orders(
-    request: Request, session: SessionDep, account_id: PortalAccountDep,
+    request: Request, session: SessionDep, clock: ClockDep, account_id: PortalAccountDep,
     status: str | None = None, customer_reference: str | None = None,
     phone_number: str | None = None, cursor: Annotated[str | None, Query()] = None,
 ) -> Response:
     filters = _filters(status, customer_reference, phone_number)
-    rows, next_cursor = await orders.list_orders(
-        session, account_id=account_id, **filters.model_dump(), cursor=cursor,
-        limit=DEFAULT_LIMIT)
+    # The desk queue's read model scoped to the account: a count of numbers
+    # per order, not every order's numbers, comments and documents loaded.
+    rows, next_cursor = await queries.desk_queue(
+        session, filters=queries.QueueFilters(account_id=account_id, **filters.model_dump()),
+        now=clock.now(), cursor=cursor, limit=DEFAULT_LIMIT)
     return render(request, "portal/orders.html", title="Porting orders", rows=rows,
                   filters=filters, next_cursor=next_cursor, query=dict(request.query_params),
                   statuses=[s.value for s in rules.OrderStatus

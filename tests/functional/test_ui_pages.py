@@ -131,3 +131,23 @@ async def test_webhook_endpoint_pages_show_the_secret_once_and_test_calls(
         answer = await client.post(f"{other_page}/{action}", data={"csrf_token": csrf})
         assert answer.status_code == 404, action
     assert sink.at("/theirs") == []
+
+
+async def test_the_portal_list_counts_numbers_filters_and_shows_only_its_account(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    _, other = await make_account()
+    await create_order(client, headers, NY, "+13125550102", customer_reference="two-numbers")
+    await create_order(client, headers, "+13125550103", customer_reference="one-number")
+    theirs = await create_order(client, other, "+13125550104", customer_reference="theirs")
+    await sign_in(client, _key(headers))
+    page = (await client.get("/ui/portal")).text
+    counts = re.findall(r">(two-numbers|one-number)</td>.*?<td>(\d+)</td>", page, re.S)
+    assert counts == [("one-number", "1"), ("two-numbers", "2")]  # newest first
+    assert theirs["support_key"] not in page
+    by_reference = (await client.get("/ui/portal?customer_reference=two-numbers")).text
+    assert "two-numbers" in by_reference and "one-number" not in by_reference
+    by_number = (await client.get("/ui/portal?phone_number=%2B13125550103")).text
+    assert "one-number" in by_number and "two-numbers" not in by_number
+    assert "No orders match" in (await client.get("/ui/portal?status=ported")).text
