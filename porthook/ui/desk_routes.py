@@ -148,9 +148,14 @@ async def update_order_numbers(
         if move is None:
             raise Unprocessable("choose what to do with the numbers", errors=[
                 FieldError(field="action", message="one of confirm, reject, exclude, activate")])
+        # A confirm may carry the numbers' FOC (else the order's), as the API's.
+        foc = forms.local_moment(form, date_field="number_foc_date",
+                                 time_field="number_foc_time", zone_field="number_foc_zone")
         body = forms.validated(NumberMoveIn, {
             "phone_numbers": forms.many(form, "phone_numbers"),
             "reason": forms.text(form, "reason"),
+            **({"foc_date": foc} if foc is not None and move == rules.NumberMove.CONFIRM
+               else {}),
         })
         return await desk.move_numbers(session, order_id=order_id, move=move, body=body,
                                        now=clock.now())

@@ -56,6 +56,19 @@ async def test_the_desk_moves_an_order_and_says_why_a_move_is_refused(
     document = api.json()["documents"][0]["id"]
     viewed = await client.get(f"{page}/documents/{document}")
     assert viewed.content == PDF and viewed.headers["content-disposition"].startswith("inline")
+    downloaded = await client.get(f"{page}/documents/{document}?download=true")
+    assert downloaded.content == PDF
+    assert downloaded.headers["content-disposition"].startswith("attachment")
+    # A confirm with the numbers' own FOC, given in the form's zone.
+    confirmed = await client.post(f"{page}/numbers", data={
+        "csrf_token": csrf, "action": "confirm", "phone_numbers": NY,
+        "number_foc_date": "2030-03-04", "number_foc_time": "10:30",
+        "number_foc_zone": "US/Central"})
+    assert confirmed.status_code == 303
+    number = (await client.get(f"/v1/porting-orders/{order['id']}", headers=headers)
+              ).json()["phone_numbers"][0]
+    assert number["status"] == "confirmed"
+    assert number["foc_date"].startswith("2030-03-04T16:30")  # 10:30 CST is 16:30 UTC
 
 
 async def test_the_portal_creates_an_order_with_its_loa_and_refuses_bad_fields(
