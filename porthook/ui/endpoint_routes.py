@@ -54,6 +54,7 @@ def _form_values(form: Any) -> dict[str, Any]:
         "event_types": forms.many(form, "event_types") or ["*"],
         "headers": forms.text(form, "headers"),
         "rate_limit_per_s": forms.text(form, "rate_limit_per_s"),
+        "profile_id": forms.text(form, "profile_id"),
     }
 
 
@@ -66,7 +67,15 @@ async def _list_page(request: Request, session: SessionDep, clock: ClockDep,
                   title="Webhook endpoints", rows=rows, next_cursor=next_cursor,
                   health=await stats.health_by_endpoint(session, rows, now=clock.now()),
                   formats=FORMATS, event_choices=event_choices(),
+                  profiles=await _profiles(session, account_id),
                   values=context.pop("values", {"event_types": ["*"]}), **context)
+
+
+async def _profiles(session: SessionDep, account_id: uuid.UUID) -> list[Any]:
+    """The account's notification profiles an endpoint may join."""
+    rows, _ = await endpoints.list_profiles(session, account_id=account_id, cursor=None,
+                                            limit=DEFAULT_LIMIT)
+    return rows
 
 
 @router.get("")
@@ -119,7 +128,8 @@ async def _endpoint_page(request: Request, session: SessionDep, clock: ClockDep,
                                             failing_since=endpoint.failing_since),
                   stats=await stats.endpoint_stats(session, endpoint=endpoint, now=now),
                   recent=await queries.delivery_rows(session, recent), more=more is not None,
-                  formats=FORMATS, event_choices=event_choices(), **context)
+                  formats=FORMATS, event_choices=event_choices(),
+                  profiles=await _profiles(session, account_id), **context)
 
 
 @router.get("/{endpoint_id}")
@@ -144,7 +154,8 @@ def _changes(form: Any, channel: str) -> dict[str, Any]:
     changes: dict[str, Any] = {
         target: forms.text(form, target), "description": forms.text(form, "description"),
         "event_types": forms.many(form, "event_types") or ["*"],
-        "rate_limit_per_s": forms.text(form, "rate_limit_per_s")}
+        "rate_limit_per_s": forms.text(form, "rate_limit_per_s"),
+        "profile_id": forms.text(form, "profile_id")}  # "None" leaves a profile
     if channel == "webhook":  # e-mail has one format, and no HTTP credentials
         changes["format"] = forms.text(form, "format") or "standard"
         changes.update(forms.credential_changes(form))

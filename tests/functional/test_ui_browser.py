@@ -202,10 +202,12 @@ def test_an_order_from_creation_to_activation(served: Served, context: Any) -> N
 
 def test_every_portal_page_is_accessible(served: Served, context: Any) -> None:
     _, key = served.account("Pages Inc")
+    profile = served.api("POST", "/v1/notification-profiles", key, json={"name": "Team"}).json()
     page = context.new_page()
     sign_in(page, served, key)
     for path in ("/ui/portal", "/ui/portal/orders/new", "/ui/portal/defaults",
-                 "/ui/portal/endpoints",
+                 "/ui/portal/endpoints", "/ui/portal/profiles",
+                 f"/ui/portal/profiles/{profile['id']}",
                  "/ui/portal/records", "/ui/portal/records/users", "/ui/login"):
         response = visit(page, f"{served.base}{path}")
         assert response.status == 200, path
