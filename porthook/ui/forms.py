@@ -142,9 +142,13 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "state", "zip", "country")
-END_USER_FIELDS = ("business_name", "first_name", "last_name", "authorized_person",
-                   "location_type", "caller_id")
-PORT_OUT_FIELDS = ("losing_carrier", "account_number", "pin", "btn", "partial_port_details")
+END_USER_FIELDS = ("business_name", "first_name", "last_name", "business_contact",
+                   "authorized_person", "location_type", "caller_id")
+PORT_OUT_FIELDS = ("losing_carrier", "account_number", "pin", "btn", "partial_port_details",
+                   "wireless_pin")
+# Check boxes: the form always shows them, so an unchecked one means "no"
+# (a fix for PORT_TYPE_INCORRECT may be to uncheck the partial port).
+PORT_OUT_FLAGS = ("partial_port", "wireless_number")
 
 
 def order_fields(form: FormData) -> dict[str, Any]:
@@ -161,11 +165,12 @@ def order_fields(form: FormData) -> dict[str, Any]:
         "port_out": {f: text(form, f"port_out.{f}") for f in PORT_OUT_FIELDS},
         "reseller_name": text(form, "reseller_name"),
     }
-    if checked(form, "port_out.partial_port"):
-        data["port_out"]["partial_port"] = True
     numbers = number_list(text(form, "phone_numbers"))
     if numbers:
         data["phone_numbers"] = numbers
     cleaned = _clean(data)
+    cleaned.setdefault("port_out", {}).update(
+        {flag: checked(form, f"port_out.{flag}") for flag in PORT_OUT_FLAGS})
     cleaned["on_demand_activation"] = checked(form, "on_demand_activation")
+    cleaned["messaging"] = {"enable_messaging": checked(form, "messaging.enable_messaging")}
     return cleaned

@@ -164,3 +164,35 @@ async def test_the_portal_list_counts_numbers_filters_and_shows_only_its_account
     by_number = (await client.get("/ui/portal?phone_number=%2B13125550103")).text
     assert "one-number" in by_number and "two-numbers" not in by_number
     assert "No orders match" in (await client.get("/ui/portal?status=ported")).text
+
+
+async def test_the_order_form_sets_wireless_messaging_and_clears_flags_when_unchecked(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    _, csrf = await sign_in(client, _key(headers))
+    fields = {"csrf_token": csrf, "phone_numbers": NY, "end_user.business_contact": "Bob",
+              "end_user.caller_id": "ACME", "port_out.partial_port": "on",
+              "port_out.partial_port_details": "keep the fax line",
+              "port_out.wireless_number": "on", "port_out.wireless_pin": "w1r3-pin",
+              "messaging.enable_messaging": "on"}
+    created = await client.post("/ui/portal/orders", data=fields)
+    assert created.status_code == 303, created.text
+    order = (await client.get("/v1/porting-orders", headers=headers)).json()["data"][0]
+    assert order["end_user"]["business_contact"] == "Bob"
+    assert order["end_user"]["caller_id"] == "ACME"
+    assert order["port_out"]["partial_port"] is True
+    assert order["port_out"]["wireless_number"] is True
+    assert order["port_out"]["wireless_pin_set"] is True
+    assert order["messaging"]["enable_messaging"] is True
+    page = (await client.get(f"/ui/portal/orders/{order['id']}")).text
+    assert "w1r3-pin" not in page and "Wireless PIN" in page
+    # The edit form re-sent without the boxes checked: they are cleared.
+    saved = await client.post(f"/ui/portal/orders/{order['id']}", data={
+        "csrf_token": csrf, "phone_numbers": NY})
+    assert saved.status_code == 303
+    after = (await client.get(f"/v1/porting-orders/{order['id']}", headers=headers)).json()
+    assert after["port_out"]["partial_port"] is False
+    assert after["port_out"]["wireless_number"] is False
+    assert after["port_out"]["wireless_pin_set"] is True  # a PIN left empty is kept
+    assert after["messaging"]["enable_messaging"] is False
