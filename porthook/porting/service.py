@@ -247,13 +247,20 @@ async def update_order(
     changes = _messaging_changes(order, messaging)
     new_public = snapshot(order)
     changed = [k for k in new_public if k != "updated_at" and new_public[k] != old_public[k]]
-    if "port_out" in body.model_fields_set and "port_out" not in changed:
+    if _pin_sent(body) and "port_out" not in changed:
         changed.append("port_out")  # a new PIN changes nothing visible, but it changed
     if changed:
         changes.insert(0, outbox.Change(order, EventType.PORTING_ORDER_UPDATED,
                                         {"changed_fields": changed}))
         await outbox.publish(session, before=before, changes=changes, now=now)
     return order
+
+
+def _pin_sent(body: PortingOrderUpdate) -> bool:
+    """A PIN was given: a change no snapshot shows. Other port-out fields
+    sent as they were change nothing (the portal's form sends them all)."""
+    port_out = body.port_out
+    return port_out is not None and (port_out.pin is not None or port_out.wireless_pin is not None)
 
 
 def _patch_port_out(order: PortingOrder, patch: dict[str, Any]) -> None:

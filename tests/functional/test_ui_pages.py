@@ -11,7 +11,7 @@ from porthook.db import Database
 from tests.conftest import AccountFactory
 from tests.functional.sinks import Sink
 from tests.functional.test_ui_signin import rows, sign_in
-from tests.porting_helpers import NY, PDF, create_order, order_body, upload
+from tests.porting_helpers import NY, PDF, create_order, order_body, order_events, upload
 
 
 def _key(headers: dict[str, str]) -> str:
@@ -196,3 +196,29 @@ async def test_the_order_form_sets_wireless_messaging_and_clears_flags_when_unch
     assert after["port_out"]["wireless_number"] is False
     assert after["port_out"]["wireless_pin_set"] is True  # a PIN left empty is kept
     assert after["messaging"]["enable_messaging"] is False
+
+
+async def test_saving_the_fix_form_unchanged_sends_no_update_event(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    order = await create_order(client, headers, NY)
+    _, csrf = await sign_in(client, _key(headers))
+    form = (await client.get(f"/ui/portal/orders/{order['id']}/edit")).text
+    # Every field as the form shows it (the PINs are never shown: left empty).
+    shown = dict(re.findall(r'<input id="[^"]+" name="([^"]+)" type="(?:text|date|time)" '
+                            r'value="([^"]*)"', form))
+    shown["phone_numbers"] = NY
+    shown["end_user.location_type"] = "business"
+    assert shown["port_out.account_number"] == "ACC-9"
+    saved = await client.post(f"/ui/portal/orders/{order['id']}",
+                              data={"csrf_token": csrf, **shown})
+    assert saved.status_code == 303
+    events = await order_events(client, headers, order["id"])
+    assert [e["type"] for e in events] == ["porting_order.created"]
+    repinned = await client.post(f"/ui/portal/orders/{order['id']}", data={
+        "csrf_token": csrf, **shown, "port_out.pin": "new-pin"})
+    assert repinned.status_code == 303
+    events = await order_events(client, headers, order["id"])
+    assert events[-1]["type"] == "porting_order.updated"
+    assert events[-1]["data"]["changed_fields"] == ["port_out"]
