@@ -42,6 +42,7 @@ def make_environment() -> Environment:
                       autoescape=select_autoescape(default=True), enable_async=False)
     env.filters["when"] = _when
     env.filters["age"] = rules.format_age
+    env.filters["customer_status"] = rules.customer_status
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     return env
 

@@ -145,6 +145,7 @@ def customer_fixes_and_resubmits(customer: Any, order_url: str) -> None:
     visit(customer, order_url)
     content = customer.content()
     assert "ACCOUNT_NUMBER_MISMATCH" in content and INTERNAL_NOTE not in content
+    assert "Action required: fix the order and resubmit it" in content
     customer.get_by_role("link", name="Fix and resubmit this order").click()
     customer.wait_for_load_state()
     check_accessibility(customer)

@@ -61,3 +61,12 @@ def test_fields_to_fix_lists_each_once_with_the_shown_only_pin() -> None:
     assert rules.fields_to_fix(["POSTAL_CODE_MISMATCH", "LOCATION_MISMATCH",
                                 "PASSCODE_PIN_INVALID", "OTHER"]) == [
         "end_user.service_address.zip", "end_user.service_address", "port_out.pin"]
+
+
+def test_every_status_a_customer_sees_has_its_own_label() -> None:
+    from porthook.ui import rules as ui_rules
+
+    shown = [s for s in rules.OrderStatus if s != rules.OrderStatus.DELETED]
+    labels = [ui_rules.customer_status(s) for s in shown]
+    assert len(set(labels)) == len(shown)
+    assert ui_rules.customer_status("exception").startswith("Action required")
