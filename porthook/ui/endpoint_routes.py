@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from porthook.delivery import actions, catalog, probe, rules, search, stats
 from porthook.delivery import service as endpoints
+from porthook.delivery.models import Endpoint
 from porthook.delivery.schemas import EndpointCreate, EndpointUpdate, RecoverRequest
 from porthook.deps import ClockDep, SessionDep, SettingsDep
 from porthook.pagination import DEFAULT_LIMIT
-from porthook.problems import Problem
 from porthook.ui import forms, queries
 from porthook.ui.deps import CheckedFormDep, PortalAccountDep
-from porthook.ui.pages import form_action, page_with_problem, redirect, render
+from porthook.ui.pages import form_action, form_action_shown, redirect, render
 
 router = APIRouter(prefix="/portal/endpoints")
 
@@ -91,24 +92,22 @@ async def create_endpoint(
     settings: SettingsDep, account_id: PortalAccountDep,
 ) -> Response:
     values = _form_values(form)
-    try:
+
+    async def work() -> Endpoint:
         fields = {**values, "headers": forms.header_lines(values["headers"], "headers")}
         body = forms.validated(EndpointCreate, {**{k: v for k, v in fields.items() if v},
                                                 **forms.credential_changes(form)})
-        endpoint = await endpoints.create_endpoint(session, account_id=account_id, body=body,
-                                                   settings=settings, now=clock.now())
-    except Problem as problem:
-        await session.rollback()
-        return await _list_page(request, session, clock, account_id, status_code=problem.status,
-                                values=values, error=problem.detail,
-                                field_errors=problem.errors)
-    await session.commit()
-    # Rendered, not redirected: the secret must not travel in a URL.
-    return await _endpoint_page(request, session, clock, account_id, endpoint.id,
-                                status_code=201,
-                                secret=endpoint.secret,
-                                notice="Endpoint created. Copy its signing secret now: it is "
-                                       "shown this once.")
+        return await endpoints.create_endpoint(session, account_id=account_id, body=body,
+                                               settings=settings, now=clock.now())
+
+    async def shown(endpoint: Endpoint) -> Response:
+        # Rendered, not redirected: the secret must not travel in a URL.
+        return await _endpoint_page(
+            request, session, clock, account_id, endpoint.id, status_code=201,
+            secret=endpoint.secret,
+            notice="Endpoint created. Copy its signing secret now: it is shown this once.")
+    return await form_action_shown(session, work, shown=shown, again=functools.partial(
+        _list_page, request, session, clock, account_id, values=values))
 
 
 async def _endpoint_page(request: Request, session: SessionDep, clock: ClockDep,
@@ -140,10 +139,9 @@ async def read_endpoint(
     return await _endpoint_page(request, session, clock, account_id, endpoint_id)
 
 
-async def _failed(request: Request, session: SessionDep, clock: ClockDep,
-                  account_id: uuid.UUID, endpoint_id: uuid.UUID, problem: Problem) -> Response:
-    return await page_with_problem(session, problem, functools.partial(
-        _endpoint_page, request, session, clock, account_id, endpoint_id))
+def _again(request: Request, session: SessionDep, clock: ClockDep, account_id: uuid.UUID,
+           endpoint_id: uuid.UUID) -> Callable[..., Awaitable[Response]]:
+    return functools.partial(_endpoint_page, request, session, clock, account_id, endpoint_id)
 
 
 def _changes(form: Any, channel: str) -> dict[str, Any]:
@@ -179,8 +177,7 @@ async def update_endpoint(
                                                endpoint_id=endpoint_id, body=body,
                                                settings=settings, now=clock.now())
     return await form_action(session, work, done=f"/ui/portal/endpoints/{endpoint_id}?done=saved",
-                             again=functools.partial(_endpoint_page, request, session, clock,
-                                                     account_id, endpoint_id))
+                             again=_again(request, session, clock, account_id, endpoint_id))
 
 
 @router.post("/{endpoint_id}/rotate-secret")
@@ -225,7 +222,7 @@ async def recover_endpoint(
     request: Request, endpoint_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, account_id: PortalAccountDep,
 ) -> Response:
-    try:
+    async def work() -> actions.Requeue:
         since = forms.local_moment(form, date_field="since_date", time_field="since_time",
                                    zone_field="since_zone")
         # No date: everything failed, as actions.retry_endpoint takes it.
@@ -233,13 +230,14 @@ async def recover_endpoint(
             since = forms.validated(RecoverRequest, {"since": since}).since
         endpoint = await endpoints.get_endpoint(session, account_id=account_id,
                                                 endpoint_id=endpoint_id)
-        done = await actions.retry_endpoint(session, endpoint=endpoint, since=since,
+        return await actions.retry_endpoint(session, endpoint=endpoint, since=since,
                                             now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, clock, account_id, endpoint_id, problem)
-    await session.commit()
-    busy = f" {len(done.in_flight)} being sent right now were left as they are." \
-        if done.in_flight else ""
-    return await _endpoint_page(
-        request, session, clock, account_id, endpoint_id,
-        notice=f"{len(done.requeued)} failed or held deliveries requeued.{busy}")
+
+    async def shown(done: actions.Requeue) -> Response:
+        busy = f" {len(done.in_flight)} being sent right now were left as they are." \
+            if done.in_flight else ""
+        return await _endpoint_page(
+            request, session, clock, account_id, endpoint_id,
+            notice=f"{len(done.requeued)} failed or held deliveries requeued.{busy}")
+    return await form_action_shown(session, work, shown=shown, again=_again(
+        request, session, clock, account_id, endpoint_id))

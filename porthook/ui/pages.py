@@ -76,12 +76,24 @@ async def form_action(
     own service); if it raises a problem, ``again`` renders the page the form
     came from with it (see ``page_with_problem``); else commit and redirect
     (303) to ``done``, or to ``done(result)``."""
+    async def to_done(result: T) -> Response:
+        return redirect(done(result) if callable(done) else done)
+    return await form_action_shown(session, work, shown=to_done, again=again)
+
+
+async def form_action_shown(
+    session: AsyncSession, work: Callable[[], Awaitable[T]], *,
+    shown: Callable[[T], Awaitable[Response]], again: Callable[..., Awaitable[Response]],
+) -> Response:
+    """``form_action`` for an outcome shown on the answer itself rather than
+    after a redirect (a signing secret must not travel in a URL; a retry says
+    what it requeued): commit, then ``shown(result)``."""
     try:
         result = await work()
     except Problem as problem:
         return await page_with_problem(session, problem, again)
     await session.commit()
-    return redirect(done(result) if callable(done) else done)
+    return await shown(result)
 
 
 def redirect(url: str) -> RedirectResponse:
