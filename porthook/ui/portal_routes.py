@@ -294,14 +294,24 @@ async def read_order_document(
                              download=download)
 
 
+class FormPortabilityCheckIn(PortabilityCheckIn):
+    """The API's check, plus the order a fix form edits: its own numbers are
+    not reported as held by an open order (by itself)."""
+
+    order_id: uuid.UUID | None = None
+
+
 @router.post("/portability", response_model=PortabilityCheckPublic)
 async def create_portability_check(
-    body: PortabilityCheckIn, _form: CheckedFormDep, session: SessionDep,
+    body: FormPortabilityCheckIn, _form: CheckedFormDep, session: SessionDep,
     account_id: PortalAccountDep,
 ) -> PortabilityCheckPublic:
-    """For the create form's check as you type (JSON; CSRF token in a header)."""
+    """For the order forms' check as you type (JSON; CSRF token in a header)."""
+    if body.order_id is not None:  # another account's order: 404, as everywhere
+        await orders.get_order(session, order_id=body.order_id, account_id=account_id)
     results = await defaults.check_portability(session, account_id=account_id,
-                                               phone_numbers=body.phone_numbers)
+                                               phone_numbers=body.phone_numbers,
+                                               except_order_id=body.order_id)
     return PortabilityCheckPublic(data=results)
 
 

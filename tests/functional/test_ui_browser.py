@@ -138,7 +138,7 @@ def desk_raises_an_exception(desk: Any, served: Served, support_key: str) -> Non
 CUSTOMER_NOTE = "Account number corrected from the latest bill"
 
 
-def customer_fixes_and_resubmits(customer: Any, order_url: str) -> None:
+def customer_fixes_and_resubmits(customer: Any, served: Served, order_url: str) -> None:
     """Sees the exception, its reason and the field it names, never the note;
     a resubmit without the fix is refused (nothing kept), then the fixed
     order goes back to the desk as submitted."""
@@ -150,6 +150,7 @@ def customer_fixes_and_resubmits(customer: Any, order_url: str) -> None:
     customer.wait_for_load_state()
     check_accessibility(customer)
     assert "change: Account number" in customer.content()
+    customer.get_by_text("+12125550112: portable").wait_for()  # its own hold does not count
     customer.get_by_label("Customer reference").fill("acme-43")
     customer.get_by_role("button", name="Save and resubmit").click()
     customer.wait_for_load_state()
@@ -158,6 +159,7 @@ def customer_fixes_and_resubmits(customer: Any, order_url: str) -> None:
     check_accessibility(customer)
     customer.get_by_label("Account number").fill("654321")
     customer.get_by_label("Message to the porting desk (optional)").fill(CUSTOMER_NOTE)
+    shot(customer, served, "portal-fix-form")
     customer.get_by_role("button", name="Save and resubmit").click()
     customer.wait_for_load_state()
     assert "Order resubmitted to the porting desk" in customer.content()
@@ -188,7 +190,7 @@ def test_an_order_from_creation_to_activation(served: Served, context: Any) -> N
     desk = desk_context.new_page()
     order_url, support_key = customer_creates_and_submits(customer, served, customer_key)
     desk_raises_an_exception(desk, served, support_key)
-    customer_fixes_and_resubmits(customer, order_url)
+    customer_fixes_and_resubmits(customer, served, order_url)
     desk_confirms_and_activates(desk)
     desk_context.close()
     visit(customer, order_url)

@@ -222,3 +222,22 @@ async def test_saving_the_fix_form_unchanged_sends_no_update_event(
     events = await order_events(client, headers, order["id"])
     assert events[-1]["type"] == "porting_order.updated"
     assert events[-1]["data"]["changed_fields"] == ["port_out"]
+
+
+async def test_the_fix_forms_portability_check_does_not_count_the_orders_own_hold(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    _, other = await make_account()
+    order = await create_order(client, headers, NY)
+    theirs = await create_order(client, other, "+13125550109")
+    _, csrf = await sign_in(client, _key(headers))
+    url, csrf_header = "/ui/portal/portability", {"X-CSRF-Token": csrf}
+    new = await client.post(url, json={"phone_numbers": [NY]}, headers=csrf_header)
+    assert new.json()["data"][0]["portable"] is False  # for a new order: held
+    own = await client.post(url, json={"phone_numbers": [NY], "order_id": order["id"]},
+                            headers=csrf_header)
+    assert own.json()["data"][0]["portable"] is True
+    foreign = await client.post(url, json={"phone_numbers": [NY], "order_id": theirs["id"]},
+                                headers=csrf_header)
+    assert foreign.status_code == 404
