@@ -372,7 +372,9 @@ async def cancel_order(
 
 async def snapshot_at_exception(session: AsyncSession, order: PortingOrder) -> dict[str, Any]:
     """The order as it was when the desk raised its exception: the snapshot
-    carried by its latest ``status_changed`` event (recorded in the outbox)."""
+    carried by its latest ``status_changed`` event (recorded in the outbox).
+    Empty if that event is past the event retention: then every field set
+    counts as changed, and the resubmit is not held back by what is gone."""
     data = await session.scalar(
         sa.select(Event.data)
         .where(Event.subject_id == str(order.id),
