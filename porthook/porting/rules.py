@@ -297,7 +297,7 @@ SHOWN_ONLY_FIELDS: dict[str, tuple[str, ...]] = {"PASSCODE_PIN_INVALID": ("port_
 
 def fields_to_fix(codes: Iterable[str]) -> list[str]:
     """The fields the customer is asked to change for these exception codes,
-    in order, each once (for the fix form and the API's 422)."""
+    in order, each once, the PIN included (what the fix form lists)."""
     found: list[str] = []
     for code in codes:
         for path in EXCEPTION_FIELDS.get(code, ()) + SHOWN_ONLY_FIELDS.get(code, ()):
@@ -316,7 +316,8 @@ def _flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
 
 def _order_paths(order: Mapping[str, Any]) -> dict[str, Any]:
     """A snapshot as dotted paths; the numbers as their set (the desk's moves
-    on them are not the customer's fix), documents by their ids."""
+    on them are not the customer's fix). Documents are compared apart, by id
+    (``changed_paths``); the desk's fields (status, messaging) are left out."""
     flat: dict[str, Any] = {}
     skip = {"phone_numbers", "documents", "comments", "status", "status_details",
             "updated_at", "messaging"}
