@@ -61,9 +61,12 @@ async def contact_email(session: AsyncSession, account_id: uuid.UUID) -> str | N
 
 
 async def check_portability(
-    session: AsyncSession, *, account_id: uuid.UUID, phone_numbers: Sequence[str]
+    session: AsyncSession, *, account_id: uuid.UUID, phone_numbers: Sequence[str],
+    except_order_id: uuid.UUID | None = None,
 ) -> list[PortabilityResult]:
-    """Per number: could it be put on a new order now, and if not, why."""
+    """Per number: could it be put on a new order now, and if not, why. With
+    ``except_order_id`` (an order being edited), that order's own hold on a
+    number does not count: the number may stay on it."""
     results: list[PortabilityResult] = []
     parsed: dict[int, numbers.ParsedNumber] = {}
     for index, raw in enumerate(phone_numbers):
@@ -82,7 +85,7 @@ async def check_portability(
         if number.e164 in active:
             results[index].portable = False
             results[index].reason = orders.active_reason(active[number.e164])
-        elif number.e164 in held:
+        elif number.e164 in held and held[number.e164][0] != except_order_id:
             results[index].portable = False
             results[index].reason = orders.held_reason(held[number.e164], account_id)
     return results

@@ -25,6 +25,10 @@ class PortingOrder(Base):
         sa.Index("ix_porting_orders_status_since", "status", "status_changed_at"),
         # ... and its "FOC within 48 h" view.
         sa.Index("ix_porting_orders_status_foc", "status", "foc_date"),
+        # The desk's filters across every status: a customer reference, and a
+        # FOC date range (bench/ui.py showed both reading the whole table).
+        sa.Index("ix_porting_orders_customer_reference", "customer_reference"),
+        sa.Index("ix_porting_orders_foc_date", "foc_date"),
     )
 
     # Seed 000's numeric order id. An auto-incremented key (as events.position)

@@ -119,6 +119,23 @@ async def submit_porting_order(
     return to_public(order)
 
 
+@orders_router.post("/{order_id}/actions/resubmit", response_model=PortingOrderPublic,
+                    responses=responses(404, 409, 422))
+async def resubmit_porting_order(
+    order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
+) -> PortingOrderPublic:
+    """Send an order in `exception` back to the porting desk once fixed: first change (with
+    `PATCH`) the fields its `status_details` codes name (e.g. `ACCOUNT_NUMBER_MISMATCH`:
+    `port_out.account_number`; `LOA_ILLEGIBLE`: upload a new LOA). The order becomes
+    `submitted` with its details cleared, and a `porting_order.status_changed` event is sent.
+    422 lists each field still missing or unchanged since the exception; 409 when the
+    order is not in `exception`."""
+    order = await service.resubmit_order(session, account_id=account_id, order_id=order_id,
+                                         now=clock.now())
+    await session.commit()
+    return to_public(order)
+
+
 @orders_router.post("/{order_id}/actions/cancel", response_model=PortingOrderPublic,
                     responses=responses(404, 409))
 async def cancel_porting_order(

@@ -31,6 +31,7 @@ class Action(StrEnum):
     """Who may move an order, and how (customer, operator or automatic)."""
 
     SUBMIT = "submit"  # customer
+    RESUBMIT = "resubmit"  # customer, once the exception's fields are fixed
     CANCEL = "cancel"  # customer
     DELETE = "delete"  # customer, or the 30-day draft expiry
     MARK_SUBMITTED = "operator:submitted"
@@ -72,6 +73,8 @@ _BEFORE_PORTED = (S.DRAFT, S.IN_PROCESS, S.SUBMITTED, S.EXCEPTION, S.FOC_DATE_CO
 TRANSITIONS: dict[Action, tuple[tuple[OrderStatus, ...], OrderStatus]] = {
     Action.SUBMIT: ((S.DRAFT,), S.IN_PROCESS),
     Action.MARK_SUBMITTED: ((S.IN_PROCESS, S.EXCEPTION), S.SUBMITTED),
+    # Seed 001: an exception "when resolved" goes "back to a submitted status".
+    Action.RESUBMIT: ((S.EXCEPTION,), S.SUBMITTED),
     Action.RAISE_EXCEPTION: ((S.SUBMITTED,), S.EXCEPTION),
     Action.CONFIRM_FOC: ((S.SUBMITTED,), S.FOC_DATE_CONFIRMED),
     Action.PORT: ((S.FOC_DATE_CONFIRMED,), S.PORTED),
@@ -264,3 +267,94 @@ def draft_expired(*, status: OrderStatus, updated_at: datetime, now: datetime,
 
 def draft_expiry_cutoff(now: datetime, expiry_days: int) -> datetime:
     return now - timedelta(days=expiry_days)
+
+
+# The order fields each exception code asks the customer to change (dotted
+# paths of the public order; ``documents.loa`` is a new LOA uploaded). Codes
+# absent here are the desk's or the carrier's to resolve (OSP_IRRESPONSIVE,
+# LSR_PENDING, SV_*, a split, a feature to remove at the carrier, OTHER): they
+# ask for no field. PASSCODE_PIN_INVALID names the PIN, which is write-only:
+# its change cannot be seen in a snapshot, so it is shown, never enforced.
+EXCEPTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "ACCOUNT_NUMBER_MISMATCH": ("port_out.account_number",),
+    "AUTH_PERSON_MISMATCH": ("end_user.authorized_person",),
+    "BTN_ATN_MISMATCH": ("port_out.btn",),
+    "ENTITY_NAME_MISMATCH": ("end_user.business_name", "end_user.first_name",
+                             "end_user.last_name"),
+    "LOCATION_MISMATCH": ("end_user.service_address",),
+    "POSTAL_CODE_MISMATCH": ("end_user.service_address.zip",),
+    "PORT_TYPE_INCORRECT": ("port_out.partial_port", "port_out.partial_port_details"),
+    "MAIN_BTN_PORTING": ("port_out.btn", "phone_numbers"),
+    "PHONE_NUMBER_MISMATCH": ("phone_numbers",),
+    "PHONE_NUMBER_NOT_PORTABLE": ("phone_numbers",),
+    "RATE_CENTER_NOT_PORTABLE": ("phone_numbers",),
+    "FOC_REJECTED": ("desired_port_date", "desired_port_time"),
+    "FOC_EXPIRED": ("desired_port_date", "desired_port_time"),
+    "LOA_ILLEGIBLE": ("documents.loa",),
+}
+SHOWN_ONLY_FIELDS: dict[str, tuple[str, ...]] = {"PASSCODE_PIN_INVALID": ("port_out.pin",)}
+
+
+def fields_to_fix(codes: Iterable[str]) -> list[str]:
+    """The fields the customer is asked to change for these exception codes,
+    in order, each once, the PIN included (what the fix form lists)."""
+    found: list[str] = []
+    for code in codes:
+        for path in EXCEPTION_FIELDS.get(code, ()) + SHOWN_ONLY_FIELDS.get(code, ()):
+            if path not in found:
+                found.append(path)
+    return found
+
+
+def _flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            _flatten(inner, f"{prefix}.{key}" if prefix else str(key), into)
+    else:
+        into[prefix] = value
+
+
+def _order_paths(order: Mapping[str, Any]) -> dict[str, Any]:
+    """A snapshot as dotted paths; the numbers as their set (the desk's moves
+    on them are not the customer's fix). Documents are compared apart, by id
+    (``changed_paths``); the desk's fields (status, messaging) are left out."""
+    flat: dict[str, Any] = {}
+    skip = {"phone_numbers", "documents", "comments", "status", "status_details",
+            "updated_at", "messaging"}
+    _flatten({k: v for k, v in order.items() if k not in skip}, "", flat)
+    flat["phone_numbers"] = frozenset(n["phone_number"] for n in order.get("phone_numbers", []))
+    return flat
+
+
+def changed_paths(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
+    """What the customer changed between two snapshots of an order: dotted
+    paths, with every parent of a changed path, and ``documents.TYPE`` per
+    document uploaded since."""
+    old, new = _order_paths(before), _order_paths(after)
+    changed: set[str] = set()
+    for path in set(old) | set(new):
+        if old.get(path) != new.get(path):
+            parts = path.split(".")
+            changed.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    known = {d["id"] for d in before.get("documents", [])}
+    changed.update(f"documents.{d['document_type']}" for d in after.get("documents", [])
+                   if d["id"] not in known)
+    return changed
+
+
+def _touched(path: str, changed: set[str]) -> bool:
+    # A field asked for is fixed by a change of it or of anything inside it.
+    return path in changed or any(c.startswith(f"{path}.") for c in changed)
+
+
+def unfixed_exceptions(codes: Iterable[str], changed: set[str]) -> list[tuple[str, str]]:
+    """(field, message) for each exception code whose fields were all left as
+    they were when the desk raised it (the field: the first it names). Empty:
+    the order may be resubmitted."""
+    unfixed: list[tuple[str, str]] = []
+    for code in codes:
+        paths = EXCEPTION_FIELDS.get(code, ())
+        if paths and not any(_touched(p, changed) for p in paths):
+            unfixed.append((paths[0], f"{code} asks you to change {' or '.join(paths)}; "
+                                  "it is unchanged since the exception"))
+    return unfixed

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
 from porthook.delivery import ssrf
+from porthook.events.models import Event
 from porthook.events.types import EventType
 from porthook.pagination import POSITION, decode_cursor, encode_cursor
 from porthook.porting import numbers, outbox, rules
@@ -246,13 +247,20 @@ async def update_order(
     changes = _messaging_changes(order, messaging)
     new_public = snapshot(order)
     changed = [k for k in new_public if k != "updated_at" and new_public[k] != old_public[k]]
-    if "port_out" in body.model_fields_set and "port_out" not in changed:
+    if _pin_sent(body) and "port_out" not in changed:
         changed.append("port_out")  # a new PIN changes nothing visible, but it changed
     if changed:
         changes.insert(0, outbox.Change(order, EventType.PORTING_ORDER_UPDATED,
                                         {"changed_fields": changed}))
         await outbox.publish(session, before=before, changes=changes, now=now)
     return order
+
+
+def _pin_sent(body: PortingOrderUpdate) -> bool:
+    """A PIN was given: a change no snapshot shows. Other port-out fields
+    sent as they were change nothing (the portal's form sends them all)."""
+    port_out = body.port_out
+    return port_out is not None and (port_out.pin is not None or port_out.wireless_pin is not None)
 
 
 def _patch_port_out(order: PortingOrder, patch: dict[str, Any]) -> None:
@@ -357,6 +365,49 @@ async def cancel_order(
     order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
     before = outbox.baseline(order)
     previous = move(order, rules.Action.CANCEL)
+    await outbox.publish(session, before=before, changes=[status_changed(order, previous)],
+                         now=now)
+    return order
+
+
+async def snapshot_at_exception(session: AsyncSession, order: PortingOrder) -> dict[str, Any]:
+    """The order as it was when the desk raised its exception: the snapshot
+    carried by its latest ``status_changed`` event (recorded in the outbox).
+    Empty if that event is past the event retention: then every field set
+    counts as changed, and the resubmit is not held back by what is gone."""
+    data = await session.scalar(
+        sa.select(Event.data)
+        .where(Event.subject_id == str(order.id),
+               Event.type == EventType.PORTING_ORDER_STATUS_CHANGED)
+        .order_by(Event.position.desc()).limit(1)
+    )
+    return dict(data["porting_order"]) if data else {}
+
+
+async def resubmit_order(
+    session: AsyncSession, *, account_id: uuid.UUID, order_id: uuid.UUID, now: datetime
+) -> PortingOrder:
+    """The customer's way out of ``exception`` (seed 001: "when resolved, the
+    order will transition back to a submitted status"): the order must be
+    complete, and each exception code's fields changed since the desk raised
+    it (422 naming them); its status details are then cleared."""
+    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
+    ensure_allowed(order, rules.Action.RESUBMIT)
+    current = snapshot(order)
+    changed = rules.changed_paths(await snapshot_at_exception(session, order), current)
+    codes = [d["code"] for d in order.status_details]
+    errors = [FieldError(field=f, message="required to resubmit")
+              for f in rules.missing_for_submit(current)]
+    errors += [FieldError(field=field, message=message)
+               for field, message in rules.unfixed_exceptions(codes, changed)]
+    if errors:
+        raise Unprocessable("the order cannot be resubmitted yet: "
+                            + "; ".join(f"{e.field}: {e.message}" for e in errors),
+                            errors=errors)
+    _ensure_port_date(order.desired_port_date, time_zone=order.desired_port_time_zone, now=now)
+    before = outbox.baseline(order)
+    previous = move(order, rules.Action.RESUBMIT)
+    order.status_details = []
     await outbox.publish(session, before=before, changes=[status_changed(order, previous)],
                          now=now)
     return order

@@ -5,6 +5,7 @@ filters, scoping and retry rules as ``GET /v1/deliveries``."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -15,11 +16,11 @@ from porthook.delivery import actions, queue, rules, search
 from porthook.delivery import service as endpoints
 from porthook.deps import ClockDep, SessionDep
 from porthook.pagination import DEFAULT_LIMIT
-from porthook.problems import FieldError, NotFound, Problem, Unprocessable
+from porthook.problems import FieldError, Unprocessable
 from porthook.ui import forms, queries
 from porthook.ui.deps import CheckedFormDep, DeskViewerDep, PortalAccountDep
 from porthook.ui.endpoint_routes import FAMILIES
-from porthook.ui.pages import render
+from porthook.ui.pages import form_action_shown, render
 
 portal = APIRouter(prefix="/portal/deliveries")
 desk = APIRouter(prefix="/desk/deliveries")
@@ -116,19 +117,16 @@ async def retry_delivery(
     request: Request, delivery_id: uuid.UUID, _form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, account_id: PortalAccountDep,
 ) -> Response:
-    try:
-        done = await actions.retry_delivery(session, account_id=account_id,
+    page = functools.partial(_delivery_page, request, session, account_id=account_id,
+                             delivery_id=delivery_id)
+
+    async def work() -> actions.Requeue:
+        return await actions.retry_delivery(session, account_id=account_id,
                                             delivery_id=delivery_id, now=clock.now())
-    except Problem as problem:
-        await session.rollback()
-        if isinstance(problem, NotFound):
-            raise
-        return await _delivery_page(request, session, account_id=account_id,
-                                    delivery_id=delivery_id, status_code=problem.status,
-                                    error=problem.detail)
-    await session.commit()
-    return await _delivery_page(request, session, account_id=account_id,
-                                delivery_id=delivery_id, notice=retried_notice(done))
+
+    async def shown(done: actions.Requeue) -> Response:
+        return await page(notice=retried_notice(done))
+    return await form_action_shown(session, work, shown=shown, again=page)
 
 
 @desk.get("/{delivery_id}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -19,11 +20,11 @@ from porthook.porting import service as orders
 from porthook.porting.exception_types import EXCEPTION_TYPES
 from porthook.porting.models import PortingOrder
 from porthook.porting.schemas import NumberMoveIn, StatusChange
-from porthook.problems import FieldError, NotFound, Problem, Unprocessable
+from porthook.problems import FieldError, NotFound, Unprocessable
 from porthook.ui import forms, queries
 from porthook.ui import rules as ui_rules
 from porthook.ui.deps import CheckedFormDep, DeskViewerDep
-from porthook.ui.pages import page_with_problem, redirect, render
+from porthook.ui.pages import form_action, render
 
 router = APIRouter(prefix="/desk")
 
@@ -102,11 +103,14 @@ async def read_order(
     return await _order_page(request, session, clock, order_id)
 
 
-async def _failed(request: Request, session: SessionDep, clock: ClockDep,
-                  order_id: uuid.UUID, problem: Problem) -> Response:
+def _again(request: Request, session: SessionDep, clock: ClockDep,
+           order_id: uuid.UUID) -> Callable[..., Awaitable[Response]]:
     """The order page again, saying what went wrong (nothing was changed)."""
-    return await page_with_problem(session, problem, functools.partial(
-        _order_page, request, session, clock, order_id))
+    return functools.partial(_order_page, request, session, clock, order_id)
+
+
+def _back(order_id: uuid.UUID, done: str) -> str:
+    return f"/ui/desk/orders/{order_id}?done={done}"
 
 
 def _status_change(form: Any) -> StatusChange:
@@ -127,13 +131,11 @@ async def update_order_status(
     request: Request, order_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, _: DeskViewerDep,
 ) -> Response:
-    try:
-        await desk.change_status(session, order_id=order_id, body=_status_change(form),
-                                 now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, clock, order_id, problem)
-    await session.commit()
-    return redirect(f"/ui/desk/orders/{order_id}?done=status")
+    async def work() -> object:
+        return await desk.change_status(session, order_id=order_id, body=_status_change(form),
+                                        now=clock.now())
+    return await form_action(session, work, done=_back(order_id, "status"),
+                             again=_again(request, session, clock, order_id))
 
 
 @router.post("/orders/{order_id}/numbers")
@@ -141,21 +143,24 @@ async def update_order_numbers(
     request: Request, order_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, _: DeskViewerDep,
 ) -> Response:
-    try:
+    async def work() -> object:
         move = NUMBER_MOVES.get(forms.text(form, "action") or "")
         if move is None:
             raise Unprocessable("choose what to do with the numbers", errors=[
                 FieldError(field="action", message="one of confirm, reject, exclude, activate")])
+        # A confirm may carry the numbers' FOC (else the order's), as the API's.
+        foc = forms.local_moment(form, date_field="number_foc_date",
+                                 time_field="number_foc_time", zone_field="number_foc_zone")
         body = forms.validated(NumberMoveIn, {
             "phone_numbers": forms.many(form, "phone_numbers"),
             "reason": forms.text(form, "reason"),
+            **({"foc_date": foc} if foc is not None and move == rules.NumberMove.CONFIRM
+               else {}),
         })
-        await desk.move_numbers(session, order_id=order_id, move=move, body=body,
-                                now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, clock, order_id, problem)
-    await session.commit()
-    return redirect(f"/ui/desk/orders/{order_id}?done=numbers")
+        return await desk.move_numbers(session, order_id=order_id, move=move, body=body,
+                                       now=clock.now())
+    return await form_action(session, work, done=_back(order_id, "numbers"),
+                             again=_again(request, session, clock, order_id))
 
 
 @router.post("/orders/{order_id}/split")
@@ -163,14 +168,12 @@ async def create_order_split(
     request: Request, order_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, _: DeskViewerDep,
 ) -> Response:
-    try:
-        child = await desk.split_order(session, order_id=order_id,
-                                       phone_numbers=forms.many(form, "phone_numbers"),
-                                       now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, clock, order_id, problem)
-    await session.commit()
-    return redirect(f"/ui/desk/orders/{child.id}?done=split")
+    async def work() -> PortingOrder:
+        return await desk.split_order(session, order_id=order_id,
+                                      phone_numbers=forms.many(form, "phone_numbers"),
+                                      now=clock.now())
+    return await form_action(session, work, done=lambda child: _back(child.id, "split"),
+                             again=_again(request, session, clock, order_id))
 
 
 @router.post("/orders/{order_id}/messaging")
@@ -178,17 +181,15 @@ async def update_order_messaging(
     request: Request, order_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, _: DeskViewerDep,
 ) -> Response:
-    try:
+    async def work() -> object:
         status = forms.text(form, "messaging_port_status") or ""
         if status not in rules.MESSAGING_STATUSES:
             raise Unprocessable("choose a messaging status", errors=[
                 FieldError(field="messaging_port_status", message="unknown status")])
-        await desk.set_messaging(session, order_id=order_id, messaging_port_status=status,
-                                 now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, clock, order_id, problem)
-    await session.commit()
-    return redirect(f"/ui/desk/orders/{order_id}?done=messaging")
+        return await desk.set_messaging(session, order_id=order_id,
+                                        messaging_port_status=status, now=clock.now())
+    return await form_action(session, work, done=_back(order_id, "messaging"),
+                             again=_again(request, session, clock, order_id))
 
 
 @router.post("/orders/{order_id}/comments")
@@ -197,18 +198,13 @@ async def create_order_comment(
     clock: ClockDep, _: DeskViewerDep,
 ) -> Response:
     internal = forms.checked(form, "internal")
-    try:
-        body = forms.text(form, "body")
-        if body is None:
-            raise Unprocessable("write the comment first",
-                                errors=[FieldError(field="body", message="required")])
-        await attachments.add_comment(session, order_id=order_id, account_id=None, body=body,
-                                      user_type="admin", user_id=None, now=clock.now(),
-                                      internal=internal)
-    except Problem as problem:
-        return await _failed(request, session, clock, order_id, problem)
-    await session.commit()
-    return redirect(f"/ui/desk/orders/{order_id}?done={'note' if internal else 'comment'}")
+
+    async def work() -> object:
+        return await attachments.add_comment(
+            session, order_id=order_id, account_id=None, body=forms.required_text(form, "body"),
+            user_type="admin", user_id=None, now=clock.now(), internal=internal)
+    return await form_action(session, work, done=_back(order_id, "note" if internal else "comment"),
+                             again=_again(request, session, clock, order_id))
 
 
 @router.get("/orders/{order_id}/documents/{document_id}")

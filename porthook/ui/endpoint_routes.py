@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from porthook.delivery import actions, catalog, probe, rules, search, stats
 from porthook.delivery import service as endpoints
+from porthook.delivery.models import Endpoint
 from porthook.delivery.schemas import EndpointCreate, EndpointUpdate, RecoverRequest
 from porthook.deps import ClockDep, SessionDep, SettingsDep
 from porthook.pagination import DEFAULT_LIMIT
-from porthook.problems import Problem
 from porthook.ui import forms, queries
 from porthook.ui.deps import CheckedFormDep, PortalAccountDep
-from porthook.ui.pages import page_with_problem, redirect, render
+from porthook.ui.pages import form_action, form_action_shown, redirect, render
 
 router = APIRouter(prefix="/portal/endpoints")
 
@@ -54,6 +55,7 @@ def _form_values(form: Any) -> dict[str, Any]:
         "event_types": forms.many(form, "event_types") or ["*"],
         "headers": forms.text(form, "headers"),
         "rate_limit_per_s": forms.text(form, "rate_limit_per_s"),
+        "profile_id": forms.text(form, "profile_id"),
     }
 
 
@@ -66,7 +68,15 @@ async def _list_page(request: Request, session: SessionDep, clock: ClockDep,
                   title="Webhook endpoints", rows=rows, next_cursor=next_cursor,
                   health=await stats.health_by_endpoint(session, rows, now=clock.now()),
                   formats=FORMATS, event_choices=event_choices(),
+                  profiles=await _profiles(session, account_id),
                   values=context.pop("values", {"event_types": ["*"]}), **context)
+
+
+async def _profiles(session: SessionDep, account_id: uuid.UUID) -> list[Any]:
+    """The account's notification profiles an endpoint may join."""
+    rows, _ = await endpoints.list_profiles(session, account_id=account_id, cursor=None,
+                                            limit=DEFAULT_LIMIT)
+    return rows
 
 
 @router.get("")
@@ -82,23 +92,22 @@ async def create_endpoint(
     settings: SettingsDep, account_id: PortalAccountDep,
 ) -> Response:
     values = _form_values(form)
-    try:
+
+    async def work() -> Endpoint:
         fields = {**values, "headers": forms.header_lines(values["headers"], "headers")}
-        body = forms.validated(EndpointCreate, {k: v for k, v in fields.items() if v})
-        endpoint = await endpoints.create_endpoint(session, account_id=account_id, body=body,
-                                                   settings=settings, now=clock.now())
-    except Problem as problem:
-        await session.rollback()
-        return await _list_page(request, session, clock, account_id, status_code=problem.status,
-                                values=values, error=problem.detail,
-                                field_errors=problem.errors)
-    await session.commit()
-    # Rendered, not redirected: the secret must not travel in a URL.
-    return await _endpoint_page(request, session, clock, account_id, endpoint.id,
-                                status_code=201,
-                                secret=endpoint.secret,
-                                notice="Endpoint created. Copy its signing secret now: it is "
-                                       "shown this once.")
+        body = forms.validated(EndpointCreate, {**{k: v for k, v in fields.items() if v},
+                                                **forms.credential_changes(form)})
+        return await endpoints.create_endpoint(session, account_id=account_id, body=body,
+                                               settings=settings, now=clock.now())
+
+    async def shown(endpoint: Endpoint) -> Response:
+        # Rendered, not redirected: the secret must not travel in a URL.
+        return await _endpoint_page(
+            request, session, clock, account_id, endpoint.id, status_code=201,
+            secret=endpoint.secret,
+            notice="Endpoint created. Copy its signing secret now: it is shown this once.")
+    return await form_action_shown(session, work, shown=shown, again=functools.partial(
+        _list_page, request, session, clock, account_id, values=values))
 
 
 async def _endpoint_page(request: Request, session: SessionDep, clock: ClockDep,
@@ -118,7 +127,8 @@ async def _endpoint_page(request: Request, session: SessionDep, clock: ClockDep,
                                             failing_since=endpoint.failing_since),
                   stats=await stats.endpoint_stats(session, endpoint=endpoint, now=now),
                   recent=await queries.delivery_rows(session, recent), more=more is not None,
-                  formats=FORMATS, event_choices=event_choices(), **context)
+                  formats=FORMATS, event_choices=event_choices(),
+                  profiles=await _profiles(session, account_id), **context)
 
 
 @router.get("/{endpoint_id}")
@@ -129,22 +139,24 @@ async def read_endpoint(
     return await _endpoint_page(request, session, clock, account_id, endpoint_id)
 
 
-async def _failed(request: Request, session: SessionDep, clock: ClockDep,
-                  account_id: uuid.UUID, endpoint_id: uuid.UUID, problem: Problem) -> Response:
-    return await page_with_problem(session, problem, functools.partial(
-        _endpoint_page, request, session, clock, account_id, endpoint_id))
+def _again(request: Request, session: SessionDep, clock: ClockDep, account_id: uuid.UUID,
+           endpoint_id: uuid.UUID) -> Callable[..., Awaitable[Response]]:
+    return functools.partial(_endpoint_page, request, session, clock, account_id, endpoint_id)
 
 
 def _changes(form: Any, channel: str) -> dict[str, Any]:
     """The edit form as the API's update: headers typed replace the set (or
-    the box removes them); the rate limit and description left empty clear."""
+    the box removes them); the rate limit and description left empty clear;
+    credentials are kept unless replaced or removed (never shown back)."""
     target = "url" if channel == "webhook" else "email_address"
     changes: dict[str, Any] = {
         target: forms.text(form, target), "description": forms.text(form, "description"),
         "event_types": forms.many(form, "event_types") or ["*"],
-        "rate_limit_per_s": forms.text(form, "rate_limit_per_s")}
-    if channel == "webhook":  # e-mail has one format
+        "rate_limit_per_s": forms.text(form, "rate_limit_per_s"),
+        "profile_id": forms.text(form, "profile_id")}  # "None" leaves a profile
+    if channel == "webhook":  # e-mail has one format, and no HTTP credentials
         changes["format"] = forms.text(form, "format") or "standard"
+        changes.update(forms.credential_changes(form))
     if forms.checked(form, "clear_headers"):
         changes["headers"] = None
     elif headers := forms.header_lines(forms.text(form, "headers"), "headers"):
@@ -157,17 +169,15 @@ async def update_endpoint(
     request: Request, endpoint_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, settings: SettingsDep, account_id: PortalAccountDep,
 ) -> Response:
-    try:
+    async def work() -> object:
         endpoint = await endpoints.get_endpoint(session, account_id=account_id,
                                                 endpoint_id=endpoint_id)
         body = forms.validated(EndpointUpdate, _changes(form, endpoint.channel))
-        await endpoints.update_endpoint(session, account_id=account_id,
-                                        endpoint_id=endpoint_id, body=body,
-                                        settings=settings, now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, clock, account_id, endpoint_id, problem)
-    await session.commit()
-    return redirect(f"/ui/portal/endpoints/{endpoint_id}?done=saved")
+        return await endpoints.update_endpoint(session, account_id=account_id,
+                                               endpoint_id=endpoint_id, body=body,
+                                               settings=settings, now=clock.now())
+    return await form_action(session, work, done=f"/ui/portal/endpoints/{endpoint_id}?done=saved",
+                             again=_again(request, session, clock, account_id, endpoint_id))
 
 
 @router.post("/{endpoint_id}/rotate-secret")
@@ -212,7 +222,7 @@ async def recover_endpoint(
     request: Request, endpoint_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, account_id: PortalAccountDep,
 ) -> Response:
-    try:
+    async def work() -> actions.Requeue:
         since = forms.local_moment(form, date_field="since_date", time_field="since_time",
                                    zone_field="since_zone")
         # No date: everything failed, as actions.retry_endpoint takes it.
@@ -220,13 +230,14 @@ async def recover_endpoint(
             since = forms.validated(RecoverRequest, {"since": since}).since
         endpoint = await endpoints.get_endpoint(session, account_id=account_id,
                                                 endpoint_id=endpoint_id)
-        done = await actions.retry_endpoint(session, endpoint=endpoint, since=since,
+        return await actions.retry_endpoint(session, endpoint=endpoint, since=since,
                                             now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, clock, account_id, endpoint_id, problem)
-    await session.commit()
-    busy = f" {len(done.in_flight)} being sent right now were left as they are." \
-        if done.in_flight else ""
-    return await _endpoint_page(
-        request, session, clock, account_id, endpoint_id,
-        notice=f"{len(done.requeued)} failed or held deliveries requeued.{busy}")
+
+    async def shown(done: actions.Requeue) -> Response:
+        busy = f" {len(done.in_flight)} being sent right now were left as they are." \
+            if done.in_flight else ""
+        return await _endpoint_page(
+            request, session, clock, account_id, endpoint_id,
+            notice=f"{len(done.requeued)} failed or held deliveries requeued.{busy}")
+    return await form_action_shown(session, work, shown=shown, again=_again(
+        request, session, clock, account_id, endpoint_id))

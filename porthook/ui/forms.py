@@ -28,6 +28,15 @@ def text(form: FormData, name: str) -> str | None:
     return value or None
 
 
+def required_text(form: FormData, name: str) -> str:
+    """A text field that must not be left empty (422 naming it)."""
+    value = text(form, name)
+    if value is None:
+        raise Unprocessable(f"{name}: write something first",
+                            errors=[FieldError(field=name, message="required")])
+    return value
+
+
 def many(form: FormData, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str) and v]
 
@@ -55,6 +64,24 @@ def header_lines(raw: str | None, field: str) -> dict[str, str]:
                                                    message="one 'Name: value' per line")])
         found[name.strip()] = value.strip()
     return found
+
+
+KEEP, REMOVE = "keep", "remove"
+CREDENTIAL_FIELDS = {"basic": ("username", "password"), "bearer": ("token",)}
+
+
+def credential_changes(form: FormData) -> dict[str, Any]:
+    """The write-only credentials part of an endpoint form, as the API's body:
+    nothing when kept (or "none" on creation), ``credentials: null`` when
+    removed, else the new ones (the API's model checks them). The fields are
+    named ``credentials.username`` etc.; the choice is ``credentials_type``."""
+    choice = text(form, "credentials_type") or KEEP
+    if choice == REMOVE:
+        return {"credentials": None}
+    if choice not in CREDENTIAL_FIELDS:
+        return {}
+    given = {name: text(form, f"credentials.{name}") for name in CREDENTIAL_FIELDS[choice]}
+    return {"credentials": {"type": choice, **{k: v for k, v in given.items() if v}}}
 
 
 def validated(model: type[Model], data: dict[str, Any]) -> Model:
@@ -115,9 +142,13 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "state", "zip", "country")
-END_USER_FIELDS = ("business_name", "first_name", "last_name", "authorized_person",
-                   "location_type", "caller_id")
-PORT_OUT_FIELDS = ("losing_carrier", "account_number", "pin", "btn", "partial_port_details")
+END_USER_FIELDS = ("business_name", "first_name", "last_name", "business_contact",
+                   "authorized_person", "location_type", "caller_id")
+PORT_OUT_FIELDS = ("losing_carrier", "account_number", "pin", "btn", "partial_port_details",
+                   "wireless_pin")
+# Check boxes: the form always shows them, so an unchecked one means "no"
+# (a fix for PORT_TYPE_INCORRECT may be to uncheck the partial port).
+PORT_OUT_FLAGS = ("partial_port", "wireless_number")
 
 
 def order_fields(form: FormData) -> dict[str, Any]:
@@ -134,11 +165,12 @@ def order_fields(form: FormData) -> dict[str, Any]:
         "port_out": {f: text(form, f"port_out.{f}") for f in PORT_OUT_FIELDS},
         "reseller_name": text(form, "reseller_name"),
     }
-    if checked(form, "port_out.partial_port"):
-        data["port_out"]["partial_port"] = True
     numbers = number_list(text(form, "phone_numbers"))
     if numbers:
         data["phone_numbers"] = numbers
     cleaned = _clean(data)
+    cleaned.setdefault("port_out", {}).update(
+        {flag: checked(form, f"port_out.{flag}") for flag in PORT_OUT_FLAGS})
     cleaned["on_demand_activation"] = checked(form, "on_demand_activation")
+    cleaned["messaging"] = {"enable_messaging": checked(form, "messaging.enable_messaging")}
     return cleaned

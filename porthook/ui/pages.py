@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -22,6 +22,7 @@ from porthook.problems import NotFound, Problem, validation_errors
 from porthook.ui import rules
 from porthook.ui.deps import PageForbidden, SignInRequired
 
+T = TypeVar("T")
 HERE = Path(__file__).parent
 PREFIX = "/ui"
 DESK_PREFIX = "/ui/desk"
@@ -41,6 +42,7 @@ def make_environment() -> Environment:
                       autoescape=select_autoescape(default=True), enable_async=False)
     env.filters["when"] = _when
     env.filters["age"] = rules.format_age
+    env.filters["customer_status"] = rules.customer_status
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     return env
 
@@ -64,6 +66,34 @@ async def page_with_problem(
         raise problem
     return await page(status_code=problem.status, error=problem.detail,
                       field_errors=problem.errors)
+
+
+async def form_action(
+    session: AsyncSession, work: Callable[[], Awaitable[T]], *,
+    done: str | Callable[[T], str], again: Callable[..., Awaitable[Response]],
+) -> Response:
+    """The one shape of a dashboard form handler: run the use case (the API's
+    own service); if it raises a problem, ``again`` renders the page the form
+    came from with it (see ``page_with_problem``); else commit and redirect
+    (303) to ``done``, or to ``done(result)``."""
+    async def to_done(result: T) -> Response:
+        return redirect(done(result) if callable(done) else done)
+    return await form_action_shown(session, work, shown=to_done, again=again)
+
+
+async def form_action_shown(
+    session: AsyncSession, work: Callable[[], Awaitable[T]], *,
+    shown: Callable[[T], Awaitable[Response]], again: Callable[..., Awaitable[Response]],
+) -> Response:
+    """``form_action`` for an outcome shown on the answer itself rather than
+    after a redirect (a signing secret must not travel in a URL; a retry says
+    what it requeued): commit, then ``shown(result)``."""
+    try:
+        result = await work()
+    except Problem as problem:
+        return await page_with_problem(session, problem, again)
+    await session.commit()
+    return await shown(result)
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -27,20 +29,20 @@ from porthook.porting.schemas import (
     PortingOrderUpdate,
 )
 from porthook.porting.snapshot import customer_comments
-from porthook.problems import FieldError, NotFound, Problem, Unprocessable
+from porthook.problems import FieldError, NotFound, Unprocessable
 from porthook.records import service as records
 from porthook.records.registry import OWN_SCHEMAS
 from porthook.records.schemas import snapshot as record_snapshot
 from porthook.ui import forms, queries
 from porthook.ui.deps import CheckedFormDep, PortalAccountDep
 from porthook.ui.desk_routes import document_response
-from porthook.ui.pages import page_with_problem, redirect, render
+from porthook.ui.pages import form_action, render
 
 router = APIRouter(prefix="/portal")
 
 NOTICES = {
     "created": "Order saved as a draft. Upload the LOA if you have not, then submit.",
-    "saved": "Changes saved.", "resubmitted": "Changes saved and the porting desk told.",
+    "saved": "Changes saved.", "resubmitted": "Order resubmitted to the porting desk.",
     "submitted": "Order submitted to the porting desk.", "cancelled": "Cancellation requested.",
     "activated": "Numbers activated.", "comment": "Comment sent.",
     "document": "Document uploaded.", "defaults": "Porting defaults saved.",
@@ -57,25 +59,51 @@ def _filters(status: str | None, customer_reference: str | None,
 
 @router.get("")
 async def read_orders(
-    request: Request, session: SessionDep, account_id: PortalAccountDep,
+    request: Request, session: SessionDep, clock: ClockDep, account_id: PortalAccountDep,
     status: str | None = None, customer_reference: str | None = None,
     phone_number: str | None = None, cursor: Annotated[str | None, Query()] = None,
 ) -> Response:
     filters = _filters(status, customer_reference, phone_number)
-    rows, next_cursor = await orders.list_orders(
-        session, account_id=account_id, **filters.model_dump(), cursor=cursor,
-        limit=DEFAULT_LIMIT)
+    # The desk queue's read model scoped to the account: a count of numbers
+    # per order, not every order's numbers, comments and documents loaded.
+    rows, next_cursor = await queries.desk_queue(
+        session, filters=queries.QueueFilters(account_id=account_id, **filters.model_dump()),
+        now=clock.now(), cursor=cursor, limit=DEFAULT_LIMIT)
     return render(request, "portal/orders.html", title="Porting orders", rows=rows,
                   filters=filters, next_cursor=next_cursor, query=dict(request.query_params),
                   statuses=[s.value for s in rules.OrderStatus
                             if s != rules.OrderStatus.DELETED])
 
 
+# The fix form names, under each exception code, the fields it asks to change.
+FIELD_LABELS = {
+    "port_out.account_number": "Account number", "end_user.authorized_person":
+    "Authorized person", "port_out.btn": "Billing telephone number (BTN)",
+    "end_user.business_name": "Business name", "end_user.first_name": "First name",
+    "end_user.last_name": "Last name", "end_user.service_address": "Service address",
+    "end_user.service_address.zip": "ZIP or postal code", "port_out.partial_port":
+    "Partial port", "port_out.partial_port_details": "Partial port details",
+    "phone_numbers": "Phone numbers", "desired_port_date": "Desired port date",
+    "desired_port_time": "Desired port time", "documents.loa": "a new LOA",
+    "port_out.pin": "Port-out PIN",
+}
+
+
+def _fixes(order: PortingOrder | None) -> list[tuple[str, str, list[str]]]:
+    """(code, description, labels of the fields to change) of an exception."""
+    if order is None or order.status != rules.OrderStatus.EXCEPTION:
+        return []
+    return [(d["code"], d["description"],
+             [FIELD_LABELS.get(f, f) for f in rules.fields_to_fix([d["code"]])])
+            for d in order.status_details]
+
+
 def _form_page(request: Request, *, order: PortingOrder | None, status_code: int = 200,
                values: dict[str, Any] | None = None, **context: Any) -> Response:
     title = "New porting order" if order is None else f"Fix order {order.support_key}"
     return render(request, "portal/order_form.html", status_code=status_code, title=title,
-                  order=order, values=values or {}, time_zones=rules.TIME_ZONES, **context)
+                  order=order, values=values or {}, time_zones=rules.TIME_ZONES,
+                  fixes=_fixes(order), **context)
 
 
 @router.get("/orders/new")
@@ -101,22 +129,34 @@ async def create_order(
     settings: SettingsDep, account_id: PortalAccountDep,
 ) -> Response:
     now = clock.now()
-    try:
+
+    async def work() -> PortingOrder:
         body = forms.validated(PortingOrderCreate, forms.order_fields(form))
         order = await orders.create_order(session, account_id=account_id, body=body,
                                           settings=settings, now=now)
-        loa = await _upload(form, "loa", settings)
-        if loa is not None:
-            await attachments.add_document(
-                session, order_id=order.id, account_id=account_id, document_type="loa",
-                filename=_filename(form, "loa"), content=loa,
-                max_bytes=settings.document_max_bytes, now=now)
-    except Problem as problem:
-        await session.rollback()
-        return _form_page(request, order=None, status_code=problem.status, values=dict(form),
-                          error=problem.detail, field_errors=problem.errors)
-    await session.commit()
-    return redirect(f"/ui/portal/orders/{order.id}?done=created")
+        await _attach_loa(session, form, settings, order_id=order.id, account_id=account_id,
+                          now=now)
+        return order
+
+    async def again(**problem: Any) -> Response:
+        return _form_page(request, order=None, values=dict(form), **problem)
+    return await form_action(session, work, again=again,
+                             done=lambda order: _back(order.id, "created"))
+
+
+async def _attach_loa(session: SessionDep, form: FormData, settings: Settings, *,
+                      order_id: uuid.UUID, account_id: uuid.UUID, now: datetime) -> None:
+    """The form's LOA file, if one was chosen, as the API's document upload."""
+    loa = await _upload(form, "loa", settings)
+    if loa is not None:
+        await attachments.add_document(
+            session, order_id=order_id, account_id=account_id, document_type="loa",
+            filename=_filename(form, "loa"), content=loa,
+            max_bytes=settings.document_max_bytes, now=now)
+
+
+def _back(order_id: uuid.UUID, done: str) -> str:
+    return f"/ui/portal/orders/{order_id}?done={done}"
 
 
 async def _order_page(request: Request, session: SessionDep, account_id: uuid.UUID,
@@ -140,10 +180,9 @@ async def read_order(
     return await _order_page(request, session, account_id, order_id)
 
 
-async def _failed(request: Request, session: SessionDep, account_id: uuid.UUID,
-                  order_id: uuid.UUID, problem: Problem) -> Response:
-    return await page_with_problem(session, problem, functools.partial(
-        _order_page, request, session, account_id, order_id))
+def _again(request: Request, session: SessionDep, account_id: uuid.UUID,
+           order_id: uuid.UUID) -> Callable[..., Awaitable[Response]]:
+    return functools.partial(_order_page, request, session, account_id, order_id)
 
 
 @router.get("/orders/{order_id}/edit")
@@ -159,35 +198,37 @@ async def update_order(
     request: Request, order_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, settings: SettingsDep, account_id: PortalAccountDep,
 ) -> Response:
-    """Save the fix form; "Save and resubmit" also tells the desk, in a comment,
-    that the order is ready for another look (the desk moves it on)."""
+    """Save the fix form (fields, a new LOA, a message to the desk). "Save and
+    resubmit" then resubmits the order out of exception, as the API's
+    ``actions/resubmit``: all in one transaction, so a refused resubmit keeps
+    nothing and the form shows why."""
     now = clock.now()
     resubmit = form.get("resubmit") is not None
-    try:
+
+    async def work() -> None:
         body = forms.validated(PortingOrderUpdate, forms.order_fields(form))
         await orders.update_order(session, account_id=account_id, order_id=order_id,
                                   body=body, settings=settings, now=now)
-        if resubmit:
-            note = forms.text(form, "message")
+        await _attach_loa(session, form, settings, order_id=order_id, account_id=account_id,
+                          now=now)
+        if note := forms.text(form, "message"):
             await attachments.add_comment(
-                session, order_id=order_id, account_id=account_id,
-                body="Order fixed and resubmitted" + (f": {note}" if note else "."),
+                session, order_id=order_id, account_id=account_id, body=note,
                 user_type="user", user_id=str(account_id), now=now)
-    except Problem as problem:
-        await session.rollback()
-        if isinstance(problem, NotFound):
-            raise
+        if resubmit:
+            await orders.resubmit_order(session, account_id=account_id, order_id=order_id,
+                                        now=now)
+
+    async def again(**problem: Any) -> Response:
         order = await orders.get_order(session, order_id=order_id, account_id=account_id)
-        return _form_page(request, order=order, status_code=problem.status,
-                          values=dict(form), error=problem.detail,
-                          field_errors=problem.errors)
-    await session.commit()
-    done = "resubmitted" if resubmit else "saved"
-    return redirect(f"/ui/portal/orders/{order_id}?done={done}")
+        return _form_page(request, order=order, values=dict(form), **problem)
+    return await form_action(session, work, again=again,
+                             done=_back(order_id, "resubmitted" if resubmit else "saved"))
 
 
 ACTIONS = {
     "submit": (orders.submit_order, "submitted"),
+    "resubmit": (orders.resubmit_order, "resubmitted"),
     "cancel": (orders.cancel_order, "cancelled"),
     "activate": (orders.activate_on_demand, "activated"),
 }
@@ -201,12 +242,12 @@ async def create_order_action(
     if action not in ACTIONS:
         raise NotFound(f"there is no order action {action!r}")
     use_case, done = ACTIONS[action]
-    try:
-        await use_case(session, account_id=account_id, order_id=order_id, now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, account_id, order_id, problem)
-    await session.commit()
-    return redirect(f"/ui/portal/orders/{order_id}?done={done}")
+
+    async def work() -> PortingOrder:
+        return await use_case(session, account_id=account_id, order_id=order_id,
+                              now=clock.now())
+    return await form_action(session, work, done=_back(order_id, done),
+                             again=_again(request, session, account_id, order_id))
 
 
 @router.post("/orders/{order_id}/comments")
@@ -214,18 +255,13 @@ async def create_order_comment(
     request: Request, order_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, account_id: PortalAccountDep,
 ) -> Response:
-    try:
-        body = forms.text(form, "body")
-        if body is None:
-            raise Unprocessable("write the comment first",
-                                errors=[FieldError(field="body", message="required")])
-        await attachments.add_comment(session, order_id=order_id, account_id=account_id,
-                                      body=body, user_type="user", user_id=str(account_id),
-                                      now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, account_id, order_id, problem)
-    await session.commit()
-    return redirect(f"/ui/portal/orders/{order_id}?done=comment")
+    async def work() -> object:
+        return await attachments.add_comment(
+            session, order_id=order_id, account_id=account_id,
+            body=forms.required_text(form, "body"), user_type="user", user_id=str(account_id),
+            now=clock.now())
+    return await form_action(session, work, done=_back(order_id, "comment"),
+                             again=_again(request, session, account_id, order_id))
 
 
 @router.post("/orders/{order_id}/documents")
@@ -233,20 +269,18 @@ async def create_order_document(
     request: Request, order_id: uuid.UUID, form: CheckedFormDep, session: SessionDep,
     clock: ClockDep, settings: SettingsDep, account_id: PortalAccountDep,
 ) -> Response:
-    try:
+    async def work() -> object:
         document_type = forms.text(form, "document_type") or ""
         content = await _upload(form, "file", settings)
         if document_type not in DOCUMENT_TYPES or content is None:
             raise Unprocessable("choose a document type and a file", errors=[
                 FieldError(field="file", message="a PDF, PNG or JPEG file")])
-        await attachments.add_document(
+        return await attachments.add_document(
             session, order_id=order_id, account_id=account_id, document_type=document_type,
             filename=_filename(form, "file"), content=content,
             max_bytes=settings.document_max_bytes, now=clock.now())
-    except Problem as problem:
-        return await _failed(request, session, account_id, order_id, problem)
-    await session.commit()
-    return redirect(f"/ui/portal/orders/{order_id}?done=document")
+    return await form_action(session, work, done=_back(order_id, "document"),
+                             again=_again(request, session, account_id, order_id))
 
 
 @router.get("/orders/{order_id}/documents/{document_id}")
@@ -260,14 +294,24 @@ async def read_order_document(
                              download=download)
 
 
+class FormPortabilityCheckIn(PortabilityCheckIn):
+    """The API's check, plus the order a fix form edits: its own numbers are
+    not reported as held by an open order (by itself)."""
+
+    order_id: uuid.UUID | None = None
+
+
 @router.post("/portability", response_model=PortabilityCheckPublic)
 async def create_portability_check(
-    body: PortabilityCheckIn, _form: CheckedFormDep, session: SessionDep,
+    body: FormPortabilityCheckIn, _form: CheckedFormDep, session: SessionDep,
     account_id: PortalAccountDep,
 ) -> PortabilityCheckPublic:
-    """For the create form's check as you type (JSON; CSRF token in a header)."""
+    """For the order forms' check as you type (JSON; CSRF token in a header)."""
+    if body.order_id is not None:  # another account's order: 404, as everywhere
+        await orders.get_order(session, order_id=body.order_id, account_id=account_id)
     results = await defaults.check_portability(session, account_id=account_id,
-                                               phone_numbers=body.phone_numbers)
+                                               phone_numbers=body.phone_numbers,
+                                               except_order_id=body.order_id)
     return PortabilityCheckPublic(data=results)
 
 
@@ -289,17 +333,17 @@ async def update_defaults(
     fields = ("default_port_time", "default_port_time_zone", "contact_email", "webhook_url",
               "webhook_format")
     data = {name: forms.text(form, name) for name in fields}
-    try:
+
+    async def work() -> object:
         body = forms.validated(PortingDefaultsIn, {k: v for k, v in data.items() if v})
-        await defaults.put_defaults(session, account_id=account_id, body=body,
-                                    settings=settings, now=clock.now())
-    except Problem as problem:
-        await session.rollback()
-        return render(request, "portal/defaults.html", status_code=problem.status,
-                      title="Porting defaults", values=data, time_zones=rules.TIME_ZONES,
-                      error=problem.detail, field_errors=problem.errors)
-    await session.commit()
-    return redirect("/ui/portal/defaults?done=defaults")
+        return await defaults.put_defaults(session, account_id=account_id, body=body,
+                                           settings=settings, now=clock.now())
+
+    async def again(**problem: Any) -> Response:
+        return render(request, "portal/defaults.html", title="Porting defaults", values=data,
+                      time_zones=rules.TIME_ZONES, **problem)
+    return await form_action(session, work, done="/ui/portal/defaults?done=defaults",
+                             again=again)
 
 
 @router.get("/records")

@@ -48,6 +48,7 @@ class QueueRow:
     customer_reference: str | None
     status: str
     status_changed_at: datetime
+    updated_at: datetime
     desired_port_date: date | None
     foc_date: datetime | None
     activation_due_at: datetime | None
@@ -127,7 +128,8 @@ async def desk_queue(
         PortingOrder.id, PortingOrder.order_number, PortingOrder.support_key,
         PortingOrder.account_id, Account.name.label("account_name"),
         PortingOrder.customer_reference, PortingOrder.status, PortingOrder.status_changed_at,
-        PortingOrder.desired_port_date, PortingOrder.foc_date, PortingOrder.activation_due_at,
+        PortingOrder.updated_at, PortingOrder.desired_port_date, PortingOrder.foc_date,
+        PortingOrder.activation_due_at,
         number_count.label("number_count"),
     ).join(Account, Account.id == PortingOrder.account_id)
     sort = rules.QUEUE_VIEWS[filters.view].sort

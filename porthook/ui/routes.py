@@ -9,7 +9,15 @@ from fastapi import APIRouter, Request, Response
 
 from porthook.config import Settings
 from porthook.deps import ClockDep, SessionDep, SettingsDep
-from porthook.ui import delivery_routes, desk_routes, endpoint_routes, portal_routes, rules, service
+from porthook.ui import (
+    delivery_routes,
+    desk_routes,
+    endpoint_routes,
+    portal_routes,
+    profile_routes,
+    rules,
+    service,
+)
 from porthook.ui.deps import COOKIE, CSRF_FIELD, CheckedFormDep, ViewerDep
 from porthook.ui.models import UiSession
 from porthook.ui.pages import redirect, render
@@ -112,5 +120,6 @@ async def redeem_portal_link(
 router.include_router(desk_routes.router)
 router.include_router(portal_routes.router)
 router.include_router(endpoint_routes.router)
+router.include_router(profile_routes.router)
 router.include_router(delivery_routes.portal)
 router.include_router(delivery_routes.desk)

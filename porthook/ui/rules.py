@@ -116,3 +116,22 @@ def view_window(view: str, now: datetime) -> tuple[datetime, datetime] | None:
         start = datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
         return start, start + timedelta(days=1)
     return None
+
+
+# What each status means to the customer (UI.md: the references show customers
+# their own labels, e.g. Kazoo's "Rejected - Action Required"), beside the
+# API's status value.
+CUSTOMER_STATUS_LABELS: dict[str, str] = {
+    OrderStatus.DRAFT: "Draft: not submitted yet",
+    OrderStatus.IN_PROCESS: "Received: the porting desk is reviewing it",
+    OrderStatus.SUBMITTED: "Submitted to the losing carrier, waiting for the FOC date",
+    OrderStatus.EXCEPTION: "Action required: fix the order and resubmit it",
+    OrderStatus.FOC_DATE_CONFIRMED: "Scheduled: the losing carrier confirmed the date",
+    OrderStatus.PORTED: "Ported: the numbers are active here",
+    OrderStatus.CANCEL_PENDING: "Cancellation requested",
+    OrderStatus.CANCELLED: "Cancelled",
+}
+
+
+def customer_status(status: str) -> str:
+    return CUSTOMER_STATUS_LABELS.get(status, status)

@@ -20,6 +20,7 @@ from tests.porting_helpers import (
     order_events,
     run_due,
     submitted_order,
+    upload,
 )
 
 
@@ -253,3 +254,62 @@ async def test_messaging_and_comments(
                                   "porting_order.new_comment", "porting_order.new_comment"]
     assert events[1]["data"]["previous_messaging_port_status"] == "pending"
     assert events[2]["data"]["comment"]["body"] == "Need a new LOA"
+
+
+async def test_customer_resubmits_an_exception_once_its_fields_are_fixed(
+    client: httpx.AsyncClient, make_account: AccountFactory, operator_headers: dict[str, str],
+) -> None:
+    _, headers = await make_account()
+    order = await submitted_order(client, headers, operator_headers, NY)
+    url = f"/v1/porting-orders/{order['id']}"
+    early = await client.post(f"{url}/actions/resubmit", headers=headers)
+    assert early.status_code == 409  # submitted, not in exception
+    assert early.json()["current_status"] == "submitted"
+    await desk_status(client, operator_headers, order["id"], "exception", details=[
+        {"code": "ACCOUNT_NUMBER_MISMATCH"}, {"code": "LOA_ILLEGIBLE"},
+        {"code": "OSP_IRRESPONSIVE"}])
+
+    unchanged = await client.post(f"{url}/actions/resubmit", headers=headers)
+    assert unchanged.status_code == 422
+    assert unchanged.headers["content-type"].startswith("application/problem+json")
+    assert {e["field"] for e in unchanged.json()["errors"]} == {
+        "port_out.account_number", "documents.loa"}
+
+    # A change elsewhere does not fix the account number.
+    await client.patch(url, json={"customer_reference": "ref-2"}, headers=headers)
+    await client.patch(url, json={"port_out": {"account_number": "ACC-10"}}, headers=headers)
+    half = await client.post(f"{url}/actions/resubmit", headers=headers)
+    assert half.status_code == 422
+    assert [e["field"] for e in half.json()["errors"]] == ["documents.loa"]
+
+    assert (await upload(client, headers, order["id"])).status_code == 201
+    done = await client.post(f"{url}/actions/resubmit", headers=headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "submitted"
+    assert done.json()["status_details"] == []
+    again = await client.post(f"{url}/actions/resubmit", headers=headers)
+    assert again.status_code == 409
+
+    events = await order_events(client, headers, order["id"])
+    last = events[-1]
+    assert last["type"] == "porting_order.status_changed"
+    assert last["data"]["previous_status"] == "exception"
+    assert last["data"]["porting_order"]["status"] == "submitted"
+    assert_no_pins(events)
+    # The desk takes it up as any submitted order: the FOC can be confirmed.
+    await desk_status(client, operator_headers, order["id"], "foc-date-confirmed",
+                      foc_date=(datetime.now(UTC) + timedelta(days=6)).isoformat())
+
+
+async def test_resubmit_is_the_customers_own(
+    client: httpx.AsyncClient, make_account: AccountFactory, operator_headers: dict[str, str],
+) -> None:
+    _, headers = await make_account()
+    _, other = await make_account()
+    order = await submitted_order(client, headers, operator_headers, NY)
+    await desk_status(client, operator_headers, order["id"], "exception",
+                      details=[{"code": "OSP_IRRESPONSIVE"}])
+    url = f"/v1/porting-orders/{order['id']}/actions/resubmit"
+    assert (await client.post(url, headers=other)).status_code == 404
+    # A code the desk resolves asks no field of the customer.
+    assert (await client.post(url, headers=headers)).status_code == 200

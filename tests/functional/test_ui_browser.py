@@ -135,26 +135,43 @@ def desk_raises_an_exception(desk: Any, served: Served, support_key: str) -> Non
     check_accessibility(desk)
 
 
-def customer_fixes_and_resubmits(customer: Any, order_url: str) -> None:
-    """Sees the exception and its reason, never the note; fixes the account
-    number and resubmits."""
+CUSTOMER_NOTE = "Account number corrected from the latest bill"
+
+
+def customer_fixes_and_resubmits(customer: Any, served: Served, order_url: str) -> None:
+    """Sees the exception, its reason and the field it names, never the note;
+    a resubmit without the fix is refused (nothing kept), then the fixed
+    order goes back to the desk as submitted."""
     visit(customer, order_url)
     content = customer.content()
     assert "ACCOUNT_NUMBER_MISMATCH" in content and INTERNAL_NOTE not in content
+    assert "Action required: fix the order and resubmit it" in content
     customer.get_by_role("link", name="Fix and resubmit this order").click()
     customer.wait_for_load_state()
     check_accessibility(customer)
-    customer.get_by_label("Account number").fill("654321")
+    assert "change: Account number" in customer.content()
+    customer.get_by_text("+12125550112: portable").wait_for()  # its own hold does not count
+    customer.get_by_label("Customer reference").fill("acme-43")
     customer.get_by_role("button", name="Save and resubmit").click()
     customer.wait_for_load_state()
-    assert "porting desk told" in customer.content()
+    assert "ACCOUNT_NUMBER_MISMATCH asks you to change port_out.account_number" in (
+        customer.content())
+    check_accessibility(customer)
+    customer.get_by_label("Account number").fill("654321")
+    customer.get_by_label("Message to the porting desk (optional)").fill(CUSTOMER_NOTE)
+    shot(customer, served, "portal-fix-form")
+    customer.get_by_role("button", name="Save and resubmit").click()
+    customer.wait_for_load_state()
+    assert "Order resubmitted to the porting desk" in customer.content()
+    assert "submitted" in customer.locator("h1").inner_text()
     assert INTERNAL_NOTE not in customer.content()
 
 
 def desk_confirms_and_activates(desk: Any) -> None:
     desk.reload()
-    assert "Order fixed and resubmitted" in desk.content()
-    move_status(desk, "submitted")
+    assert CUSTOMER_NOTE in desk.content()
+    assert "Status: exception → submitted" in desk.content()
+    assert "submitted" in desk.locator("h1").inner_text()
     move_status(desk, "foc-date-confirmed",
                 foc_date=(datetime.now(UTC) + timedelta(days=5)).date().isoformat())
     assert "foc-date-confirmed" in desk.locator("h1").inner_text()
@@ -173,7 +190,7 @@ def test_an_order_from_creation_to_activation(served: Served, context: Any) -> N
     desk = desk_context.new_page()
     order_url, support_key = customer_creates_and_submits(customer, served, customer_key)
     desk_raises_an_exception(desk, served, support_key)
-    customer_fixes_and_resubmits(customer, order_url)
+    customer_fixes_and_resubmits(customer, served, order_url)
     desk_confirms_and_activates(desk)
     desk_context.close()
     visit(customer, order_url)
@@ -188,10 +205,12 @@ def test_an_order_from_creation_to_activation(served: Served, context: Any) -> N
 
 def test_every_portal_page_is_accessible(served: Served, context: Any) -> None:
     _, key = served.account("Pages Inc")
+    profile = served.api("POST", "/v1/notification-profiles", key, json={"name": "Team"}).json()
     page = context.new_page()
     sign_in(page, served, key)
     for path in ("/ui/portal", "/ui/portal/orders/new", "/ui/portal/defaults",
-                 "/ui/portal/endpoints",
+                 "/ui/portal/endpoints", "/ui/portal/profiles",
+                 f"/ui/portal/profiles/{profile['id']}",
                  "/ui/portal/records", "/ui/portal/records/users", "/ui/login"):
         response = visit(page, f"{served.base}{path}")
         assert response.status == 200, path
@@ -395,3 +414,29 @@ def test_the_endpoint_shows_every_delivery_and_a_failed_one_is_retried(
     check_accessibility(desk)
     assert "Attempts" in desk.content()
     desk.context.close()
+
+
+def test_endpoint_credentials_are_set_and_removed_on_the_edit_form(
+    served: Served, context: Any,
+) -> None:
+    _, key = served.account("Creds Co")
+    page = context.new_page()
+    with threaded_sink() as sink:
+        sign_in(page, served, key)
+        add_endpoint_from_the_form(page, served, sink.url("/hook"))
+        assert "Keep as they are (not set)" in page.content()
+        page.get_by_label("Credentials", exact=True).select_option("bearer")
+        page.get_by_label("Token (Bearer)").fill("browser-tok-secret")
+        page.get_by_role("button", name="Save changes").click()
+        page.wait_for_load_state()
+        check_accessibility(page)
+        assert "Changes saved" in page.content()
+        assert "bearer set" in page.content() and "browser-tok-secret" not in page.content()
+        page.get_by_role("button", name="Send a test event").click()
+        page.wait_for_load_state()
+        wait_until(lambda: len(sink.at("/hook")) >= 1)
+        assert sink.at("/hook")[-1].headers["authorization"] == "Bearer browser-tok-secret"
+        page.get_by_label("Credentials", exact=True).select_option("remove")
+        page.get_by_role("button", name="Save changes").click()
+        page.wait_for_load_state()
+        assert "Keep as they are (not set)" in page.content()

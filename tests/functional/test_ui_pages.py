@@ -11,7 +11,7 @@ from porthook.db import Database
 from tests.conftest import AccountFactory
 from tests.functional.sinks import Sink
 from tests.functional.test_ui_signin import rows, sign_in
-from tests.porting_helpers import NY, PDF, create_order, order_body, upload
+from tests.porting_helpers import NY, PDF, create_order, order_body, order_events, upload
 
 
 def _key(headers: dict[str, str]) -> str:
@@ -56,6 +56,19 @@ async def test_the_desk_moves_an_order_and_says_why_a_move_is_refused(
     document = api.json()["documents"][0]["id"]
     viewed = await client.get(f"{page}/documents/{document}")
     assert viewed.content == PDF and viewed.headers["content-disposition"].startswith("inline")
+    downloaded = await client.get(f"{page}/documents/{document}?download=true")
+    assert downloaded.content == PDF
+    assert downloaded.headers["content-disposition"].startswith("attachment")
+    # A confirm with the numbers' own FOC, given in the form's zone.
+    confirmed = await client.post(f"{page}/numbers", data={
+        "csrf_token": csrf, "action": "confirm", "phone_numbers": NY,
+        "number_foc_date": "2030-03-04", "number_foc_time": "10:30",
+        "number_foc_zone": "US/Central"})
+    assert confirmed.status_code == 303
+    number = (await client.get(f"/v1/porting-orders/{order['id']}", headers=headers)
+              ).json()["phone_numbers"][0]
+    assert number["status"] == "confirmed"
+    assert number["foc_date"].startswith("2030-03-04T16:30")  # 10:30 CST is 16:30 UTC
 
 
 async def test_the_portal_creates_an_order_with_its_loa_and_refuses_bad_fields(
@@ -131,3 +144,100 @@ async def test_webhook_endpoint_pages_show_the_secret_once_and_test_calls(
         answer = await client.post(f"{other_page}/{action}", data={"csrf_token": csrf})
         assert answer.status_code == 404, action
     assert sink.at("/theirs") == []
+
+
+async def test_the_portal_list_counts_numbers_filters_and_shows_only_its_account(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    _, other = await make_account()
+    await create_order(client, headers, NY, "+13125550102", customer_reference="two-numbers")
+    await create_order(client, headers, "+13125550103", customer_reference="one-number")
+    theirs = await create_order(client, other, "+13125550104", customer_reference="theirs")
+    await sign_in(client, _key(headers))
+    page = (await client.get("/ui/portal")).text
+    counts = re.findall(r">(two-numbers|one-number)</td>.*?<td>(\d+)</td>", page, re.S)
+    assert counts == [("one-number", "1"), ("two-numbers", "2")]  # newest first
+    assert theirs["support_key"] not in page
+    by_reference = (await client.get("/ui/portal?customer_reference=two-numbers")).text
+    assert "two-numbers" in by_reference and "one-number" not in by_reference
+    by_number = (await client.get("/ui/portal?phone_number=%2B13125550103")).text
+    assert "one-number" in by_number and "two-numbers" not in by_number
+    assert "No orders match" in (await client.get("/ui/portal?status=ported")).text
+
+
+async def test_the_order_form_sets_wireless_messaging_and_clears_flags_when_unchecked(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    _, csrf = await sign_in(client, _key(headers))
+    fields = {"csrf_token": csrf, "phone_numbers": NY, "end_user.business_contact": "Bob",
+              "end_user.caller_id": "ACME", "port_out.partial_port": "on",
+              "port_out.partial_port_details": "keep the fax line",
+              "port_out.wireless_number": "on", "port_out.wireless_pin": "w1r3-pin",
+              "messaging.enable_messaging": "on"}
+    created = await client.post("/ui/portal/orders", data=fields)
+    assert created.status_code == 303, created.text
+    order = (await client.get("/v1/porting-orders", headers=headers)).json()["data"][0]
+    assert order["end_user"]["business_contact"] == "Bob"
+    assert order["end_user"]["caller_id"] == "ACME"
+    assert order["port_out"]["partial_port"] is True
+    assert order["port_out"]["wireless_number"] is True
+    assert order["port_out"]["wireless_pin_set"] is True
+    assert order["messaging"]["enable_messaging"] is True
+    page = (await client.get(f"/ui/portal/orders/{order['id']}")).text
+    assert "w1r3-pin" not in page and "Wireless PIN" in page
+    # The edit form re-sent without the boxes checked: they are cleared.
+    saved = await client.post(f"/ui/portal/orders/{order['id']}", data={
+        "csrf_token": csrf, "phone_numbers": NY})
+    assert saved.status_code == 303
+    after = (await client.get(f"/v1/porting-orders/{order['id']}", headers=headers)).json()
+    assert after["port_out"]["partial_port"] is False
+    assert after["port_out"]["wireless_number"] is False
+    assert after["port_out"]["wireless_pin_set"] is True  # a PIN left empty is kept
+    assert after["messaging"]["enable_messaging"] is False
+
+
+async def test_saving_the_fix_form_unchanged_sends_no_update_event(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    order = await create_order(client, headers, NY)
+    _, csrf = await sign_in(client, _key(headers))
+    form = (await client.get(f"/ui/portal/orders/{order['id']}/edit")).text
+    # Every field as the form shows it (the PINs are never shown: left empty).
+    shown = dict(re.findall(r'<input id="[^"]+" name="([^"]+)" type="(?:text|date|time)" '
+                            r'value="([^"]*)"', form))
+    shown["phone_numbers"] = NY
+    shown["end_user.location_type"] = "business"
+    assert shown["port_out.account_number"] == "ACC-9"
+    saved = await client.post(f"/ui/portal/orders/{order['id']}",
+                              data={"csrf_token": csrf, **shown})
+    assert saved.status_code == 303
+    events = await order_events(client, headers, order["id"])
+    assert [e["type"] for e in events] == ["porting_order.created"]
+    repinned = await client.post(f"/ui/portal/orders/{order['id']}", data={
+        "csrf_token": csrf, **shown, "port_out.pin": "new-pin"})
+    assert repinned.status_code == 303
+    events = await order_events(client, headers, order["id"])
+    assert events[-1]["type"] == "porting_order.updated"
+    assert events[-1]["data"]["changed_fields"] == ["port_out"]
+
+
+async def test_the_fix_forms_portability_check_does_not_count_the_orders_own_hold(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    _, headers = await make_account()
+    _, other = await make_account()
+    order = await create_order(client, headers, NY)
+    theirs = await create_order(client, other, "+13125550109")
+    _, csrf = await sign_in(client, _key(headers))
+    url, csrf_header = "/ui/portal/portability", {"X-CSRF-Token": csrf}
+    new = await client.post(url, json={"phone_numbers": [NY]}, headers=csrf_header)
+    assert new.json()["data"][0]["portable"] is False  # for a new order: held
+    own = await client.post(url, json={"phone_numbers": [NY], "order_id": order["id"]},
+                            headers=csrf_header)
+    assert own.json()["data"][0]["portable"] is True
+    foreign = await client.post(url, json={"phone_numbers": [NY], "order_id": theirs["id"]},
+                                headers=csrf_header)
+    assert foreign.status_code == 404

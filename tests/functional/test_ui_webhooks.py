@@ -203,3 +203,99 @@ async def test_the_log_pages_newest_first_by_cursor_keeping_its_filters(
     second = await client.get(next_link.group(1).replace("&amp;", "&"))
     assert DELIVERY_LINK.findall(second.text) == [api[1]["id"]]
     assert "Next page" not in second.text
+
+
+async def test_endpoint_credentials_are_set_replaced_and_removed_from_the_forms_never_shown(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink,
+) -> None:
+    _, headers = await make_account()
+    _, csrf = await sign_in(client, _key(headers))
+    created = await client.post("/ui/portal/endpoints", data={
+        "csrf_token": csrf, "url": sink.url("/creds"), "credentials_type": "basic",
+        "credentials.username": "acme", "credentials.password": "pa55-w0rd-secret"})
+    assert created.status_code == 201, created.text
+    assert "pa55-w0rd-secret" not in created.text
+    endpoint = (await client.get("/v1/endpoints", headers=headers)).json()["data"][0]
+    assert endpoint["credentials_type"] == "basic"
+    url = f"/ui/portal/endpoints/{endpoint['id']}"
+    page = await client.get(url)
+    assert "basic set" in page.text and "pa55-w0rd-secret" not in page.text
+    assert 'value="keep" selected' in page.text  # the edit form keeps them by default
+
+    async def authorization_of_a_test_call() -> str | None:
+        tested = await client.post(f"{url}/test", data={"csrf_token": csrf})
+        assert tested.status_code == 200, tested.text
+        return sink.at("/creds")[-1].headers.get("authorization")
+
+    assert await authorization_of_a_test_call() == "Basic YWNtZTpwYTU1LXcwcmQtc2VjcmV0"
+    edit = {"csrf_token": csrf, "url": sink.url("/creds"), "format": "standard"}
+    kept = await client.post(f"{url}/edit", data={**edit, "credentials_type": "keep",
+                                                  "description": "renamed"})
+    assert kept.status_code == 303
+    assert await authorization_of_a_test_call() == "Basic YWNtZTpwYTU1LXcwcmQtc2VjcmV0"
+
+    no_token = await client.post(f"{url}/edit", data={**edit, "credentials_type": "bearer"})
+    assert no_token.status_code == 422 and "credentials" in no_token.text
+    replaced = await client.post(f"{url}/edit", data={
+        **edit, "credentials_type": "bearer", "credentials.token": "tok-123-secret"})
+    assert replaced.status_code == 303
+    assert await authorization_of_a_test_call() == "Bearer tok-123-secret"
+    assert "tok-123-secret" not in (await client.get(url)).text
+
+    removed = await client.post(f"{url}/edit", data={**edit, "credentials_type": "remove"})
+    assert removed.status_code == 303
+    assert (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)
+            ).json()["credentials_type"] is None
+    assert "not set" in (await client.get(url)).text
+    assert await authorization_of_a_test_call() is None
+
+
+async def test_notification_profiles_are_created_joined_paused_and_deleted_from_the_portal(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink,
+) -> None:
+    _, headers = await make_account()
+    _, other = await make_account()
+    _, csrf = await sign_in(client, _key(headers))
+    nameless = await client.post("/ui/portal/profiles", data={
+        "csrf_token": csrf, "event_types": "porting_order.*", "enabled": "on"})
+    assert nameless.status_code == 422 and "name" in nameless.text
+    assert (await client.post("/ui/portal/profiles", data={"name": "x"})).status_code == 403
+    created = await client.post("/ui/portal/profiles", data={
+        "csrf_token": csrf, "name": "Porting team", "enabled": "on",
+        "event_types": ["porting_order.status_changed", "porting_order.new_comment"]})
+    assert created.status_code == 303
+    profile = (await client.get("/v1/notification-profiles", headers=headers)).json()["data"][0]
+    assert profile["name"] == "Porting team" and profile["enabled"] is True
+    assert profile["event_types"] == ["porting_order.status_changed",
+                                      "porting_order.new_comment"]
+    assert "Porting team" in (await client.get("/ui/portal/profiles")).text
+
+    endpoint = await create_endpoint(client, headers, url=sink.url("/team"))
+    edit = {"csrf_token": csrf, "url": sink.url("/team"), "format": "standard"}
+    joined = await client.post(f"/ui/portal/endpoints/{endpoint['id']}/edit",
+                               data={**edit, "profile_id": profile["id"]})
+    assert joined.status_code == 303
+    assert (await client.get(f"/v1/endpoints/{endpoint['id']}", headers=headers)
+            ).json()["profile_id"] == profile["id"]
+    page = f"/ui/portal/profiles/{profile['id']}"
+    assert "it groups 1 endpoint." in (await client.get(page)).text
+
+    paused = await client.post(f"{page}/edit", data={
+        "csrf_token": csrf, "name": "Porting team", "event_types": "porting_order.*"})
+    assert paused.status_code == 303  # "enabled" left unchecked
+    assert (await client.get(f"/v1/notification-profiles/{profile['id']}", headers=headers)
+            ).json()["enabled"] is False
+    in_use = await client.post(f"{page}/delete", data={"csrf_token": csrf})
+    assert in_use.status_code == 409 and "still groups 1 endpoint" in in_use.text
+    left = await client.post(f"/ui/portal/endpoints/{endpoint['id']}/edit",
+                             data={**edit, "profile_id": ""})
+    assert left.status_code == 303
+    deleted = await client.post(f"{page}/delete", data={"csrf_token": csrf})
+    assert deleted.status_code == 303
+    assert (await client.get("/v1/notification-profiles", headers=headers)).json()["data"] == []
+
+    theirs = (await client.post("/v1/notification-profiles", json={"name": "theirs"},
+                                headers=other)).json()
+    assert (await client.get(f"/ui/portal/profiles/{theirs['id']}")).status_code == 404
+    assert (await client.post(f"/ui/portal/profiles/{theirs['id']}/delete",
+                              data={"csrf_token": csrf})).status_code == 404

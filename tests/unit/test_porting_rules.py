@@ -85,6 +85,15 @@ TABLE = [
     (S.DELETED, A.CONFIRM_FOC, None),  # gone
     (S.DELETED, A.CONFIRM_CANCEL, None),  # gone
     (S.DELETED, A.PORT, None),  # gone
+    (S.DRAFT, A.RESUBMIT, None),  # never submitted: submit it
+    (S.IN_PROCESS, A.RESUBMIT, None),  # nothing to resolve
+    (S.SUBMITTED, A.RESUBMIT, None),  # nothing to resolve
+    (S.EXCEPTION, A.RESUBMIT, S.SUBMITTED),  # seed 001: resolved -> submitted
+    (S.FOC_DATE_CONFIRMED, A.RESUBMIT, None),  # nothing to resolve
+    (S.PORTED, A.RESUBMIT, None),  # final
+    (S.CANCEL_PENDING, A.RESUBMIT, None),  # being cancelled
+    (S.CANCELLED, A.RESUBMIT, None),  # final
+    (S.DELETED, A.RESUBMIT, None),  # gone
 ]
 
 

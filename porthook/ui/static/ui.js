@@ -6,9 +6,11 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
-  // Portability check as you type (the create-order form's number list).
+  // Portability check as you type (the order forms' number list).
   function portability(area) {
     var out = document.getElementById(area.getAttribute("data-portability"));
+    // On a fix form: the order's own numbers are not "held by another order".
+    var order = area.getAttribute("data-order-id");
     var timer = null;
     function check() {
       var numbers = area.value.split(/[\s,;]+/).filter(function (n) { return n.length > 0; });
@@ -16,7 +18,8 @@
       fetch("/ui/portal/portability", {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf()},
-        body: JSON.stringify({phone_numbers: numbers.slice(0, 1000)})
+        body: JSON.stringify(order ? {phone_numbers: numbers.slice(0, 1000), order_id: order}
+                                   : {phone_numbers: numbers.slice(0, 1000)})
       }).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
         if (!body) { return; }
         out.textContent = "";
