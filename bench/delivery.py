@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import resource
 import socket
 import statistics
@@ -256,6 +257,51 @@ async def dispatcher(database: Database) -> AsyncIterator[None]:
         await asyncio.wait_for(task, 60)
 
 
+class PgCpu:
+    """CPU time of the PostgreSQL processes serving one database: its
+    backends (the worker's claim, outcome, renewal and LISTEN connections,
+    its pool) and autovacuum workers, read from ``/proc/<pid>/stat``. The
+    server's shared processes (WAL writer, checkpointer) are left out, and so
+    is every other database's load (other work shares this server)."""
+
+    def __init__(self, database: Database) -> None:
+        self._name = sa.engine.make_url(database.url).database
+        self._start: dict[int, float] = {}
+
+    async def _pids(self) -> list[int]:
+        admin = await asyncpg.connect(PG_ADMIN)
+        try:
+            rows = await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1",
+                                     self._name)
+        finally:
+            await admin.close()
+        return [row["pid"] for row in rows]
+
+    async def snapshot(self) -> dict[int, float]:
+        return {pid: cpu for pid in await self._pids() if (cpu := _proc_cpu_s(pid)) is not None}
+
+    async def start(self) -> None:
+        self._start = await self.snapshot()
+
+    async def seconds(self) -> float:
+        """CPU seconds spent since ``start`` by the backends alive now (read
+        it before the worker closes its connections)."""
+        now = await self.snapshot()
+        return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in now.items())
+
+
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu_s(pid: int) -> float | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # gone meanwhile
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) * _TICK_S  # utime, stime
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -264,18 +310,38 @@ def peak_rss_mb() -> float:
 
 async def drain(
     database: Database, sink: SinkProcess, count: int, path: str, endpoints: int = 1
-) -> tuple[float, float]:
-    """Deliveries per second, and the worker's CPU microseconds per delivery,
-    of ``count`` deliveries spread over ``endpoints`` endpoints (one URL each;
-    the sink counts them under one path)."""
+) -> tuple[float, float, float | None]:
+    """Deliveries per second, the worker's CPU microseconds per delivery and
+    PostgreSQL's (None on SQLite), of ``count`` deliveries spread over
+    ``endpoints`` endpoints (one URL each; the sink counts them under one path)."""
     await sink.reset()
     account_id, ids = await make_endpoints(
         database, [sink.url(f"{path}?endpoint={i}") for i in range(endpoints)])
     await seed(database, account_id, ids, count)
+    pg_cpu = PgCpu(database) if database.is_postgres else None
+    if pg_cpu is not None:
+        await pg_cpu.start()
     cpu = time.process_time()
     async with dispatcher(database):
         seconds = await sink.wait_count(path, count)
-    return count / seconds, (time.process_time() - cpu) / count * 1e6
+        worker_s = time.process_time() - cpu
+        # The last outcomes are written within a flush delay of the last receipt.
+        await wait_recorded(database, count)
+        pg_s = await pg_cpu.seconds() if pg_cpu is not None else None
+    return (count / seconds, worker_s / count * 1e6,
+            pg_s / count * 1e6 if pg_s is not None else None)
+
+
+async def wait_recorded(database: Database, count: int) -> None:
+    """Until ``count`` attempts are recorded (bounded)."""
+    async with asyncio.timeout(WAIT_LIMIT_S):
+        while True:
+            async with database.sessions() as session:
+                done = await session.scalar(sa.select(sa.func.count()).select_from(
+                    models.DeliveryAttempt))
+            if (done or 0) >= count:
+                return
+            await asyncio.sleep(0.05)
 
 
 async def latency(database: Database, sink: SinkProcess, *, same_process: bool
@@ -337,6 +403,10 @@ async def with_dead_endpoint(database: Database, sink: SinkProcess, count: int) 
     return (count // 2) / seconds
 
 
+def pg_note(pg_us: float | None) -> str:
+    return f"; PostgreSQL CPU {pg_us:.0f} us/delivery" if pg_us is not None else ""
+
+
 async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
                       workdir: Path) -> None:
     def line(name: str, value: str) -> None:
@@ -356,18 +426,19 @@ async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
     cap = ENDPOINT_CONCURRENCY or Settings().endpoint_concurrency
     raw = await raw_at(RAW_CONNECTIONS)
     async with scratch() as database:
-        rate, cpu_us = await drain(database, sink, args.count, "/drain", DRAIN_ENDPOINTS)
+        rate, cpu_us, pg_us = await drain(database, sink, args.count, "/drain", DRAIN_ENDPOINTS)
     line(f"drain {args.count:,} over {DRAIN_ENDPOINTS} endpoints "
          f"({DRAIN_ENDPOINTS * cap} connections)",
-         f"{rate:,.0f}/s ({rate / raw:.2f} x raw; worker CPU {cpu_us:.0f} us/delivery)")
+         f"{rate:,.0f}/s ({rate / raw:.2f} x raw; worker CPU {cpu_us:.0f} us/delivery"
+         f"{pg_note(pg_us)})")
     # One endpoint's backlog is bounded by its max_concurrency by design:
     # compared with the raw client on as many connections.
     capped = await raw_at(cap)
     async with scratch() as database:
-        rate, cpu_us = await drain(database, sink, args.count, "/drain-one")
+        rate, cpu_us, pg_us = await drain(database, sink, args.count, "/drain-one")
         line(f"drain {args.count:,} to one endpoint ({cap} connections)",
              f"{rate:,.0f}/s ({rate / capped:.2f} x raw at {cap}; {rate / raw:.2f} x raw at "
-             f"{RAW_CONNECTIONS}; worker CPU {cpu_us:.0f} us/delivery)")
+             f"{RAW_CONNECTIONS}; worker CPU {cpu_us:.0f} us/delivery{pg_note(pg_us)})")
         for same_process, how in ((False, "API apart"), (True, "serve")):
             p50, p99 = await latency(database, sink, same_process=same_process)
             line(f"commit->receipt at {LATENCY_RATE}/s ({how})",
