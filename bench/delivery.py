@@ -30,13 +30,16 @@ import contextlib
 import multiprocessing
 import os
 import resource
+import signal
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +73,7 @@ RAW_TRIES = 3
 # The drain's backlog spans this many endpoints: with 8 connections each
 # (porthook's default max_concurrency) the worker has as many as the raw client.
 DRAIN_ENDPOINTS = 8
+PROCESS_START_S = 8.0  # SQLite: a worker command's start-up, on a busy machine
 WAIT_LIMIT_S = 600.0  # every wait is bounded
 # The endpoint's own max_concurrency (None: porthook's default); --endpoint-concurrency.
 ENDPOINT_CONCURRENCY: int | None = None
@@ -197,9 +201,11 @@ async def make_endpoints(database: Database, urls: list[str]) -> tuple[uuid.UUID
 
 
 async def seed(
-    database: Database, account_id: uuid.UUID, endpoint_ids: list[uuid.UUID], count: int
+    database: Database, account_id: uuid.UUID, endpoint_ids: list[uuid.UUID], count: int,
+    *, due: datetime | None = None,
 ) -> None:
-    """``count`` due deliveries spread round-robin over the endpoints (bulk inserts)."""
+    """``count`` deliveries spread round-robin over the endpoints (bulk
+    inserts), due now or at ``due``."""
     now = datetime.now(UTC)
     done = 0
     while done < count:
@@ -207,6 +213,9 @@ async def seed(
         rows = [event_row(account_id, done + i, now) for i in range(size)]
         deliveries = [delivery_row(account_id, endpoint_ids[(done + i) % len(endpoint_ids)],
                                     row, now) for i, row in enumerate(rows)]
+        if due is not None:
+            for row in deliveries:
+                row["next_attempt_at"] = due
         async with database.sessions() as session:
             await session.execute(sa.insert(Event), rows)
             await session.execute(sa.insert(Delivery), deliveries)
@@ -403,6 +412,82 @@ async def with_dead_endpoint(database: Database, sink: SinkProcess, count: int) 
     return (count // 2) / seconds
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _workers_cpu_s(command: subprocess.Popen[bytes]) -> float:
+    """CPU seconds of ``porthook worker``'s process and its children so far."""
+    pids = [command.pid, *_children(command.pid)]
+    return sum(cpu for pid in pids if (cpu := _proc_cpu_s(pid)) is not None)
+
+
+async def _until_listening(database: Database, processes: int) -> None:
+    """Until every worker process is up: on PostgreSQL, each holds a LISTEN
+    connection; SQLite gives no sign, so it waits a start-up's worth."""
+    if not database.is_postgres:
+        await asyncio.sleep(PROCESS_START_S)
+        return
+    name = sa.engine.make_url(database.url).database
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        async with asyncio.timeout(WAIT_LIMIT_S):
+            while await admin.fetchval(  # noqa: ASYNC110  (polling the server, bounded)
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                    "AND query LIKE 'LISTEN%'", name) < processes:
+                await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.5)  # its first claim, on an empty queue
+
+
+async def drain_processes(
+    database: Database, sink: SinkProcess, count: int, path: str, endpoints: int,
+    processes: int,
+) -> tuple[float, float, float | None]:
+    """``drain`` through ``porthook worker --processes N``, as deployed:
+    the rows are seeded not yet due, the command started, and the clock starts
+    when they are made due (so the processes' start-up is not counted).
+    CPU: the command's processes, from /proc."""
+    await sink.reset()
+    account_id, ids = await make_endpoints(
+        database, [sink.url(f"{path}?endpoint={i}") for i in range(endpoints)])
+    later = datetime.now(UTC) + timedelta(days=1)
+    await seed(database, account_id, ids, count, due=later)
+    env = {**os.environ, "PORTHOOK_DATABASE_URL": database.url,
+           "PORTHOOK_ALLOW_PRIVATE_TARGETS": "true", "PORTHOOK_WORKER_POLL_INTERVAL_S": "0.2",
+           "PORTHOOK_LOG_LEVEL": "WARNING"}
+    if ENDPOINT_CONCURRENCY:
+        env["PORTHOOK_ENDPOINT_CONCURRENCY"] = str(ENDPOINT_CONCURRENCY)
+    command = subprocess.Popen(  # noqa: ASYNC220  (started once; waited for in a thread)
+        [sys.executable, "-m", "porthook", "worker", "--processes", str(processes)], env=env)
+    try:
+        await _until_listening(database, processes)
+        pg_cpu = PgCpu(database) if database.is_postgres else None
+        if pg_cpu is not None:
+            await pg_cpu.start()
+        cpu = _workers_cpu_s(command)
+        async with database.sessions() as session:
+            await session.execute(sa.update(Delivery).values(next_attempt_at=datetime.now(UTC)))
+            await session.commit()  # wakes the workers (NOTIFY on PostgreSQL, else polling)
+        seconds = await sink.wait_count(path, count)
+        worker_s = _workers_cpu_s(command) - cpu
+        await wait_recorded(database, count)
+        pg_s = await pg_cpu.seconds() if pg_cpu is not None else None
+    finally:
+        command.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(command.wait, 60)
+    return (count / seconds, worker_s / count * 1e6,
+            pg_s / count * 1e6 if pg_s is not None else None)
+
+
 def pg_note(pg_us: float | None) -> str:
     return f"; PostgreSQL CPU {pg_us:.0f} us/delivery" if pg_us is not None else ""
 
@@ -431,6 +516,15 @@ async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
          f"({DRAIN_ENDPOINTS * cap} connections)",
          f"{rate:,.0f}/s ({rate / raw:.2f} x raw; worker CPU {cpu_us:.0f} us/delivery"
          f"{pg_note(pg_us)})")
+    for processes in sorted({1, args.processes}):
+        async with scratch() as database:
+            rate, cpu_us, pg_us = await drain_processes(
+                database, sink, args.count, "/drain-processes", DRAIN_ENDPOINTS, processes)
+        line(f"the same, `porthook worker --processes {processes}`",
+             f"{rate:,.0f}/s ({rate / raw:.2f} x raw; workers' CPU {cpu_us:.0f} us/delivery"
+             f"{pg_note(pg_us)})")
+    if args.drain_only:
+        return
     # One endpoint's backlog is bounded by its max_concurrency by design:
     # compared with the raw client on as many connections.
     capped = await raw_at(cap)
@@ -468,6 +562,10 @@ async def main() -> None:
                         help="the endpoints' max_concurrency (default: porthook's setting)")
     parser.add_argument("--skip-backlog", action="store_true",
                         help="leave out the large-backlog scenario (it seeds a million rows)")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="worker processes of the multi-process drain (default: the cores)")
+    parser.add_argument("--drain-only", action="store_true",
+                        help="only the raw client and the drains over 8 endpoints")
     args = parser.parse_args()
     tune_collector()  # as `porthook worker` does; the raw client runs under it too
     global ENDPOINT_CONCURRENCY  # noqa: PLW0603  (a script-wide knob, set once here)

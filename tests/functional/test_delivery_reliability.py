@@ -88,7 +88,10 @@ def _worker(database_url: str, log: Path, **extra: str) -> subprocess.Popen[byte
         **extra,
     }
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "porthook", "worker"], env=env,
+        # One process each: the bound on duplicates is one worker's (the
+        # command's default runs one per core).
+        return subprocess.Popen([sys.executable, "-m", "porthook", "worker", "--processes", "1"],
+                                env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
