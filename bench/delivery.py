@@ -53,7 +53,7 @@ from porthook.accounts import service as accounts
 from porthook.clock import SystemClock
 from porthook.config import Settings
 from porthook.db import Database, all_models
-from porthook.delivery import models, service
+from porthook.delivery import formats, models, senders, service, signing
 from porthook.delivery.dispatcher import Dispatcher
 from porthook.delivery.models import Delivery
 from porthook.delivery.schemas import EndpointCreate
@@ -142,6 +142,39 @@ async def raw_rate(
     started, cpu = time.perf_counter(), time.process_time()
     async with aiohttp.ClientSession() as http:
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
+    return count / (time.perf_counter() - started), (time.process_time() - cpu) / count * 1e6
+
+
+async def sender_rate(
+    sink: SinkProcess, count: int, concurrency: int = RAW_CONNECTIONS
+) -> tuple[float, float]:
+    """As ``raw_rate``, through porthook's own ``HttpSender`` with the
+    worker's requests (a standard-format body of the bench's event, its
+    signed headers), no queue: what the HTTP call alone costs the worker."""
+    settings = Settings(allow_private_targets=True, worker_concurrency=concurrency)
+    now = datetime.now(UTC)
+    view = formats.EventView(uuid.uuid4(), "record.dids.inserted", uuid.uuid4(), "dids", "1", 1,
+                             now, {"schema": "dids", "record": {"id": 1, "number": "12125550100"}})
+    url = sink.url("/sender")
+    body = formats.render("standard", view, formats.Attempt(1, url))
+    headers = senders.webhook_headers(event_id=view.id, body=body, timestamp=now,
+                                      secrets=[signing.generate_secret()], credentials=None,
+                                      telnyx_key=None)
+    left = count
+    http = senders.HttpSender(settings)
+
+    async def client() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await http.post(url, body, headers)
+
+    await http.start()
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+    finally:
+        await http.close()
     return count / (time.perf_counter() - started), (time.process_time() - cpu) / count * 1e6
 
 
@@ -510,6 +543,10 @@ async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
 
     cap = ENDPOINT_CONCURRENCY or Settings().endpoint_concurrency
     raw = await raw_at(RAW_CONNECTIONS)
+    rate, cpu_us = max([await sender_rate(sink, RAW_COUNT) for _ in range(RAW_TRIES)])
+    line(f"porthook's HttpSender alone, {RAW_CONNECTIONS} connections",
+         f"{rate:,.0f}/s ({rate / raw:.2f} x raw; CPU {cpu_us:.0f} us/request: the worker's "
+         f"requests, no queue)")
     async with scratch() as database:
         rate, cpu_us, pg_us = await drain(database, sink, args.count, "/drain", DRAIN_ENDPOINTS)
     line(f"drain {args.count:,} over {DRAIN_ENDPOINTS} endpoints "

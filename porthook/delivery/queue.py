@@ -150,13 +150,20 @@ def claimed_from_row(row: Sequence[Any], token: uuid.UUID, expires: datetime) ->
                    ordered=row[5])
 
 
+def unleased(table: sa.Table | sa.Alias, now: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """No worker or stream holds the row: never leased, its outcome written
+    (the token cleared), or its lease run out."""
+    return sa.or_(table.c.lease_token.is_(None), table.c.lease_expires_at <= now)
+
+
 @functools.cache
 def endpoints_due_statement(*, arrays: bool = False) -> sa.Select[Any]:
     """Endpoints, other than the excluded, with a due row: one index probe each."""
     table, endpoints = _table(), Endpoint.__table__
+    now = sa.bindparam("b_now", type_=table.c.next_attempt_at.type)
     due = sa.exists().where(
         table.c.endpoint_id == endpoints.c.id, table.c.status == _PENDING,
-        table.c.next_attempt_at <= sa.bindparam("b_now", type_=table.c.next_attempt_at.type))
+        table.c.next_attempt_at <= now, unleased(table, now))
     return (sa.select(endpoints.c.id)
             .where(_not_among(endpoints.c.id, "b_excluded", arrays=arrays), due)
             .limit(sa.bindparam("b_limit", type_=sa.Integer())))
@@ -190,10 +197,13 @@ def _claim_statement(*, one_endpoint: bool, arrays: bool = False) -> sa.Update:
         earlier.c.sequence < table.c.sequence,
         earlier.c.status.in_([_PENDING, sa.literal_column("'held'", sa.String())]),
     )
+    now = sa.bindparam("b_now", type_=moment)
+    # Rows in flight stay where they are in the due index (the claim moves
+    # no indexed column: a HOT update); the scan reads past them.
     due = (
         sa.select(table.c.id)
         .where(table.c.status == _PENDING,
-               table.c.next_attempt_at <= sa.bindparam("b_now", type_=moment),
+               table.c.next_attempt_at <= now, unleased(table, now),
                sa.or_(table.c.ordered.is_(False), ~blocked),
                table.c.endpoint_id == sa.bindparam("b_endpoint", type_=sa.Uuid())
                if one_endpoint else _not_among(table.c.endpoint_id, "b_excluded", arrays=arrays))
@@ -205,9 +215,9 @@ def _claim_statement(*, one_endpoint: bool, arrays: bool = False) -> sa.Update:
         sa.update(table)
         .where(table.c.id.in_(due.scalar_subquery()))
         .values(lease_token=sa.bindparam("b_token", type_=sa.Uuid()),
-                next_attempt_at=sa.bindparam("b_expires", type_=moment),
+                lease_expires_at=sa.bindparam("b_expires", type_=moment),
                 attempts=table.c.attempts + 1,
-                updated_at=sa.bindparam("b_now", type_=moment))
+                updated_at=now)
         .returning(table.c.id, table.c.event_id, table.c.endpoint_id, table.c.attempts,
                    table.c.round_start, table.c.ordered)
     )
@@ -244,7 +254,7 @@ def renew_statement(*, arrays: bool = False) -> sa.Update:
             table.c.status == _PENDING)
     expires = sa.bindparam("b_expires", type_=table.c.next_attempt_at.type)
     if not arrays:  # SQLite: one writer at a time, nothing to deadlock with
-        return sa.update(table).where(*held).values(next_attempt_at=expires)
+        return sa.update(table).where(*held).values(lease_expires_at=expires)
     # PostgreSQL: rows another statement holds are skipped, never waited for.
     # The outcome write locks the batch's rows in its own order; a renewal
     # waiting for them while holding others deadlocked with it (seen in
@@ -252,7 +262,7 @@ def renew_statement(*, arrays: bool = False) -> sa.Update:
     # holds is renewed at the next turn, a third of a lease later.
     free = sa.select(table.c.id).where(*held).with_for_update(skip_locked=True)
     return (sa.update(table).where(table.c.id.in_(free.scalar_subquery()))
-            .values(next_attempt_at=expires))
+            .values(lease_expires_at=expires))
 
 
 async def renew(
@@ -387,8 +397,8 @@ WITH sent AS (
     UPDATE deliveries AS d
     SET status = b.status, next_attempt_at = b.next_at, last_status_code = b.code,
         last_error = b.error, delivered_at = b.delivered_at, lease_token = NULL,
-        last_attempt_at = b.attempted_at, last_response_excerpt = b.excerpt,
-        updated_at = :b_now
+        lease_expires_at = NULL, last_attempt_at = b.attempted_at,
+        last_response_excerpt = b.excerpt, updated_at = :b_now
     FROM unnest(CAST(:b_id AS uuid[]), CAST(:b_token AS uuid[]), CAST(:b_status AS varchar[]),
                 CAST(:b_next AS timestamptz[]), CAST(:b_code AS integer[]),
                 CAST(:b_error AS varchar[]), CAST(:b_delivered AS timestamptz[]),
@@ -417,7 +427,7 @@ def _sent_statement() -> sa.Update:
         delivered_at=sa.bindparam("b_delivered", type_=moment),
         last_attempt_at=sa.bindparam("b_attempted", type_=moment),
         last_response_excerpt=sa.bindparam("b_excerpt", type_=sa.String()),
-        lease_token=None, updated_at=sa.bindparam("b_now", type_=moment),
+        lease_token=None, lease_expires_at=None, updated_at=sa.bindparam("b_now", type_=moment),
     )
 
 
@@ -457,6 +467,7 @@ async def _write_skipped(
         if params:
             # Not sent, so the claim's attempt is given back.
             statement = _guarded_update(status=status, next_attempt_at=due, lease_token=None,
+                                        lease_expires_at=None,
                                         attempts=_table().c.attempts - 1, updated_at=now,
                                         **({"last_error": error} if error else {}))
             await session.execute(statement, params)
