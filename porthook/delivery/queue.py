@@ -319,9 +319,51 @@ async def record_outcomes(
 def outcome_columns(
     sent: Sequence[Outcome], *, now: datetime, settings: Settings, random: Callable[[], float]
 ) -> dict[str, Any]:
-    """The parameters of ``OUTCOMES_PG`` for outcomes of sent rows."""
-    rows = [_sent_row(o, now=now, settings=settings, random=random) for o in sent]
-    return _pg_params(sent, rows, now=now)
+    """The parameters of ``OUTCOMES_PG`` for outcomes of sent rows: the
+    columns filled in one pass, no dict per row (a worker writes thousands
+    a second). The same values as ``_sent_row`` and ``_attempt_row``."""
+    columns: dict[str, list[Any]] = {key: [] for key in _PG_COLUMNS}
+    (ids, tokens, statuses, nexts, codes, errors, delivered, endpoints, numbers, attempted,
+     durations, targets, excerpts, attempt_errors) = columns.values()
+    for outcome in sent:
+        claimed = outcome.claimed
+        if rules.succeeded(outcome.status_code, outcome.error):
+            statuses.append(models.DELIVERED)
+            nexts.append(now)
+            delivered.append(now)
+            errors.append(None)
+        else:
+            row = _sent_row(outcome, now=now, settings=settings, random=random)
+            statuses.append(row["b_status"])
+            nexts.append(row["b_next"])
+            delivered.append(row["b_delivered"])
+            errors.append(row["b_error"])
+        ids.append(claimed.id)
+        tokens.append(claimed.lease_token)
+        codes.append(outcome.status_code)
+        endpoints.append(claimed.endpoint_id)
+        numbers.append(claimed.attempt)
+        attempted.append(outcome.attempted_at)
+        durations.append(outcome.duration_ms)
+        targets.append(outcome.delivered_to[:2048])
+        excerpt = outcome.response_excerpt
+        excerpts.append(excerpt[:EXCERPT_CHARS] if excerpt is not None else None)
+        attempt_errors.append(outcome.error[:ERROR_CHARS] if outcome.error else None)
+    return {**columns, "b_now": now}
+
+
+# OUTCOMES_PG's array parameters, in outcome_columns' order.
+_PG_COLUMNS = ("b_id", "b_token", "b_status", "b_next", "b_code", "b_error", "b_delivered",
+               "endpoint_id", "number", "attempted_at", "duration_ms", "delivered_to",
+               "response_excerpt", "error")
+
+
+def needs_session(outcomes: Sequence[Outcome]) -> bool:
+    """Whether a batch needs more than ``OUTCOMES_PG``: a row not sent, or an
+    endpoint whose health it may change (``health_concerns``). One pass, and
+    no grouping for the common batch, every row delivered."""
+    return any(o.skipped is not None or o.endpoint_was_failing
+               or not rules.succeeded(o.status_code, o.error) for o in outcomes)
 
 
 def _pg_params(
