@@ -309,27 +309,49 @@ class PgCpu:
     def __init__(self, database: Database) -> None:
         self._name = sa.engine.make_url(database.url).database
         self._start: dict[int, float] = {}
+        self.roles: dict[str, float] = {}
 
-    async def _pids(self) -> list[int]:
+    async def _pids(self) -> dict[int, str]:
+        """The backends serving the database, and what each serves (its
+        backend type, or the statement it ran last)."""
         admin = await asyncpg.connect(PG_ADMIN)
         try:
-            rows = await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1",
-                                     self._name)
+            rows = await admin.fetch(
+                "SELECT pid, backend_type, query FROM pg_stat_activity WHERE datname = $1",
+                self._name)
         finally:
             await admin.close()
-        return [row["pid"] for row in rows]
+        return {row["pid"]: _role(row["backend_type"], row["query"] or "") for row in rows}
 
-    async def snapshot(self) -> dict[int, float]:
-        return {pid: cpu for pid in await self._pids() if (cpu := _proc_cpu_s(pid)) is not None}
+    async def snapshot(self) -> dict[int, tuple[str, float]]:
+        return {pid: (role, cpu) for pid, role in (await self._pids()).items()
+                if (cpu := _proc_cpu_s(pid)) is not None}
 
     async def start(self) -> None:
-        self._start = await self.snapshot()
+        self._start = {pid: cpu for pid, (_, cpu) in (await self.snapshot()).items()}
 
     async def seconds(self) -> float:
         """CPU seconds spent since ``start`` by the backends alive now (read
-        it before the worker closes its connections)."""
-        now = await self.snapshot()
-        return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in now.items())
+        it before the worker closes its connections); ``self.roles`` splits
+        them by what each backend serves."""
+        self.roles = {}
+        for pid, (role, cpu) in (await self.snapshot()).items():
+            self.roles[role] = self.roles.get(role, 0.0) + cpu - self._start.get(pid, 0.0)
+        return sum(self.roles.values())
+
+
+def _role(backend_type: str, query: str) -> str:
+    if backend_type != "client backend":
+        return backend_type  # autovacuum worker...
+    text = " ".join(query.split()).upper()
+    for prefix, role in (("WITH CLAIMED", "claims"), ("SELECT ENDPOINTS.ID", "claims"),
+                         ("SELECT ENDPOINTS", "claims"), ("WITH SENT", "outcomes"),
+                         ("UPDATE DELIVERIES SET LEASE_EXPIRES_AT", "renewals"),
+                         ("UPDATE DELIVERIES SET NEXT_ATTEMPT_AT", "renewals"),
+                         ("LISTEN", "listen")):
+        if text.startswith(prefix):
+            return role
+    return "other sessions"
 
 
 _TICK_S = 1 / os.sysconf("SC_CLK_TCK")
@@ -370,6 +392,10 @@ async def drain(
         # The last outcomes are written within a flush delay of the last receipt.
         await wait_recorded(database, count)
         pg_s = await pg_cpu.seconds() if pg_cpu is not None else None
+    if pg_cpu is not None:
+        print("            PostgreSQL CPU by backend, us/delivery: " + ", ".join(
+            f"{role} {cpu / count * 1e6:.0f}" for role, cpu in sorted(
+                pg_cpu.roles.items(), key=lambda item: -item[1])), flush=True)
     return (count / seconds, worker_s / count * 1e6,
             pg_s / count * 1e6 if pg_s is not None else None)
 
