@@ -53,7 +53,7 @@ from porthook.accounts import service as accounts
 from porthook.clock import SystemClock
 from porthook.config import Settings
 from porthook.db import Database, all_models
-from porthook.delivery import formats, models, senders, service, signing
+from porthook.delivery import formats, metrics, models, senders, service, signing
 from porthook.delivery.dispatcher import Dispatcher
 from porthook.delivery.models import Delivery
 from porthook.delivery.schemas import EndpointCreate
@@ -385,6 +385,7 @@ async def drain(
     pg_cpu = PgCpu(database) if database.is_postgres else None
     if pg_cpu is not None:
         await pg_cpu.start()
+    claims = _claims_so_far()
     cpu = time.process_time()
     async with dispatcher(database):
         seconds = await sink.wait_count(path, count)
@@ -392,12 +393,24 @@ async def drain(
         # The last outcomes are written within a flush delay of the last receipt.
         await wait_recorded(database, count)
         pg_s = await pg_cpu.seconds() if pg_cpu is not None else None
+    made, rows = (now - before for now, before in zip(_claims_so_far(), claims, strict=True))
+    print(f"            {made:,.0f} claims, {rows / max(made, 1):.0f} rows each on average",
+          flush=True)
     if pg_cpu is not None:
         print("            PostgreSQL CPU by backend, us/delivery: " + ", ".join(
             f"{role} {cpu / count * 1e6:.0f}" for role, cpu in sorted(
                 pg_cpu.roles.items(), key=lambda item: -item[1])), flush=True)
     return (count / seconds, worker_s / count * 1e6,
             pg_s / count * 1e6 if pg_s is not None else None)
+
+
+def _claims_so_far() -> tuple[float, float]:
+    """Claims this process's dispatchers made, and the rows they took (the
+    worker's own histogram)."""
+    found = {sample.name: sample.value for metric in metrics.CLAIM_BATCH_SIZE.collect()
+             for sample in metric.samples}
+    return (found["porthook_delivery_claim_batch_size_count"],
+            found["porthook_delivery_claim_batch_size_sum"])
 
 
 async def wait_recorded(database: Database, count: int) -> None:

@@ -56,8 +56,11 @@ log = logging.getLogger(__name__)
 FLUSH_DELAY_S = 0.05  # outcomes wait up to this long to share a transaction with others
 # ... unless this share of the unrecorded allowance (worker_concurrency) is
 # already waiting: sends stop when the allowance is used up, so a fixed pause
-# at a high rate would stall them.
-FLUSH_SHARE = 4
+# at a high rate would stall them. Half, not a quarter: each outcome statement
+# is a commit, whose WAL flush cost PostgreSQL about a millisecond of CPU
+# whatever its size (bench/pg_rows.py: 47 us per row in batches of 50, 31 in
+# batches of 200), and the other half still leaves sends room meanwhile.
+FLUSH_SHARE = 2
 FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease expiry
 LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
 DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
