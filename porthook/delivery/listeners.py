@@ -113,7 +113,10 @@ def _claim_statement(*, take_over: bool) -> sa.Update:
     instead of after their lease)."""
     table = Delivery.__table__
     assert isinstance(table, sa.Table)
-    ready = [table.c.next_attempt_at <= sa.bindparam("b_now"),
+    now = sa.bindparam("b_now", type_=table.c.next_attempt_at.type)
+    # A due row a worker holds is left to it: its "parked" outcome hands it
+    # over (a claim no longer moves next_attempt_at past now).
+    ready = [sa.and_(table.c.next_attempt_at <= now, queue.unleased(table, now)),
              table.c.next_attempt_at >= PARKED_AT]
     if take_over:
         ready.append(table.c.lease_token.is_not(None))
