@@ -344,10 +344,12 @@ def _role(backend_type: str, query: str) -> str:
     if backend_type != "client backend":
         return backend_type  # autovacuum worker...
     text = " ".join(query.split()).upper()
-    for prefix, role in (("WITH CLAIMED", "claims"), ("SELECT ENDPOINTS.ID", "claims"),
-                         ("SELECT ENDPOINTS", "claims"), ("WITH SENT", "outcomes"),
-                         ("UPDATE DELIVERIES SET LEASE_EXPIRES_AT", "renewals"),
-                         ("UPDATE DELIVERIES SET NEXT_ATTEMPT_AT", "renewals"),
+    for prefix, role in (("WITH CLAIMED", "claims"), ("SELECT ENDPOINTS", "claims"),
+                         ("WITH SENT", "outcomes"),
+                         ("UPDATE DELIVERIES SET LEASE_EXPIRES_AT=", "renewals"),
+                         # Before the lease had a column of its own.
+                         ("UPDATE DELIVERIES SET NEXT_ATTEMPT_AT=$1::TIMESTAMP WITH TIME ZONE "
+                          "WHERE DELIVERIES.ID IN", "renewals"),
                          ("LISTEN", "listen")):
         if text.startswith(prefix):
             return role
@@ -543,12 +545,14 @@ async def drain_processes(
     try:
         await _until_listening(database, processes)
         pg_cpu = PgCpu(database) if database.is_postgres else None
-        if pg_cpu is not None:
-            await pg_cpu.start()
         cpu = _workers_cpu_s(command)
         async with database.sessions() as session:
             await session.execute(sa.update(Delivery).values(next_attempt_at=datetime.now(UTC)))
             await session.commit()  # wakes the workers (NOTIFY on PostgreSQL, else polling)
+        # After the bench's own UPDATE of every row, which is no worker's
+        # cost (the workers' first claim may slip in before: a few ms).
+        if pg_cpu is not None:
+            await pg_cpu.start()
         seconds = await sink.wait_count(path, count)
         worker_s = _workers_cpu_s(command) - cpu
         await wait_recorded(database, count)
