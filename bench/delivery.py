@@ -28,14 +28,18 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import resource
+import signal
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +53,7 @@ from porthook.accounts import service as accounts
 from porthook.clock import SystemClock
 from porthook.config import Settings
 from porthook.db import Database, all_models
-from porthook.delivery import models, service
+from porthook.delivery import formats, metrics, models, senders, service, signing
 from porthook.delivery.dispatcher import Dispatcher
 from porthook.delivery.models import Delivery
 from porthook.delivery.schemas import EndpointCreate
@@ -69,6 +73,7 @@ RAW_TRIES = 3
 # The drain's backlog spans this many endpoints: with 8 connections each
 # (porthook's default max_concurrency) the worker has as many as the raw client.
 DRAIN_ENDPOINTS = 8
+PROCESS_START_S = 8.0  # SQLite: a worker command's start-up, on a busy machine
 WAIT_LIMIT_S = 600.0  # every wait is bounded
 # The endpoint's own max_concurrency (None: porthook's default); --endpoint-concurrency.
 ENDPOINT_CONCURRENCY: int | None = None
@@ -140,6 +145,39 @@ async def raw_rate(
     return count / (time.perf_counter() - started), (time.process_time() - cpu) / count * 1e6
 
 
+async def sender_rate(
+    sink: SinkProcess, count: int, concurrency: int = RAW_CONNECTIONS
+) -> tuple[float, float]:
+    """As ``raw_rate``, through porthook's own ``HttpSender`` with the
+    worker's requests (a standard-format body of the bench's event, its
+    signed headers), no queue: what the HTTP call alone costs the worker."""
+    settings = Settings(allow_private_targets=True, worker_concurrency=concurrency)
+    now = datetime.now(UTC)
+    view = formats.EventView(uuid.uuid4(), "record.dids.inserted", uuid.uuid4(), "dids", "1", 1,
+                             now, {"schema": "dids", "record": {"id": 1, "number": "12125550100"}})
+    url = sink.url("/sender")
+    body = formats.render("standard", view, formats.Attempt(1, url))
+    headers = senders.webhook_headers(event_id=view.id, body=body, timestamp=now,
+                                      secrets=[signing.generate_secret()], credentials=None,
+                                      telnyx_key=None)
+    left = count
+    http = senders.HttpSender(settings)
+
+    async def client() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await http.post(url, body, headers)
+
+    await http.start()
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+    finally:
+        await http.close()
+    return count / (time.perf_counter() - started), (time.process_time() - cpu) / count * 1e6
+
+
 async def raw_best(sink: SinkProcess, concurrency: int = RAW_CONNECTIONS) -> tuple[float, float]:
     """The best of ``RAW_TRIES`` raw-client runs: the ceiling the drains are
     held against, so a run slowed by the machine must not lower it."""
@@ -196,9 +234,11 @@ async def make_endpoints(database: Database, urls: list[str]) -> tuple[uuid.UUID
 
 
 async def seed(
-    database: Database, account_id: uuid.UUID, endpoint_ids: list[uuid.UUID], count: int
+    database: Database, account_id: uuid.UUID, endpoint_ids: list[uuid.UUID], count: int,
+    *, due: datetime | None = None,
 ) -> None:
-    """``count`` due deliveries spread round-robin over the endpoints (bulk inserts)."""
+    """``count`` deliveries spread round-robin over the endpoints (bulk
+    inserts), due now or at ``due``."""
     now = datetime.now(UTC)
     done = 0
     while done < count:
@@ -206,6 +246,9 @@ async def seed(
         rows = [event_row(account_id, done + i, now) for i in range(size)]
         deliveries = [delivery_row(account_id, endpoint_ids[(done + i) % len(endpoint_ids)],
                                     row, now) for i, row in enumerate(rows)]
+        if due is not None:
+            for row in deliveries:
+                row["next_attempt_at"] = due
         async with database.sessions() as session:
             await session.execute(sa.insert(Event), rows)
             await session.execute(sa.insert(Delivery), deliveries)
@@ -256,6 +299,75 @@ async def dispatcher(database: Database) -> AsyncIterator[None]:
         await asyncio.wait_for(task, 60)
 
 
+class PgCpu:
+    """CPU time of the PostgreSQL processes serving one database: its
+    backends (the worker's claim, outcome, renewal and LISTEN connections,
+    its pool) and autovacuum workers, read from ``/proc/<pid>/stat``. The
+    server's shared processes (WAL writer, checkpointer) are left out, and so
+    is every other database's load (other work shares this server)."""
+
+    def __init__(self, database: Database) -> None:
+        self._name = sa.engine.make_url(database.url).database
+        self._start: dict[int, float] = {}
+        self.roles: dict[str, float] = {}
+
+    async def _pids(self) -> dict[int, str]:
+        """The backends serving the database, and what each serves (its
+        backend type, or the statement it ran last)."""
+        admin = await asyncpg.connect(PG_ADMIN)
+        try:
+            rows = await admin.fetch(
+                "SELECT pid, backend_type, query FROM pg_stat_activity WHERE datname = $1",
+                self._name)
+        finally:
+            await admin.close()
+        return {row["pid"]: _role(row["backend_type"], row["query"] or "") for row in rows}
+
+    async def snapshot(self) -> dict[int, tuple[str, float]]:
+        return {pid: (role, cpu) for pid, role in (await self._pids()).items()
+                if (cpu := _proc_cpu_s(pid)) is not None}
+
+    async def start(self) -> None:
+        self._start = {pid: cpu for pid, (_, cpu) in (await self.snapshot()).items()}
+
+    async def seconds(self) -> float:
+        """CPU seconds spent since ``start`` by the backends alive now (read
+        it before the worker closes its connections); ``self.roles`` splits
+        them by what each backend serves."""
+        self.roles = {}
+        for pid, (role, cpu) in (await self.snapshot()).items():
+            self.roles[role] = self.roles.get(role, 0.0) + cpu - self._start.get(pid, 0.0)
+        return sum(self.roles.values())
+
+
+def _role(backend_type: str, query: str) -> str:
+    if backend_type != "client backend":
+        return backend_type  # autovacuum worker...
+    text = " ".join(query.split()).upper()
+    for prefix, role in (("WITH CLAIMED", "claims"), ("SELECT ENDPOINTS", "claims"),
+                         ("WITH SENT", "outcomes"),
+                         ("UPDATE DELIVERIES SET LEASE_EXPIRES_AT=", "renewals"),
+                         # Before the lease had a column of its own.
+                         ("UPDATE DELIVERIES SET NEXT_ATTEMPT_AT=$1::TIMESTAMP WITH TIME ZONE "
+                          "WHERE DELIVERIES.ID IN", "renewals"),
+                         ("LISTEN", "listen")):
+        if text.startswith(prefix):
+            return role
+    return "other sessions"
+
+
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu_s(pid: int) -> float | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # gone meanwhile
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) * _TICK_S  # utime, stime
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -264,18 +376,55 @@ def peak_rss_mb() -> float:
 
 async def drain(
     database: Database, sink: SinkProcess, count: int, path: str, endpoints: int = 1
-) -> tuple[float, float]:
-    """Deliveries per second, and the worker's CPU microseconds per delivery,
-    of ``count`` deliveries spread over ``endpoints`` endpoints (one URL each;
-    the sink counts them under one path)."""
+) -> tuple[float, float, float | None]:
+    """Deliveries per second, the worker's CPU microseconds per delivery and
+    PostgreSQL's (None on SQLite), of ``count`` deliveries spread over
+    ``endpoints`` endpoints (one URL each; the sink counts them under one path)."""
     await sink.reset()
     account_id, ids = await make_endpoints(
         database, [sink.url(f"{path}?endpoint={i}") for i in range(endpoints)])
     await seed(database, account_id, ids, count)
+    pg_cpu = PgCpu(database) if database.is_postgres else None
+    if pg_cpu is not None:
+        await pg_cpu.start()
+    claims = _claims_so_far()
     cpu = time.process_time()
     async with dispatcher(database):
         seconds = await sink.wait_count(path, count)
-    return count / seconds, (time.process_time() - cpu) / count * 1e6
+        worker_s = time.process_time() - cpu
+        # The last outcomes are written within a flush delay of the last receipt.
+        await wait_recorded(database, count)
+        pg_s = await pg_cpu.seconds() if pg_cpu is not None else None
+    made, rows = (now - before for now, before in zip(_claims_so_far(), claims, strict=True))
+    print(f"            {made:,.0f} claims, {rows / max(made, 1):.0f} rows each on average",
+          flush=True)
+    if pg_cpu is not None:
+        print("            PostgreSQL CPU by backend, us/delivery: " + ", ".join(
+            f"{role} {cpu / count * 1e6:.0f}" for role, cpu in sorted(
+                pg_cpu.roles.items(), key=lambda item: -item[1])), flush=True)
+    return (count / seconds, worker_s / count * 1e6,
+            pg_s / count * 1e6 if pg_s is not None else None)
+
+
+def _claims_so_far() -> tuple[float, float]:
+    """Claims this process's dispatchers made, and the rows they took (the
+    worker's own histogram)."""
+    found = {sample.name: sample.value for metric in metrics.CLAIM_BATCH_SIZE.collect()
+             for sample in metric.samples}
+    return (found["porthook_delivery_claim_batch_size_count"],
+            found["porthook_delivery_claim_batch_size_sum"])
+
+
+async def wait_recorded(database: Database, count: int) -> None:
+    """Until ``count`` attempts are recorded (bounded)."""
+    async with asyncio.timeout(WAIT_LIMIT_S):
+        while True:
+            async with database.sessions() as session:
+                done = await session.scalar(sa.select(sa.func.count()).select_from(
+                    models.DeliveryAttempt))
+            if (done or 0) >= count:
+                return
+            await asyncio.sleep(0.05)
 
 
 async def latency(database: Database, sink: SinkProcess, *, same_process: bool
@@ -337,6 +486,88 @@ async def with_dead_endpoint(database: Database, sink: SinkProcess, count: int) 
     return (count // 2) / seconds
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _workers_cpu_s(command: subprocess.Popen[bytes]) -> float:
+    """CPU seconds of ``porthook worker``'s process and its children so far."""
+    pids = [command.pid, *_children(command.pid)]
+    return sum(cpu for pid in pids if (cpu := _proc_cpu_s(pid)) is not None)
+
+
+async def _until_listening(database: Database, processes: int) -> None:
+    """Until every worker process is up: on PostgreSQL, each holds a LISTEN
+    connection; SQLite gives no sign, so it waits a start-up's worth."""
+    if not database.is_postgres:
+        await asyncio.sleep(PROCESS_START_S)
+        return
+    name = sa.engine.make_url(database.url).database
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        async with asyncio.timeout(WAIT_LIMIT_S):
+            while await admin.fetchval(  # noqa: ASYNC110  (polling the server, bounded)
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                    "AND query LIKE 'LISTEN%'", name) < processes:
+                await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.5)  # its first claim, on an empty queue
+
+
+async def drain_processes(
+    database: Database, sink: SinkProcess, count: int, path: str, endpoints: int,
+    processes: int,
+) -> tuple[float, float, float | None]:
+    """``drain`` through ``porthook worker --processes N``, as deployed:
+    the rows are seeded not yet due, the command started, and the clock starts
+    when they are made due (so the processes' start-up is not counted).
+    CPU: the command's processes, from /proc."""
+    await sink.reset()
+    account_id, ids = await make_endpoints(
+        database, [sink.url(f"{path}?endpoint={i}") for i in range(endpoints)])
+    later = datetime.now(UTC) + timedelta(days=1)
+    await seed(database, account_id, ids, count, due=later)
+    env = {**os.environ, "PORTHOOK_DATABASE_URL": database.url,
+           "PORTHOOK_ALLOW_PRIVATE_TARGETS": "true", "PORTHOOK_WORKER_POLL_INTERVAL_S": "0.2",
+           "PORTHOOK_LOG_LEVEL": "WARNING"}
+    if ENDPOINT_CONCURRENCY:
+        env["PORTHOOK_ENDPOINT_CONCURRENCY"] = str(ENDPOINT_CONCURRENCY)
+    command = subprocess.Popen(  # noqa: ASYNC220  (started once; waited for in a thread)
+        [sys.executable, "-m", "porthook", "worker", "--processes", str(processes)], env=env)
+    try:
+        await _until_listening(database, processes)
+        pg_cpu = PgCpu(database) if database.is_postgres else None
+        cpu = _workers_cpu_s(command)
+        async with database.sessions() as session:
+            await session.execute(sa.update(Delivery).values(next_attempt_at=datetime.now(UTC)))
+            await session.commit()  # wakes the workers (NOTIFY on PostgreSQL, else polling)
+        # After the bench's own UPDATE of every row, which is no worker's
+        # cost (the workers' first claim may slip in before: a few ms).
+        if pg_cpu is not None:
+            await pg_cpu.start()
+        seconds = await sink.wait_count(path, count)
+        worker_s = _workers_cpu_s(command) - cpu
+        await wait_recorded(database, count)
+        pg_s = await pg_cpu.seconds() if pg_cpu is not None else None
+    finally:
+        command.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(command.wait, 60)
+    return (count / seconds, worker_s / count * 1e6,
+            pg_s / count * 1e6 if pg_s is not None else None)
+
+
+def pg_note(pg_us: float | None) -> str:
+    return f"; PostgreSQL CPU {pg_us:.0f} us/delivery" if pg_us is not None else ""
+
+
 async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
                       workdir: Path) -> None:
     def line(name: str, value: str) -> None:
@@ -355,19 +586,33 @@ async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
 
     cap = ENDPOINT_CONCURRENCY or Settings().endpoint_concurrency
     raw = await raw_at(RAW_CONNECTIONS)
+    rate, cpu_us = max([await sender_rate(sink, RAW_COUNT) for _ in range(RAW_TRIES)])
+    line(f"porthook's HttpSender alone, {RAW_CONNECTIONS} connections",
+         f"{rate:,.0f}/s ({rate / raw:.2f} x raw; CPU {cpu_us:.0f} us/request: the worker's "
+         f"requests, no queue)")
     async with scratch() as database:
-        rate, cpu_us = await drain(database, sink, args.count, "/drain", DRAIN_ENDPOINTS)
+        rate, cpu_us, pg_us = await drain(database, sink, args.count, "/drain", DRAIN_ENDPOINTS)
     line(f"drain {args.count:,} over {DRAIN_ENDPOINTS} endpoints "
          f"({DRAIN_ENDPOINTS * cap} connections)",
-         f"{rate:,.0f}/s ({rate / raw:.2f} x raw; worker CPU {cpu_us:.0f} us/delivery)")
+         f"{rate:,.0f}/s ({rate / raw:.2f} x raw; worker CPU {cpu_us:.0f} us/delivery"
+         f"{pg_note(pg_us)})")
+    for processes in sorted({1, args.processes}):
+        async with scratch() as database:
+            rate, cpu_us, pg_us = await drain_processes(
+                database, sink, args.count, "/drain-processes", DRAIN_ENDPOINTS, processes)
+        line(f"the same, `porthook worker --processes {processes}`",
+             f"{rate:,.0f}/s ({rate / raw:.2f} x raw; workers' CPU {cpu_us:.0f} us/delivery"
+             f"{pg_note(pg_us)})")
+    if args.drain_only:
+        return
     # One endpoint's backlog is bounded by its max_concurrency by design:
     # compared with the raw client on as many connections.
     capped = await raw_at(cap)
     async with scratch() as database:
-        rate, cpu_us = await drain(database, sink, args.count, "/drain-one")
+        rate, cpu_us, pg_us = await drain(database, sink, args.count, "/drain-one")
         line(f"drain {args.count:,} to one endpoint ({cap} connections)",
              f"{rate:,.0f}/s ({rate / capped:.2f} x raw at {cap}; {rate / raw:.2f} x raw at "
-             f"{RAW_CONNECTIONS}; worker CPU {cpu_us:.0f} us/delivery)")
+             f"{RAW_CONNECTIONS}; worker CPU {cpu_us:.0f} us/delivery{pg_note(pg_us)})")
         for same_process, how in ((False, "API apart"), (True, "serve")):
             p50, p99 = await latency(database, sink, same_process=same_process)
             line(f"commit->receipt at {LATENCY_RATE}/s ({how})",
@@ -397,6 +642,10 @@ async def main() -> None:
                         help="the endpoints' max_concurrency (default: porthook's setting)")
     parser.add_argument("--skip-backlog", action="store_true",
                         help="leave out the large-backlog scenario (it seeds a million rows)")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="worker processes of the multi-process drain (default: the cores)")
+    parser.add_argument("--drain-only", action="store_true",
+                        help="only the raw client and the drains over 8 endpoints")
     args = parser.parse_args()
     tune_collector()  # as `porthook worker` does; the raw client runs under it too
     global ENDPOINT_CONCURRENCY  # noqa: PLW0603  (a script-wide knob, set once here)

@@ -8,6 +8,7 @@ create a SQLite file (``cli_support.require_database``).
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from typing import Annotated
 
@@ -18,6 +19,7 @@ import uvloop
 from porthook import cli_support as support
 from porthook import logs, migrate
 from porthook.accounts import cli as accounts_cli
+from porthook.config import Settings
 from porthook.delivery import cli as delivery_cli
 from porthook.delivery import listen_cli
 from porthook.events import cli as events_cli
@@ -76,13 +78,43 @@ def api(host: HostOption = None, port: PortOption = None,
                 log_config=logs.config(settings, to_stdout=True))
 
 
+ProcessesOption = Annotated[int | None, typer.Option(
+    "--processes", min=1,
+    help="Worker processes to run (default: the machine's cores); 1 runs in this process.")]
+
+
 @app.command()
-def worker() -> None:
+def worker(processes: ProcessesOption = None) -> None:
     """Run the delivery engine and the due-work loop (no HTTP API)."""
-    from porthook.worker import Worker, tune_collector
+    from porthook.worker_pool import STOP_GRACE_S, Supervisor
 
     settings = support.settings(server=True)
     support.require_database(settings)
+    count = processes or os.cpu_count() or 1
+    if count == 1:
+        _run_worker(settings)
+        return
+    supervisor = Supervisor(count, worker_process,
+                            stop_timeout_s=settings.request_timeout_s + STOP_GRACE_S)
+    raise typer.Exit(supervisor.run())
+
+
+def worker_process(number: int, count: int) -> None:
+    """One of ``porthook worker --processes N``'s children (spawned: it sets
+    itself up from the environment like the command)."""
+    from porthook.worker_pool import tag_logs
+
+    settings = support.settings(server=True)
+    tag_logs(number, count)
+    _run_worker(settings, parent=os.getppid())
+
+
+def _run_worker(settings: Settings, *, parent: int | None = None) -> None:
+    """Until SIGTERM or SIGINT; a child of ``--processes`` also stops
+    (cleanly) when its ``parent`` is gone, killed with -9 say."""
+    from porthook.worker import Worker, tune_collector
+    from porthook.worker_pool import watch_parent
+
     tune_collector()
 
     async def _main() -> None:
@@ -90,7 +122,12 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await Worker(settings).run(stop)
+        watcher = asyncio.create_task(watch_parent(parent, stop)) if parent else None
+        try:
+            await Worker(settings).run(stop)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
     # uvloop, as uvicorn already runs the API: the engine spends most of its
     # time in the event loop and aiohttp's transport, which uvloop makes cheaper.

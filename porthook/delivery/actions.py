@@ -57,11 +57,11 @@ class Requeue:
 
 def _not_in_flight(now: datetime) -> sa.ColumnElement[bool]:
     # rules.in_flight, negated, as SQL.
-    return sa.or_(Delivery.lease_token.is_(None), Delivery.next_attempt_at <= now)
+    return sa.or_(Delivery.lease_token.is_(None), Delivery.lease_expires_at <= now)
 
 
 def _in_flight(now: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(Delivery.lease_token.is_not(None), Delivery.next_attempt_at > now)
+    return sa.and_(Delivery.lease_token.is_not(None), Delivery.lease_expires_at > now)
 
 
 def _due_now(now: datetime) -> dict[str, Any]:

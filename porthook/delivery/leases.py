@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from porthook.clock import Clock
@@ -27,24 +28,31 @@ class Leases:
         self._store = store
         self._clock = clock
         self.lease_s = lease_s
+        self._lease = timedelta(seconds=lease_s)
         self._held: dict[uuid.UUID, uuid.UUID] = {}  # row id -> the lease token it is under
         self._expires: dict[uuid.UUID, datetime] = {}  # token -> when its lease runs out
 
-    def hold(self, claimed: queue.Claimed) -> None:
-        """Keep this row's lease alive until ``let_go``."""
-        self._held[claimed.id] = claimed.lease_token
-        self._expires.setdefault(claimed.lease_token, claimed.lease_expires_at)
+    def hold(self, claimed: Sequence[queue.Claimed]) -> None:
+        """Keep these rows' leases alive until ``let_go`` (a batch at a time:
+        thousands of rows a second go through here)."""
+        held = self._held
+        for item in claimed:
+            held[item.id] = item.lease_token
+            if item.lease_token not in self._expires:
+                self._expires[item.lease_token] = item.lease_expires_at
 
-    def let_go(self, claimed: queue.Claimed) -> None:
-        """Its outcome is written (or given up on: its lease then runs out)."""
-        self._held.pop(claimed.id, None)
+    def let_go(self, claimed: Sequence[queue.Claimed]) -> None:
+        """Their outcomes are written (or given up on: their leases then run out)."""
+        pop = self._held.pop
+        for item in claimed:
+            pop(item.id, None)
 
     def expires_at(self, claimed: queue.Claimed) -> datetime:
         """When the row's lease runs out, as far as this worker has renewed it."""
         return self._expires.get(claimed.lease_token, claimed.lease_expires_at)
 
     def claimed_at(self, claimed: queue.Claimed) -> datetime:
-        return claimed.lease_expires_at - timedelta(seconds=self.lease_s)
+        return claimed.lease_expires_at - self._lease
 
     async def keep(self) -> None:
         """Renew until cancelled (after the dispatcher's last outcome is written)."""

@@ -113,7 +113,10 @@ def _claim_statement(*, take_over: bool) -> sa.Update:
     instead of after their lease)."""
     table = Delivery.__table__
     assert isinstance(table, sa.Table)
-    ready = [table.c.next_attempt_at <= sa.bindparam("b_now"),
+    now = sa.bindparam("b_now", type_=table.c.next_attempt_at.type)
+    # A due row a worker holds is left to it: its "parked" outcome hands it
+    # over (a claim no longer moves next_attempt_at past now).
+    ready = [sa.and_(table.c.next_attempt_at <= now, queue.unleased(table, now)),
              table.c.next_attempt_at >= PARKED_AT]
     if take_over:
         ready.append(table.c.lease_token.is_not(None))
@@ -124,7 +127,10 @@ def _claim_statement(*, take_over: bool) -> sa.Update:
             .limit(CLAIM_BATCH).with_for_update(skip_locked=True, of=table))
     return (sa.update(table).where(table.c.id.in_(rows.scalar_subquery()))
             .values(lease_token=sa.bindparam("b_token"),
+                    # The stream's lease also keeps the row parked (PARKED_AT
+                    # or later) while its stream holds it.
                     next_attempt_at=sa.bindparam("b_expires"),
+                    lease_expires_at=sa.bindparam("b_expires"),
                     attempts=table.c.attempts + 1, updated_at=sa.bindparam("b_now"))
             .returning(table.c.id, table.c.event_id, table.c.endpoint_id, table.c.attempts,
                        table.c.round_start, table.c.ordered))

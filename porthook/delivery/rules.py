@@ -179,12 +179,12 @@ def may_send(
             and (now - claimed_at).total_seconds() <= hold_max_s)
 
 
-def in_flight(*, lease_token_set: bool, next_attempt_at: datetime, now: datetime) -> bool:
-    """A worker holds the row: leased and the lease not yet run out (a claim
-    moves ``next_attempt_at`` to the lease's end). A retry action leaves such a
-    row alone: requeueing it would clear the lease, drop the worker's outcome
-    and send it a second time."""
-    return lease_token_set and next_attempt_at > now
+def in_flight(*, lease_token_set: bool, lease_expires_at: datetime | None, now: datetime
+              ) -> bool:
+    """A worker holds the row: leased and the lease not yet run out. A retry
+    action leaves such a row alone: requeueing it would clear the lease, drop
+    the worker's outcome and send it a second time."""
+    return lease_token_set and lease_expires_at is not None and lease_expires_at > now
 
 
 # Per-endpoint custom headers (issue 14): bounded, RFC 7230 syntax, and never

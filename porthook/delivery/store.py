@@ -216,7 +216,7 @@ class PgStore:
 
     async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,
                      settings: Settings, random: Callable[[], float]) -> list[Endpoint]:
-        if any(o.skipped is not None for o in outcomes) or queue.health_concerns(outcomes):
+        if queue.needs_session(outcomes):
             return await self._sessions.record(outcomes, now=now, settings=settings,
                                                random=random)
         columns = queue.outcome_columns(outcomes, now=now, settings=settings, random=random)

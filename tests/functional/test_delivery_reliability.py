@@ -88,7 +88,10 @@ def _worker(database_url: str, log: Path, **extra: str) -> subprocess.Popen[byte
         **extra,
     }
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "porthook", "worker"], env=env,
+        # One process each: the bound on duplicates is one worker's (the
+        # command's default runs one per core).
+        return subprocess.Popen([sys.executable, "-m", "porthook", "worker", "--processes", "1"],
+                                env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
@@ -111,10 +114,10 @@ async def _leased(database: Database) -> tuple[dict[uuid.UUID, uuid.UUID], datet
     """The rows under a lease, their tokens, and when the last lease runs out."""
     async with database.sessions() as session:
         rows = (await session.execute(
-            sa.select(Delivery.id, Delivery.lease_token, Delivery.next_attempt_at).where(
+            sa.select(Delivery.id, Delivery.lease_token, Delivery.lease_expires_at).where(
                 Delivery.status == models.PENDING, Delivery.lease_token.is_not(None)))).all()
     return ({row_id: token for row_id, token, _ in rows if token is not None},
-            max(due for _, _, due in rows))
+            max(due for _, _, due in rows if due is not None))
 
 
 async def _until_taken_over(database: Database, dead: dict[uuid.UUID, uuid.UUID]) -> None:
@@ -151,8 +154,9 @@ async def test_kill_9_mid_drain_loses_nothing(
         drained_s = time.monotonic() - killed_at
     finally:
         await _stop(second)
-    # Claims go in due order: the dead worker's rows, due when their leases
-    # run out, come after the backlog that was already due.
+    # Claims go in due order, reading past rows under a live lease: the dead
+    # worker's rows, due before the rest of the backlog, are taken as soon as
+    # their leases run out.
     print(f"\nkill -9 with {len(dead)} rows leased (lease {Settings().worker_lease_s:.0f} s): "
           f"claimable again {(lapse - killed_wall).total_seconds():.1f} s after the kill, "
           f"taken over after {taken_over_s:.1f} s, queue drained after {drained_s:.1f} s")

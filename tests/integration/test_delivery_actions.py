@@ -64,7 +64,7 @@ def _retrying(now: datetime) -> dict[str, Any]:
 def _in_flight(now: datetime) -> dict[str, Any]:
     # Leased until well after every ``now`` of these tests.
     return {"status": models.PENDING, "attempts": 2, "lease_token": uuid.uuid4(),
-            "next_attempt_at": now + timedelta(hours=3)}
+            "next_attempt_at": now, "lease_expires_at": now + timedelta(hours=3)}
 
 
 async def _row(session: AsyncSession, delivery_id: uuid.UUID) -> Any:
@@ -86,7 +86,7 @@ async def test_retry_delivery_sends_it_now_whatever_its_status(
     values = {"dead": _dead(now), "retrying": _retrying(now),
               "delivered": {"status": models.DELIVERED, "attempts": 1, "delivered_at": now},
               "held": {"status": models.HELD},
-              "expired lease": {**_in_flight(now), "next_attempt_at": now - timedelta(1)}}[state]
+              "expired lease": {**_in_flight(now), "lease_expires_at": now - timedelta(1)}}[state]
     delivery_id = await _set(session, event, endpoint, **values)
     await session.commit()
     done = await actions.retry_delivery(session, account_id=account_id,

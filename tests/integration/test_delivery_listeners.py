@@ -204,3 +204,37 @@ async def test_a_listener_for_an_order_the_account_does_not_have_is_refused(
     assert answer.headers["content-type"] == "application/problem+json"
     [error] = answer.json()["errors"]
     assert error["field"] == "order" and "porting orders" in error["message"]
+
+
+async def test_a_stream_leaves_a_due_row_a_worker_holds_to_the_worker(
+    session: AsyncSession, database: Database, make_account: AccountFactory,
+    clock: ShiftableClock, settings: Settings,
+) -> None:
+    # A claim keeps the row's next_attempt_at (its lease is in lease_expires_at):
+    # the stream must not take the row while the worker holds it, or both
+    # count an attempt and the worker's "parked" hand-over is lost.
+    account_id, _ = await make_account()
+    endpoint = await _listener(session, account_id, clock)
+    event = await _event(session, account_id, clock.now())
+    await session.commit()
+    worker = store.for_database(database)
+    try:
+        [(claimed, view)], _ = await worker.claim(now=clock.now(), limit=10, lease_s=LEASE_S)
+        await session.rollback()  # SQLite: hand the writer's turn over
+        assert await listeners.take(session, endpoint=endpoint, now=clock.now(),
+                                    lease_s=LEASE_S, take_over=False, telnyx_key=None,
+                                    settings=settings) == []
+        await session.commit()
+        await worker.record([queue.Outcome(claimed=claimed, attempted_at=clock.now(),
+                                           skipped="parked", event_type=view.type)],
+                            now=clock.now(), settings=settings, random=lambda: 0.5)
+    finally:
+        await worker.close()
+    [message] = await listeners.take(session, endpoint=endpoint, now=clock.now(),
+                                     lease_s=LEASE_S, take_over=False, telnyx_key=None,
+                                     settings=settings)
+    await session.commit()
+    assert message["delivery_id"] == str(claimed.id)
+    row = await session.scalar(sa.select(Delivery).where(Delivery.event_id == event.id)
+                               .execution_options(populate_existing=True))
+    assert row is not None and row.attempts == 1  # the stream's attempt only

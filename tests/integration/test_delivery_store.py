@@ -206,13 +206,13 @@ async def test_renewal_extends_only_the_leases_still_held(
     assert other.id not in {kept.id, recorded.id}
     session.expire_all()
     rows = {d.id: d for d in (await session.scalars(sa.select(Delivery))).all()}
-    assert rows[kept.id].next_attempt_at == later + timedelta(seconds=10)
+    assert rows[kept.id].lease_expires_at == later + timedelta(seconds=10)
     assert rows[recorded.id].status == models.DELIVERED
     await session.rollback()  # SQLite: hand the writer's turn back to the store
     # A token that is not the row's own (it was taken over) extends nothing.
     await the_store.renew(ids=[kept.id], tokens={uuid.uuid4()}, expires=later + timedelta(hours=1))
     session.expire_all()
-    assert await session.scalar(sa.select(Delivery.next_attempt_at).where(
+    assert await session.scalar(sa.select(Delivery.lease_expires_at).where(
         Delivery.id == kept.id)) == later + timedelta(seconds=10)
 
 
@@ -240,7 +240,7 @@ async def test_renewal_skips_a_row_another_statement_holds_instead_of_waiting(
         await the_store.renew(ids=[held.id, free.id],
                               tokens={held.lease_token, free.lease_token}, expires=expires)
     session.expire_all()
-    renewed = dict((await session.execute(sa.select(Delivery.id, Delivery.next_attempt_at)
+    renewed = dict((await session.execute(sa.select(Delivery.id, Delivery.lease_expires_at)
                                           .where(Delivery.id.in_([held.id, free.id])))).all())
     assert renewed[free.id] == expires
     assert (renewed[held.id] == expires) == (backend == "sqlite")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -177,3 +177,80 @@ async def test_existing_deliveries_get_their_event_type_on_postgresql(
     scratch_pg_url: str,
 ) -> None:
     assert await _deliveries_typed(scratch_pg_url) == _TYPED
+
+
+_BEFORE_LEASE_COLUMN = "e4b19c7d2a61"
+
+
+def _table(name: str, **columns: Any) -> sa.TableClause:
+    return sa.table(name, *(sa.column(key, type_) for key, type_ in columns.items()))
+
+
+_endpoints = _table("endpoints", id=sa.Uuid(), account_id=sa.Uuid(), origin=sa.String(),
+                    channel=sa.String(), url=sa.String(), format=sa.String(),
+                    event_types=sa.JSON(), secret=sa.String(), enabled=sa.Boolean(),
+                    failing_notified=sa.Boolean(),
+                    strict_ordering=sa.Boolean(), created_at=UTCDateTime(),
+                    updated_at=UTCDateTime())
+_events = _table("events", id=sa.Uuid(), account_id=sa.Uuid(), type=sa.String(),
+                 subject_type=sa.String(), subject_id=sa.String(), sequence=sa.BigInteger(),
+                 occurred_at=UTCDateTime(), data=sa.JSON())
+_deliveries = _table("deliveries", id=sa.Uuid(), account_id=sa.Uuid(), event_id=sa.Uuid(),
+                     endpoint_id=sa.Uuid(), status=sa.String(), ordered=sa.Boolean(),
+                     ordering_key=sa.String(), sequence=sa.BigInteger(), attempts=sa.Integer(),
+                     round_start=sa.Integer(), next_attempt_at=UTCDateTime(),
+                     lease_token=sa.Uuid(), created_at=UTCDateTime(), updated_at=UTCDateTime())
+
+
+async def _leases_carried(url: str) -> dict[str, Any]:
+    """A row leased (its lease then in next_attempt_at), one waiting, through
+    the upgrade that moves leases into ``lease_expires_at``."""
+    await asyncio.to_thread(migrate.upgrade, url, _BEFORE_LEASE_COLUMN)
+    engine = make_engine(url, pool_size=1)
+    now = datetime.now(UTC)
+    lease_end = now + timedelta(seconds=10)
+    account, endpoint = uuid.uuid4(), uuid.uuid4()
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(sa.insert(_accounts), [
+                {"id": account, "name": "A", "created_at": now}])
+            await connection.execute(sa.insert(_endpoints), [{
+                "id": endpoint, "account_id": account, "origin": "user", "channel": "webhook",
+                "url": "https://a.example/", "format": "standard", "event_types": ["*"],
+                "secret": "s",
+                "enabled": True, "failing_notified": False, "strict_ordering": False,
+                "created_at": now, "updated_at": now}])
+            for name, token, due in (("leased", uuid.uuid4(), lease_end), ("waiting", None, now)):
+                event = uuid.uuid4()
+                await connection.execute(sa.insert(_events), [{
+                    "id": event, "account_id": account, "type": "t", "subject_type": "s",
+                    "subject_id": name, "sequence": 1, "occurred_at": now, "data": {}}])
+                await connection.execute(sa.insert(_deliveries), [{
+                    "id": uuid.uuid4(), "account_id": account, "event_id": event,
+                    "endpoint_id": endpoint, "status": "pending", "ordered": False,
+                    "ordering_key": name, "sequence": 1, "attempts": 1, "round_start": 0,
+                    "next_attempt_at": due, "lease_token": token, "created_at": now,
+                    "updated_at": now}])
+        await asyncio.to_thread(migrate.upgrade, url)
+        leases = _table("deliveries", ordering_key=sa.String(), lease_expires_at=UTCDateTime())
+        async with engine.connect() as connection:
+            rows = await connection.execute(sa.select(leases.c.ordering_key,
+                                                      leases.c.lease_expires_at))
+            found: dict[str, Any] = dict(rows.all())
+    finally:
+        await engine.dispose()
+    return {**found, "lease_end": lease_end}
+
+
+async def test_leases_held_during_the_upgrade_carry_over_on_sqlite(tmp_path: Any) -> None:
+    found = await _leases_carried(f"sqlite+aiosqlite:///{tmp_path / 'l.db'}")
+    assert found["leased"] == found["lease_end"]  # still in flight until its lease ends
+    assert found["waiting"] is None
+
+
+async def test_leases_held_during_the_upgrade_carry_over_on_postgresql(
+    scratch_pg_url: str,
+) -> None:
+    found = await _leases_carried(scratch_pg_url)
+    assert found["leased"] == found["lease_end"]
+    assert found["waiting"] is None

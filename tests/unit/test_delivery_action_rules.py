@@ -20,7 +20,7 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ])
 def test_in_flight(leased: bool, lease_ends_in_s: float, expected: bool) -> None:
     assert rules.in_flight(lease_token_set=leased,
-                           next_attempt_at=NOW + timedelta(seconds=lease_ends_in_s),
+                           lease_expires_at=NOW + timedelta(seconds=lease_ends_in_s),
                            now=NOW) is expected
 
 

@@ -1,7 +1,7 @@
 """indexes of the desk's customer-reference and FOC-range filters
 
 Revision ID: e4b19c7d2a61
-Revises: 5c2e8a1f7b34
+Revises: e4a7c2b91d05
 Create Date: 2026-11-26 04:40:00.000000
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = 'e4b19c7d2a61'
-down_revision: str | None = '5c2e8a1f7b34'
+down_revision: str | None = 'e4a7c2b91d05'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
