@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import math
@@ -292,28 +293,41 @@ async def _pg_admin(*statements: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def api_server(env: dict[str, str], processes: int, log: Path) -> AsyncIterator[str]:
-    async with server_process(env, log, "api", "--workers", str(processes)) as (base_url, _):
+async def api_server(env: dict[str, str], processes: int, log: Path,
+                     profile: Path | None = None) -> AsyncIterator[str]:
+    async with server_process(env, log, "api", "--workers", str(processes),
+                              profile=profile) as (base_url, _):
         yield base_url
 
 
 @contextlib.asynccontextmanager
 async def server_process(
-    env: dict[str, str], log: Path, command: str, *args: str
+    env: dict[str, str], log: Path, command: str, *args: str, profile: Path | None = None,
 ) -> AsyncIterator[tuple[str, int]]:
-    """``porthook api|serve`` on a free port: its base URL and process group id."""
+    """``porthook api|serve`` on a free port: its base URL and process group id.
+    With ``profile``, run under ``py-spy record`` writing raw stacks there."""
     port = free_port()
+    argv = [sys.executable, "-m", "porthook", command, "--host", HOST, "--port", str(port),
+            *args]
+    if profile is not None:
+        py_spy = Path(sys.executable).with_name("py-spy")
+        argv = [str(py_spy), "record", "--format", "raw", "--rate", "250", "--nonblocking",
+                "-o", str(profile), "--", *argv]
     with log.open("wb") as out:
         # Own session: the process group id is the server's pid, so that a
         # stuck uvicorn master and its workers can be killed together.
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "porthook", command, "--host", HOST, "--port", str(port),
-            *args, env=env, stdout=out, stderr=out, start_new_session=True,
+            *argv, env=env, stdout=out, stderr=out, start_new_session=True,
         )
     try:
         await wait_healthy(f"http://{HOST}:{port}", proc, log)
         yield f"http://{HOST}:{port}", proc.pid
     finally:
+        if profile is not None and proc.returncode is None:
+            # py-spy writes its file when its child ends: stop the server, not py-spy.
+            os.killpg(proc.pid, signal.SIGINT)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
         await stop(proc)
 
 
@@ -368,6 +382,7 @@ class RunSpec:
     orders: int
     numbers_per_order: int
     warmup: int
+    profile: Path | None = None
 
 
 async def run_one(spec: RunSpec, workdir: Path) -> dict[str, Any]:
@@ -378,7 +393,8 @@ async def run_one(spec: RunSpec, workdir: Path) -> dict[str, Any]:
         env = server_env(url, workdir)
         keys = await make_keys(env)
         log = workdir / f"server-{spec.backend}-{spec.processes}.log"
-        async with api_server(env, spec.processes, log) as base_url:
+        profile = spec.profile and spec.profile / f"api-{spec.backend}-{spec.processes}.txt"
+        async with api_server(env, spec.processes, log, profile) as base_url:
             # Warm-up (not counted): imports, connection pools, statement caches.
             await drive(base_url, keys, numbers[:spec.warmup], spec.concurrency)
             rec, seconds = await drive(base_url, keys, numbers[spec.warmup:], spec.concurrency)
@@ -461,12 +477,6 @@ def open_loop_schedule(rate: float, duration_s: float) -> list[float]:
     return [i / rate for i in range(math.floor(rate * duration_s))]
 
 
-def move_plan(count: int, orders: int) -> list[tuple[int, int]]:
-    """(order index, step) of each move tick: round robin over the orders, so
-    that an order's next step comes ``orders`` ticks after its previous one."""
-    return [(k % orders, k // orders) for k in range(count)]
-
-
 def flat_ratio(latencies_s: Sequence[float], window: int) -> float:
     """p50 of the last ``window`` samples over p50 of the first ``window``."""
     first, last = percentile(latencies_s[:window], 0.5), percentile(latencies_s[-window:], 0.5)
@@ -481,6 +491,7 @@ class WriteSpec:
     duration_s: float
     comment_orders: int
     flat_comments: int
+    profile: Path | None = None
 
 
 @dataclass
@@ -490,12 +501,16 @@ class WriteStats:
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WRITE_KINDS, 0))
     error_samples: list[str] = field(default_factory=list)
     last_done: float = 0.0
+    # Move ticks that found no order ready for its next step (the previous
+    # step of every order still in flight): the server is behind.
+    moves_skipped: int = 0
 
 
 async def timed_post(client: httpx.AsyncClient, stats: WriteStats, kind: str, due: float,
-                     url: str, body: dict[str, Any] | None, headers: dict[str, str]) -> None:
+                     url: str, body: dict[str, Any] | None, headers: dict[str, str]) -> bool:
     """One open-loop request, its latency counted from when it was due (a
-    late start is the server's backlog, not the client's excuse)."""
+    late start is the server's backlog, not the client's excuse); True if it
+    succeeded."""
     try:
         response = await client.post(url, json=body, headers=headers)
         ok = response.status_code in (200, 201)
@@ -506,10 +521,11 @@ async def timed_post(client: httpx.AsyncClient, stats: WriteStats, kind: str, du
     stats.last_done = max(stats.last_done, done)
     if ok:
         stats.latencies_s[kind].append(done - due)
-        return
+        return True
     stats.errors[kind] += 1
     if len(stats.error_samples) < 5:
         stats.error_samples.append(f"{kind}: {detail}")
+    return False
 
 
 def move_request(order_id: str, step: int, keys: Keys) -> tuple[str, dict[str, Any] | None,
@@ -528,25 +544,38 @@ def move_request(order_id: str, step: int, keys: Keys) -> tuple[str, dict[str, A
 async def open_loop(client: httpx.AsyncClient, keys: Keys, spec: WriteSpec,
                     comment_orders: Sequence[str], move_orders: Sequence[str]) -> WriteStats:
     """Comments at ``spec.rate``/s and moves at ``spec.move_rate``/s, each sent
-    when due whatever the earlier ones became."""
+    when due whatever the earlier ones became. A move tick takes the next step
+    of an order whose previous step is done (an order's steps cannot overlap)."""
     stats = WriteStats()
-    sends: list[tuple[float, str, str, dict[str, Any] | None, dict[str, str]]] = []
-    for i, at in enumerate(open_loop_schedule(spec.rate, spec.duration_s)):
-        order_id = comment_orders[i % len(comment_orders)]
-        sends.append((at, "comment", f"/v1/porting-orders/{order_id}/comments",
-                      {"body": f"bench comment {i}"}, keys.customer))
-    ticks = open_loop_schedule(spec.move_rate, spec.duration_s)
-    for at, (index, step) in zip(ticks, move_plan(len(ticks), len(move_orders)), strict=True):
-        sends.append((at, "move", *move_request(move_orders[index], step, keys)))
+    ready: collections.deque[tuple[str, int]] = collections.deque(
+        (order_id, 0) for order_id in move_orders)
+
+    async def move(due: float) -> None:
+        if not ready:
+            stats.moves_skipped += 1
+            return
+        order_id, step = ready.popleft()
+        url, body, headers = move_request(order_id, step, keys)
+        if await timed_post(client, stats, "move", due, url, body, headers) and step < 3:
+            ready.append((order_id, step + 1))
+
+    sends: list[tuple[float, str, int]] = [
+        (at, "comment", i) for i, at in enumerate(open_loop_schedule(spec.rate, spec.duration_s))]
+    sends += [(at, "move", 0) for at in open_loop_schedule(spec.move_rate, spec.duration_s)]
     sends.sort(key=lambda s: s[0])
-    tasks = []
+    tasks: list[asyncio.Task[Any]] = []
     start = time.perf_counter()
-    for at, kind, url, body, headers in sends:
+    for at, kind, i in sends:
         delay = start + at - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(
-            timed_post(client, stats, kind, start + at, url, body, headers)))
+        if kind == "move":
+            tasks.append(asyncio.create_task(move(start + at)))
+            continue
+        order_id = comment_orders[i % len(comment_orders)]
+        tasks.append(asyncio.create_task(timed_post(
+            client, stats, kind, start + at, f"/v1/porting-orders/{order_id}/comments",
+            {"body": f"bench comment {i}"}, keys.customer)))
     async with asyncio.timeout(PHASE_TIMEOUT_S):
         await asyncio.gather(*tasks)
     stats.last_done -= start
@@ -631,10 +660,13 @@ async def write_servers(spec: WriteSpec, env: dict[str, str],
     ``porthook api`` (one process) and ``porthook worker`` beside it."""
     log = workdir / f"writes-{spec.backend}"
     if spec.backend == "sqlite":
-        async with server_process(env, Path(f"{log}-serve.log"), "serve") as (url, pid):
+        async with server_process(env, Path(f"{log}-serve.log"), "serve",
+                                  profile=spec.profile and spec.profile / "serve.txt"
+                                  ) as (url, pid):
             yield url, {"serve": pid}
         return
-    async with (server_process(env, Path(f"{log}-api.log"), "api", "--workers", "1")
+    async with (server_process(env, Path(f"{log}-api.log"), "api", "--workers", "1",
+                               profile=spec.profile and spec.profile / "api.txt")
                 as (url, api_pid),
                 background_process(Path(f"{log}-worker.log"), sys.executable, "-m",
                                    "porthook", "worker", env=env) as worker_pid):
@@ -702,6 +734,7 @@ def writes_figures(spec: WriteSpec, stats: WriteStats, ok: int, drain_s: float,
         "event_bytes_first": sizes[0] if sizes else None,
         "event_bytes_last": sizes[-1] if sizes else None,
         "requests": requests, "errors": sum(stats.errors.values()),
+        "moves_skipped": stats.moves_skipped,
         "error_samples": stats.error_samples,
     }
 
@@ -710,7 +743,7 @@ def print_writes(runs: Sequence[dict[str, Any]]) -> None:
     columns = (("backend", 11), ("offered_per_s", 14), ("comments_per_s", 15),
                ("writes_per_s", 13), ("p50_ms", 8), ("p99_ms", 8), ("drain_after_s", 14),
                ("flat_ratio", 11), ("event_bytes_first", 18), ("event_bytes_last", 17),
-               ("errors", 7))
+               ("errors", 7), ("moves_skipped", 14))
     print("".join(f"{name:>{width}}" for name, width in columns))
     for r in runs:
         print("".join(f"{r[name]!s:>{width}}" for name, width in columns))
@@ -728,7 +761,9 @@ def specs(args: argparse.Namespace) -> list[RunSpec]:
         # One SQLite file has one writer at a time: more processes only queue on its lock.
         for processes in ([1] if backend == "sqlite" else args.processes):
             out.append(RunSpec(backend, processes, args.concurrency, args.orders,
-                               args.numbers_per_order, args.warmup))
+                               args.numbers_per_order, args.warmup, args.profile))
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     return out
 
 
@@ -747,6 +782,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="writes: orders the comments are spread over")
     parser.add_argument("--flat-comments", type=int, default=FLAT_COMMENTS,
                         help="writes: comments on one order for the flat-cost figure")
+    parser.add_argument("--profile", type=Path, help="run the API (writes on SQLite: serve) "
+                        "under py-spy record, raw stacks into this folder (CPU figures then "
+                        "include py-spy's)")
     parser.add_argument("--orders", type=int, default=500, help="orders measured per run")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--processes", type=lambda s: [int(p) for p in s.split(",")],
@@ -765,8 +803,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def write_specs(args: argparse.Namespace) -> list[WriteSpec]:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends if args.profile else ():
+        (args.profile / backend).mkdir(parents=True, exist_ok=True)
     return [WriteSpec(b, args.rate, args.move_rate, args.duration, args.comment_orders,
-                      args.flat_comments) for b in backends]
+                      args.flat_comments, args.profile and args.profile / b) for b in backends]
 
 
 async def main_writes(args: argparse.Namespace) -> dict[str, Any]:
