@@ -37,29 +37,53 @@ NOTIFY_CHANNEL = "porthook_deliveries"
 async def enqueue(session: AsyncSession, event: Event, *, only_missing: bool = False) -> int:
     """Create the event's deliveries; ``only_missing`` (redelivery) skips endpoints
     that already have one. Returns how many rows were created."""
-    endpoints = await _account_endpoints(session, event)
-    if event.subject_type == "porting_order":
-        endpoints.extend(await _porting_endpoints(session, event, endpoints))
+    endpoints = await _endpoints(session, event)
     if only_missing and endpoints:
         existing = set((await session.scalars(
             sa.select(Delivery.endpoint_id).where(Delivery.event_id == event.id))).all())
         endpoints = [e for e in endpoints if e.id not in existing]
-    if not endpoints:
+    return await _insert(session, [delivery_row(event, e, event.occurred_at) for e in endpoints])
+
+
+async def enqueue_many(session: AsyncSession, events: list[Event]) -> int:
+    """``enqueue`` for the events of one change: their deliveries in one insert."""
+    rows = [delivery_row(event, endpoint, event.occurred_at)
+            for event in events for endpoint in await _endpoints(session, event)]
+    return await _insert(session, rows)
+
+
+async def _endpoints(session: AsyncSession, event: Event) -> list[Endpoint]:
+    endpoints = await _account_endpoints(session, event)
+    if event.subject_type == "porting_order":
+        endpoints.extend(await _porting_endpoints(session, event, endpoints))
+    return endpoints
+
+
+async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    if not rows:
         return 0
-    now = event.occurred_at
-    rows = [delivery_row(event, endpoint, now) for endpoint in endpoints]
     await session.execute(sa.insert(Delivery), rows)
     if any(row["status"] == models.PENDING for row in rows):
         await notify(session)
     return len(rows)
 
 
+_NOTIFIED_KEY = "porthook.fanout.notified"
+
+
 async def notify(session: AsyncSession) -> None:
     """Wake the workers when this transaction commits: this process's own
-    (``porthook serve``) at once, and on PostgreSQL every other through NOTIFY."""
+    (``porthook serve``) at once, and on PostgreSQL every other through NOTIFY.
+    Once per transaction: PostgreSQL delivers one notification at commit
+    however many were sent, so the others were round trips for nothing."""
     db.wake_on_commit(session)
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if session.info.get(_NOTIFIED_KEY) is transaction:
+        return
+    await session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
+    session.info[_NOTIFIED_KEY] = transaction
 
 
 async def _account_endpoints(session: AsyncSession, event: Event) -> list[Endpoint]:
