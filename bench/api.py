@@ -294,10 +294,11 @@ async def _pg_admin(*statements: str) -> None:
 
 @contextlib.asynccontextmanager
 async def api_server(env: dict[str, str], processes: int, log: Path,
-                     profile: Path | None = None) -> AsyncIterator[str]:
+                     profile: Path | None = None) -> AsyncIterator[tuple[str, int]]:
+    """``porthook api``: its base URL and process group id."""
     async with server_process(env, log, "api", "--workers", str(processes),
-                              profile=profile) as (base_url, _):
-        yield base_url
+                              profile=profile) as (base_url, pgid):
+        yield base_url, pgid
 
 
 @contextlib.asynccontextmanager
@@ -394,11 +395,17 @@ async def run_one(spec: RunSpec, workdir: Path) -> dict[str, Any]:
         keys = await make_keys(env)
         log = workdir / f"server-{spec.backend}-{spec.processes}.log"
         profile = spec.profile and spec.profile / f"api-{spec.backend}-{spec.processes}.txt"
-        async with api_server(env, spec.processes, log, profile) as base_url:
+        async with api_server(env, spec.processes, log, profile) as (base_url, pgid):
             # Warm-up (not counted): imports, connection pools, statement caches.
             await drive(base_url, keys, numbers[:spec.warmup], spec.concurrency)
+            cpu_before = group_cpu_s(pgid)
             rec, seconds = await drive(base_url, keys, numbers[spec.warmup:], spec.concurrency)
-    return figures(spec, rec, seconds)
+            cpu_s = group_cpu_s(pgid) - cpu_before
+    result = figures(spec, rec, seconds)
+    requests = sum(k["ok"] + k["errors"] for k in result["requests"].values())
+    # The API processes' CPU over every measured request (create, upload, moves).
+    result["api_cpu_us_per_request"] = round(cpu_s * 1e6 / requests) if requests else None
+    return result
 
 
 def figures(spec: RunSpec, rec: Recorder, seconds: dict[str, float]) -> dict[str, Any]:
