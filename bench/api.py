@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import math
@@ -239,8 +240,9 @@ def free_port() -> int:
 def server_env(database_url: str, workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTHOOK_")}
     # WARNING silences uvicorn's access log: a line per request would be measured too.
+    # Private targets: the writes mode's endpoint is the sink on loopback.
     env.update(PORTHOOK_DATABASE_URL=database_url, PORTHOOK_LOG_LEVEL="WARNING",
-               PORTHOOK_MAIL_DIR=str(workdir / "mail"))
+               PORTHOOK_MAIL_DIR=str(workdir / "mail"), PORTHOOK_ALLOW_PRIVATE_TARGETS="true")
     return env
 
 
@@ -291,19 +293,54 @@ async def _pg_admin(*statements: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def api_server(env: dict[str, str], processes: int, log: Path) -> AsyncIterator[str]:
+async def api_server(env: dict[str, str], processes: int, log: Path,
+                     profile: Path | None = None) -> AsyncIterator[tuple[str, int]]:
+    """``porthook api``: its base URL and process group id."""
+    async with server_process(env, log, "api", "--workers", str(processes),
+                              profile=profile) as (base_url, pgid):
+        yield base_url, pgid
+
+
+@contextlib.asynccontextmanager
+async def server_process(
+    env: dict[str, str], log: Path, command: str, *args: str, profile: Path | None = None,
+) -> AsyncIterator[tuple[str, int]]:
+    """``porthook api|serve`` on a free port: its base URL and process group id.
+    With ``profile``, run under ``py-spy record`` writing raw stacks there."""
     port = free_port()
+    argv = [sys.executable, "-m", "porthook", command, "--host", HOST, "--port", str(port),
+            *args]
+    if profile is not None:
+        py_spy = Path(sys.executable).with_name("py-spy")
+        argv = [str(py_spy), "record", "--format", "raw", "--rate", "250", "--nonblocking",
+                "-o", str(profile), "--", *argv]
     with log.open("wb") as out:
         # Own session: the process group id is the server's pid, so that a
         # stuck uvicorn master and its workers can be killed together.
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "porthook", "api", "--host", HOST, "--port", str(port),
-            "--workers", str(processes), env=env, stdout=out, stderr=out,
-            start_new_session=True,
+            *argv, env=env, stdout=out, stderr=out, start_new_session=True,
         )
     try:
         await wait_healthy(f"http://{HOST}:{port}", proc, log)
-        yield f"http://{HOST}:{port}"
+        yield f"http://{HOST}:{port}", proc.pid
+    finally:
+        if profile is not None and proc.returncode is None:
+            # py-spy writes its file when its child ends: stop the server, not py-spy.
+            os.killpg(proc.pid, signal.SIGINT)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
+        await stop(proc)
+
+
+@contextlib.asynccontextmanager
+async def background_process(log: Path, *argv: str,
+                             env: dict[str, str] | None = None) -> AsyncIterator[int]:
+    """A helper process (the worker, the sink) for the block's duration; its pid."""
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdout=out, stderr=out, start_new_session=True)
+    try:
+        yield proc.pid
     finally:
         await stop(proc)
 
@@ -346,6 +383,7 @@ class RunSpec:
     orders: int
     numbers_per_order: int
     warmup: int
+    profile: Path | None = None
 
 
 async def run_one(spec: RunSpec, workdir: Path) -> dict[str, Any]:
@@ -356,11 +394,18 @@ async def run_one(spec: RunSpec, workdir: Path) -> dict[str, Any]:
         env = server_env(url, workdir)
         keys = await make_keys(env)
         log = workdir / f"server-{spec.backend}-{spec.processes}.log"
-        async with api_server(env, spec.processes, log) as base_url:
+        profile = spec.profile and spec.profile / f"api-{spec.backend}-{spec.processes}.txt"
+        async with api_server(env, spec.processes, log, profile) as (base_url, pgid):
             # Warm-up (not counted): imports, connection pools, statement caches.
             await drive(base_url, keys, numbers[:spec.warmup], spec.concurrency)
+            cpu_before = group_cpu_s(pgid)
             rec, seconds = await drive(base_url, keys, numbers[spec.warmup:], spec.concurrency)
-    return figures(spec, rec, seconds)
+            cpu_s = group_cpu_s(pgid) - cpu_before
+    result = figures(spec, rec, seconds)
+    requests = sum(k["ok"] + k["errors"] for k in result["requests"].values())
+    # The API processes' CPU over every measured request (create, upload, moves).
+    result["api_cpu_us_per_request"] = round(cpu_s * 1e6 / requests) if requests else None
+    return result
 
 
 def figures(spec: RunSpec, rec: Recorder, seconds: dict[str, float]) -> dict[str, Any]:
@@ -407,6 +452,315 @@ def print_tables(runs: Sequence[dict[str, Any]]) -> None:
             print(f"! {r['backend']}/{r['processes']}: {sample}")
 
 
+# ---- writes mode: comments and status moves, open loop, worker beside --------
+
+WRITE_KINDS = ("comment", "move")
+FLAT_COMMENTS = 1000  # comments on one order for the flat-cost figure
+FLAT_WINDOW = 10  # the first and the last this many comments are compared
+DRAIN_TIMEOUT_S = 300.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of every live process of a process group
+    (the server and its children), from /proc."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state ppid pgrp ... utime (11) stime (12), 0-based.
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def open_loop_schedule(rate: float, duration_s: float) -> list[float]:
+    """Send times (seconds from the start) of ``rate`` requests a second."""
+    return [i / rate for i in range(math.floor(rate * duration_s))]
+
+
+def flat_ratio(latencies_s: Sequence[float], window: int) -> float:
+    """p50 of the last ``window`` samples over p50 of the first ``window``."""
+    first, last = percentile(latencies_s[:window], 0.5), percentile(latencies_s[-window:], 0.5)
+    return round(last / first, 2) if first else math.nan
+
+
+@dataclass(frozen=True)
+class WriteSpec:
+    backend: str
+    rate: float
+    move_rate: float
+    duration_s: float
+    comment_orders: int
+    flat_comments: int
+    profile: Path | None = None
+
+
+@dataclass
+class WriteStats:
+    latencies_s: dict[str, list[float]] = field(
+        default_factory=lambda: {k: [] for k in WRITE_KINDS})
+    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WRITE_KINDS, 0))
+    error_samples: list[str] = field(default_factory=list)
+    last_done: float = 0.0
+    # Move ticks that found no order ready for its next step (the previous
+    # step of every order still in flight): the server is behind.
+    moves_skipped: int = 0
+
+
+async def timed_post(client: httpx.AsyncClient, stats: WriteStats, kind: str, due: float,
+                     url: str, body: dict[str, Any] | None, headers: dict[str, str]) -> bool:
+    """One open-loop request, its latency counted from when it was due (a
+    late start is the server's backlog, not the client's excuse); True if it
+    succeeded."""
+    try:
+        response = await client.post(url, json=body, headers=headers)
+        ok = response.status_code in (200, 201)
+        detail = f"{response.status_code} {response.text[:200]}"
+    except httpx.HTTPError as exc:
+        ok, detail = False, repr(exc)
+    done = time.perf_counter()
+    stats.last_done = max(stats.last_done, done)
+    if ok:
+        stats.latencies_s[kind].append(done - due)
+        return True
+    stats.errors[kind] += 1
+    if len(stats.error_samples) < 5:
+        stats.error_samples.append(f"{kind}: {detail}")
+    return False
+
+
+def move_request(order_id: str, step: int, keys: Keys) -> tuple[str, dict[str, Any] | None,
+                                                                 dict[str, str]]:
+    desk = f"/v1/operator/porting-orders/{order_id}/status"
+    customer = f"/v1/porting-orders/{order_id}"
+    foc = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    return [
+        (f"{customer}/actions/submit", None, keys.customer),
+        (desk, {"status": "submitted"}, keys.operator),
+        (desk, {"status": "foc-date-confirmed", "foc_date": foc}, keys.operator),
+        (f"{customer}/actions/activate", None, keys.customer),
+    ][step]
+
+
+async def open_loop(client: httpx.AsyncClient, keys: Keys, spec: WriteSpec,
+                    comment_orders: Sequence[str], move_orders: Sequence[str]) -> WriteStats:
+    """Comments at ``spec.rate``/s and moves at ``spec.move_rate``/s, each sent
+    when due whatever the earlier ones became. A move tick takes the next step
+    of an order whose previous step is done (an order's steps cannot overlap)."""
+    stats = WriteStats()
+    ready: collections.deque[tuple[str, int]] = collections.deque(
+        (order_id, 0) for order_id in move_orders)
+
+    async def move(due: float) -> None:
+        if not ready:
+            stats.moves_skipped += 1
+            return
+        order_id, step = ready.popleft()
+        url, body, headers = move_request(order_id, step, keys)
+        if await timed_post(client, stats, "move", due, url, body, headers) and step < 3:
+            ready.append((order_id, step + 1))
+
+    sends: list[tuple[float, str, int]] = [
+        (at, "comment", i) for i, at in enumerate(open_loop_schedule(spec.rate, spec.duration_s))]
+    sends += [(at, "move", 0) for at in open_loop_schedule(spec.move_rate, spec.duration_s)]
+    sends.sort(key=lambda s: s[0])
+    tasks: list[asyncio.Task[Any]] = []
+    start = time.perf_counter()
+    for at, kind, i in sends:
+        delay = start + at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if kind == "move":
+            tasks.append(asyncio.create_task(move(start + at)))
+            continue
+        order_id = comment_orders[i % len(comment_orders)]
+        tasks.append(asyncio.create_task(timed_post(
+            client, stats, kind, start + at, f"/v1/porting-orders/{order_id}/comments",
+            {"body": f"bench comment {i}"}, keys.customer)))
+    async with asyncio.timeout(PHASE_TIMEOUT_S):
+        await asyncio.gather(*tasks)
+    stats.last_done -= start
+    return stats
+
+
+async def prepare_orders(driver: Driver, count: int, first_number: int,
+                         with_loa: bool) -> list[str]:
+    flat = fictional_numbers(first_number + count)[first_number:]
+    created, _ = await run_pool([[n] for n in flat], 8, driver.create)
+    if with_loa:
+        created, _ = await run_pool(created, 8, driver.upload_loa)
+    if len(created) != count:
+        raise RuntimeError(f"{count - len(created)} orders failed: {driver.rec.error_samples}")
+    return [str(order["id"]) for order in created]
+
+
+async def subscribe_sink(client: httpx.AsyncClient, keys: Keys, sink_url: str) -> None:
+    response = await client.post("/v1/endpoints", headers=keys.customer, json={
+        "url": sink_url, "format": "standard", "event_types": ["*"],
+        "description": "bench sink"})
+    if response.status_code != 201:
+        raise RuntimeError(f"endpoint: {response.status_code} {response.text[:300]}")
+
+
+async def flat_cost(client: httpx.AsyncClient, keys: Keys, order_id: str,
+                    count: int) -> list[float]:
+    """Latencies of ``count`` comments on one order, one at a time."""
+    latencies = []
+    for i in range(count):
+        start = time.perf_counter()
+        response = await client.post(f"/v1/porting-orders/{order_id}/comments",
+                                     json={"body": f"flat {i}"}, headers=keys.customer)
+        if response.status_code != 201:
+            raise RuntimeError(f"flat comment {i}: {response.status_code} {response.text[:300]}")
+        latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+async def comment_event_sizes(database_url: str, order_id: str) -> list[int]:
+    """Bytes of ``data`` of the order's new_comment events, oldest first."""
+    where = "type = 'porting_order.new_comment' AND subject_id = "
+    if database_url.startswith("sqlite"):
+        import sqlite3  # only the SQLite runs need it
+
+        path = database_url.split("///", 1)[1]
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            rows = connection.execute(
+                f"SELECT length(CAST(data AS BLOB)) FROM events WHERE {where}? "
+                "ORDER BY sequence", (order_id,)).fetchall()
+        return [int(r[0]) for r in rows]
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        rows = await connection.fetch(
+            f"SELECT octet_length(data::text) FROM events WHERE {where}$1 ORDER BY sequence",
+            order_id)
+    finally:
+        await connection.close()
+    return [int(r[0]) for r in rows]
+
+
+async def sink_count(sink_url: str) -> int:
+    async with httpx.AsyncClient(timeout=10) as client:
+        counts: dict[str, int] = (await client.get(f"{sink_url}/_count")).json()
+    return sum(counts.values())
+
+
+async def wait_drained(sink_url: str, expected: int) -> float:
+    """Seconds until the sink has ``expected`` deliveries (NaN: not within the limit)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < DRAIN_TIMEOUT_S:
+        if await sink_count(sink_url) >= expected:
+            return time.perf_counter() - start
+        await asyncio.sleep(0.5)
+    return math.nan
+
+
+@contextlib.asynccontextmanager
+async def write_servers(spec: WriteSpec, env: dict[str, str],
+                        workdir: Path) -> AsyncIterator[tuple[str, dict[str, int]]]:
+    """SQLite: ``porthook serve`` (API and worker in one process); PostgreSQL:
+    ``porthook api`` (one process) and ``porthook worker`` beside it."""
+    log = workdir / f"writes-{spec.backend}"
+    if spec.backend == "sqlite":
+        async with server_process(env, Path(f"{log}-serve.log"), "serve",
+                                  profile=spec.profile and spec.profile / "serve.txt"
+                                  ) as (url, pid):
+            yield url, {"serve": pid}
+        return
+    async with (server_process(env, Path(f"{log}-api.log"), "api", "--workers", "1",
+                               profile=spec.profile and spec.profile / "api.txt")
+                as (url, api_pid),
+                background_process(Path(f"{log}-worker.log"), sys.executable, "-m",
+                                   "porthook", "worker", env=env) as worker_pid):
+        yield url, {"api": api_pid, "worker": worker_pid}
+
+
+async def run_writes(spec: WriteSpec, workdir: Path) -> dict[str, Any]:
+    sink_port = free_port()
+    sink_url = f"http://{HOST}:{sink_port}"
+    sink_code = ("import sys; sys.path.insert(0, sys.argv[1]); import sink; "
+                 "sink.main(int(sys.argv[2]))")
+    move_orders = max(1, math.ceil(spec.move_rate * spec.duration_s / len(MOVE_KINDS)))
+    async with (fresh_database(spec.backend, workdir) as url,
+                background_process(workdir / "sink.log", sys.executable, "-c", sink_code,
+                                   str(Path(__file__).parent), str(sink_port))):
+        env = server_env(url, workdir)
+        keys = await make_keys(env)
+        async with write_servers(spec, env, workdir) as (base_url, pids):
+            limits = httpx.Limits(max_connections=1024, max_keepalive_connections=1024)
+            async with httpx.AsyncClient(base_url=base_url, limits=limits,
+                                         timeout=REQUEST_TIMEOUT_S) as client:
+                await subscribe_sink(client, keys, f"{sink_url}/writes")
+                driver = Driver(client, keys)
+                comment_orders = await prepare_orders(driver, spec.comment_orders, 0, False)
+                moves = await prepare_orders(driver, move_orders, spec.comment_orders, True)
+                flat_order = (await prepare_orders(
+                    driver, 1, spec.comment_orders + move_orders, False))[0]
+                # Warm-up (not counted): a second of the same load.
+                await open_loop(client, keys, WriteSpec(**{**spec.__dict__, "duration_s": 1.0,
+                                                           "move_rate": 0.0}),
+                                comment_orders, moves)
+                delivered_before = await sink_count(sink_url)
+                cpu_before = {name: group_cpu_s(pid) for name, pid in pids.items()}
+                stats = await open_loop(client, keys, spec, comment_orders, moves)
+                cpu_after = {name: group_cpu_s(pid) for name, pid in pids.items()}
+                ok = sum(len(v) for v in stats.latencies_s.values())
+                drain_s = await wait_drained(sink_url, delivered_before + ok)
+                flat = await flat_cost(client, keys, flat_order, spec.flat_comments)
+            sizes = await comment_event_sizes(url, flat_order)
+    return writes_figures(spec, stats, ok, drain_s, flat, sizes,
+                          {k: cpu_after[k] - cpu_before[k] for k in pids})
+
+
+def writes_figures(spec: WriteSpec, stats: WriteStats, ok: int, drain_s: float,
+                   flat: Sequence[float], sizes: Sequence[int],
+                   cpu_s: dict[str, float]) -> dict[str, Any]:
+    requests = {}
+    for kind in WRITE_KINDS:
+        ms = [s * 1000 for s in stats.latencies_s[kind]]
+        requests[kind] = {"ok": len(ms), "errors": stats.errors[kind],
+                          "p50_ms": round(percentile(ms, 0.5), 1),
+                          "p99_ms": round(percentile(ms, 0.99), 1)}
+    every = [s * 1000 for v in stats.latencies_s.values() for s in v]
+    return {
+        "backend": spec.backend, "offered_per_s": spec.rate + spec.move_rate,
+        "duration_s": spec.duration_s,
+        "comments_per_s": round(requests["comment"]["ok"] / stats.last_done, 1),
+        "writes_per_s": round(ok / stats.last_done, 1),
+        "p50_ms": round(percentile(every, 0.5), 1), "p99_ms": round(percentile(every, 0.99), 1),
+        "cpu_us_per_write": {k: round(v * 1e6 / ok) if ok else None for k, v in cpu_s.items()},
+        "drain_after_s": round(drain_s, 2),
+        "flat_first_p50_ms": round(percentile(flat[:FLAT_WINDOW], 0.5) * 1000, 2),
+        "flat_last_p50_ms": round(percentile(flat[-FLAT_WINDOW:], 0.5) * 1000, 2),
+        "flat_ratio": flat_ratio(flat, FLAT_WINDOW),
+        "event_bytes_first": sizes[0] if sizes else None,
+        "event_bytes_last": sizes[-1] if sizes else None,
+        "requests": requests, "errors": sum(stats.errors.values()),
+        "moves_skipped": stats.moves_skipped,
+        "error_samples": stats.error_samples,
+    }
+
+
+def print_writes(runs: Sequence[dict[str, Any]]) -> None:
+    columns = (("backend", 11), ("offered_per_s", 14), ("comments_per_s", 15),
+               ("writes_per_s", 13), ("p50_ms", 8), ("p99_ms", 8), ("drain_after_s", 14),
+               ("flat_ratio", 11), ("event_bytes_first", 18), ("event_bytes_last", 17),
+               ("errors", 7), ("moves_skipped", 14))
+    print("".join(f"{name:>{width}}" for name, width in columns))
+    for r in runs:
+        print("".join(f"{r[name]!s:>{width}}" for name, width in columns))
+    for r in runs:
+        print(f"{r['backend']}: {r['requests']}; CPU µs per write {r['cpu_us_per_write']}; "
+              f"flat p50 first/last {r['flat_first_p50_ms']}/{r['flat_last_p50_ms']} ms")
+        for sample in r["error_samples"]:
+            print(f"! {r['backend']}: {sample}")
+
+
 def specs(args: argparse.Namespace) -> list[RunSpec]:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     out = []
@@ -414,13 +768,30 @@ def specs(args: argparse.Namespace) -> list[RunSpec]:
         # One SQLite file has one writer at a time: more processes only queue on its lock.
         for processes in ([1] if backend == "sqlite" else args.processes):
             out.append(RunSpec(backend, processes, args.concurrency, args.orders,
-                               args.numbers_per_order, args.warmup))
+                               args.numbers_per_order, args.warmup, args.profile))
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     return out
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--mode", choices=("orders", "writes"), default="orders",
+                        help="orders: create, upload, moves (closed loop); writes: comments "
+                        "and status moves, open loop, with the worker running")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--rate", type=float, default=300.0,
+                        help="writes: comments a second offered")
+    parser.add_argument("--move-rate", type=float, default=30.0,
+                        help="writes: status moves a second offered")
+    parser.add_argument("--duration", type=float, default=20.0, help="writes: seconds")
+    parser.add_argument("--comment-orders", type=int, default=20,
+                        help="writes: orders the comments are spread over")
+    parser.add_argument("--flat-comments", type=int, default=FLAT_COMMENTS,
+                        help="writes: comments on one order for the flat-cost figure")
+    parser.add_argument("--profile", type=Path, help="run the API (writes on SQLite: serve) "
+                        "under py-spy record, raw stacks into this folder (CPU figures then "
+                        "include py-spy's)")
     parser.add_argument("--orders", type=int, default=500, help="orders measured per run")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--processes", type=lambda s: [int(p) for p in s.split(",")],
@@ -437,7 +808,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def write_specs(args: argparse.Namespace) -> list[WriteSpec]:
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends if args.profile else ():
+        (args.profile / backend).mkdir(parents=True, exist_ok=True)
+    return [WriteSpec(b, args.rate, args.move_rate, args.duration, args.comment_orders,
+                      args.flat_comments, args.profile and args.profile / b) for b in backends]
+
+
+async def main_writes(args: argparse.Namespace) -> dict[str, Any]:
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="porthook-bench-writes-") as tmp:
+        for spec in write_specs(args):
+            print(f"# writes on {spec.backend}: {spec.rate:g} comments/s + "
+                  f"{spec.move_rate:g} moves/s for {spec.duration_s:g} s ...", flush=True)
+            runs.append(await run_writes(spec, Path(tmp)))
+    return {"bench": "api-writes", "cpus": os.cpu_count(), "runs": runs}
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    if args.mode == "writes":
+        return await main_writes(args)
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="porthook-bench-api-") as tmp:
         for spec in specs(args):
@@ -453,7 +844,7 @@ def main() -> None:
     result = asyncio.run(main_async(args))
     result["load_average_at_start"] = [round(x, 2) for x in load]
     print()
-    print_tables(result["runs"])
+    (print_writes if args.mode == "writes" else print_tables)(result["runs"])
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     event_retention_days: int = 30
     draft_expiry_days: int = 30
     idempotency_ttl_s: float = 24 * 3600.0
+    # An API process trusts a key it found valid for this long without asking
+    # the database again (accounts.keycache): a key revoked elsewhere (the
+    # CLI, another API process) is refused within this many seconds; the
+    # process that revokes it refuses it at once. 0: check every request.
+    api_key_cache_s: float = Field(default=1.0, ge=0)
     # An Idempotency-Key's "in progress" claim lasts this long unless the
     # request holding it renews it (every third of it): a crashed process's
     # claim lapses within seconds and the client's retry runs.

@@ -14,7 +14,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook.accounts import keys
 from porthook.accounts import service as accounts
+from porthook.accounts.keycache import KeyCache
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
@@ -68,18 +70,31 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
+def get_key_cache(request: Request) -> KeyCache:
+    cache: KeyCache = request.app.state.key_cache
+    return cache
+
+
+KeyCacheDep = Annotated[KeyCache, Depends(get_key_cache)]
+
+
 async def get_principal(
     request: Request,
     database: DatabaseDep,
+    cache: KeyCacheDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> accounts.Principal:
     if credentials is None:
         raise Unauthorized(_missing_bearer(request.headers.get("authorization")))
-    # Own short session: authentication must not join the request's transaction.
-    async with database.read_sessions() as session:
-        principal = await accounts.authenticate(session, credentials.credentials)
+    digest = keys.digest(credentials.credentials)
+    principal = cache.get(digest)
     if principal is None:
-        raise Unauthorized("the API key is unknown or revoked")
+        # Own short session: authentication must not join the request's transaction.
+        async with database.read_sessions() as session:
+            principal = await accounts.authenticate(session, credentials.credentials)
+        if principal is None:
+            raise Unauthorized("the API key is unknown or revoked")
+        cache.put(digest, principal)
     request.state.principal = principal
     return principal
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from porthook import apidocs, bodies, problems, unavailable
 from porthook.accounts import routes as accounts_routes
+from porthook.accounts.keycache import KeyCache
 from porthook.catalog import routes as catalog_routes
 from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
@@ -91,6 +92,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock
+    app.state.key_cache = KeyCache(settings.api_key_cache_s)
     # Event-type filters are checked against it (events domain routes cannot
     # import the delivery catalog: delivery depends on events, not the reverse).
     app.state.event_type_names = catalog.type_names()

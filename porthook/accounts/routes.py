@@ -15,7 +15,7 @@ from porthook.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyPublic,
 )
-from porthook.deps import ClockDep, OperatorDep, SessionDep
+from porthook.deps import ClockDep, KeyCacheDep, OperatorDep, SessionDep
 from porthook.problems import responses
 
 router = APIRouter(prefix="/v1", tags=["accounts (operator)"], responses=responses(401, 403))
@@ -75,10 +75,13 @@ async def read_api_keys(
 
 @router.delete("/api-keys/{key_id}", status_code=204, responses=responses(404))
 async def revoke_api_key(
-    key_id: uuid.UUID, session: SessionDep, clock: ClockDep, _: OperatorDep
+    key_id: uuid.UUID, session: SessionDep, clock: ClockDep, cache: KeyCacheDep,
+    _: OperatorDep,
 ) -> Response:
-    """Revoke an API key (operator key). Requests with it answer 401 from now on; revoking
-    twice is harmless."""
+    """Revoke an API key (operator key). Requests with it answer 401 from now on (other
+    API processes: within `PORTHOOK_API_KEY_CACHE_S`, 1 s by default); revoking twice is
+    harmless."""
     await service.revoke_key(session, key_id=key_id, now=clock.now())
     await session.commit()
+    cache.forget(key_id)
     return Response(status_code=204)

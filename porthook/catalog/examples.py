@@ -19,7 +19,7 @@ from porthook.delivery.formats import EventView
 from porthook.delivery.models import Endpoint
 from porthook.events.types import EventType
 from porthook.porting import lnp
-from porthook.porting.schemas import PortingOrderPublic
+from porthook.porting.schemas import PortingOrderPublic, PortingOrderSummary
 from porthook.records.registry import SCHEMAS, FieldSpec, Kind
 from porthook.records.schemas import snapshot
 
@@ -103,6 +103,9 @@ def _porting_data(event_type: str) -> dict[str, Any]:
     snapshot_ = order(*statuses, status=status)
     if event_type.startswith("porting_order.numbers_"):
         extra = {"phone_numbers": snapshot_["phone_numbers"][:1]}  # the numbers concerned
+    if event_type == EventType.PORTING_ORDER_NEW_COMMENT:
+        # As snapshot.summary makes it: the order without its collections.
+        snapshot_ = PortingOrderSummary.model_validate(snapshot_).model_dump(mode="json")
     return {"porting_order": snapshot_, **extra}
 
 

@@ -1,7 +1,8 @@
 """The models of what events carry, per type: the API's own models.
 
 ``data`` of porting-order events holds ``PortingOrderPublic`` (and the
-comment, document or numbers concerned), record events hold the records
+document or numbers concerned; a new comment's event the comment and
+``PortingOrderSummary``, the order without its collections), record events hold the records
 domain's ``...Public`` model of their schema, endpoint events delivery's
 ``EndpointPublic``. ``PAYLOADS`` hands their JSON Schemas to
 ``formats.schema`` (the formats cannot import porting or records).
@@ -39,7 +40,10 @@ def data_model(event_type: str) -> type[BaseModel]:
         EventType.PORTING_ORDER_CREATED: order,
         EventType.PORTING_ORDER_UPDATED: {**order, "changed_fields": (list[str], ...)},
         EventType.PORTING_ORDER_STATUS_CHANGED: {**order, "previous_status": (str, ...)},
-        EventType.PORTING_ORDER_NEW_COMMENT: {**order, "comment": (porting.CommentPublic, ...)},
+        # The order's summary only: the event does not grow with the order's history.
+        EventType.PORTING_ORDER_NEW_COMMENT: {
+            "porting_order": (porting.PortingOrderSummary, ...),
+            "comment": (porting.CommentPublic, ...)},
         EventType.PORTING_ORDER_SPLIT: {
             **order, "from_": (_OrderRef, Field(alias="from")), "to": (_OrderRef, ...),
             "phone_number": (str, ...)},

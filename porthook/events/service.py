@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,21 +27,49 @@ from porthook.pagination import POSITION, decode_cursor, encode_cursor
 from porthook.problems import NotFound
 
 
-async def next_sequence(session: AsyncSession, subject_type: str, subject_id: str) -> int:
+async def next_sequences(
+    session: AsyncSession, subjects: Sequence[tuple[str, str]]
+) -> list[int]:
+    """The next sequence number of each of ``subjects`` (a subject named twice
+    gets two numbers, in order), from ONE upsert: a change that records several
+    events pays one round trip for their numbers instead of one each. The
+    upsert locks the subjects' rows, so concurrent writers never share a number."""
+    counts: dict[tuple[str, str], int] = {}
+    for subject in subjects:
+        counts[subject] = counts.get(subject, 0) + 1
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = SubjectSequence.__table__
     assert isinstance(table, sa.Table)
-    statement = (
-        insert(table)
-        .values(subject_type=subject_type, subject_id=subject_id, last_sequence=1)
-        .on_conflict_do_update(
-            index_elements=["subject_type", "subject_id"],
-            set_={"last_sequence": table.c.last_sequence + 1},
-        )
-        .returning(table.c.last_sequence)
-    )
-    return int((await session.execute(statement)).scalar_one())
+    rows = insert(table).values([
+        # Sorted: concurrent writers lock the rows in one order (no deadlock).
+        {"subject_type": t, "subject_id": i, "last_sequence": n}
+        for (t, i), n in sorted(counts.items())
+    ])
+    statement = rows.on_conflict_do_update(
+        index_elements=["subject_type", "subject_id"],
+        set_={"last_sequence": table.c.last_sequence + rows.excluded.last_sequence},
+    ).returning(table.c.subject_type, table.c.subject_id, table.c.last_sequence)
+    last = {(r[0], r[1]): int(r[2]) for r in await session.execute(statement)}
+    # Each subject's numbers, oldest event first: last - count + 1 ... last.
+    given: dict[tuple[str, str], int] = {s: last[s] - n for s, n in counts.items()}
+    numbers = []
+    for subject in subjects:
+        given[subject] += 1
+        numbers.append(given[subject])
+    return numbers
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to record (``record_many``)."""
+
+    account_id: uuid.UUID
+    type: str
+    subject_type: str
+    subject_id: str | uuid.UUID
+    data: dict[str, Any]
+    occurred_at: datetime
 
 
 async def record(
@@ -53,21 +82,29 @@ async def record(
     data: dict[str, Any],
     occurred_at: datetime,
 ) -> Event:
-    subject = str(subject_id)
-    event = Event(
-        id=uuid.uuid4(),
-        account_id=account_id,
-        type=type,
-        subject_type=subject_type,
-        subject_id=subject,
-        sequence=await next_sequence(session, subject_type, subject),
-        occurred_at=occurred_at,
-        data=data,
-    )
-    session.add(event)
-    await session.flush()
-    await fanout.enqueue(session, event)
+    (event,) = await record_many(session, [NewEvent(
+        account_id=account_id, type=type, subject_type=subject_type, subject_id=subject_id,
+        data=data, occurred_at=occurred_at)])
     return event
+
+
+async def record_many(session: AsyncSession, new: Sequence[NewEvent]) -> list[Event]:
+    """Record events of one change together, in the order given: their
+    sequence numbers in one statement, the events in one flush, their
+    deliveries in one insert (``fanout.enqueue_many``)."""
+    if not new:
+        return []
+    subjects = [(n.subject_type, str(n.subject_id)) for n in new]
+    sequences = await next_sequences(session, subjects)
+    events = [
+        Event(id=uuid.uuid4(), account_id=n.account_id, type=n.type, subject_type=n.subject_type,
+              subject_id=subject_id, sequence=sequence, occurred_at=n.occurred_at, data=n.data)
+        for n, (_, subject_id), sequence in zip(new, subjects, sequences, strict=True)
+    ]
+    session.add_all(events)
+    await session.flush()
+    await fanout.enqueue_many(session, events)
+    return events
 
 
 def to_public(event: Event) -> EventPublic:

@@ -6,7 +6,11 @@ credentials) are never part of a snapshot.
 
 Porting-order events (subject ``porting_order``/<order id>) carry
 ``data["porting_order"]``: the order as ``GET /v1/porting-orders/{id}`` returns
-it (``porthook.porting.schemas.PortingOrderPublic``), plus per type:
+it (``porthook.porting.schemas.PortingOrderPublic``), plus per type. The one
+exception is ``new_comment``: its ``porting_order`` is the order without its
+``phone_numbers``, ``comments`` and ``documents`` (``PortingOrderSummary``),
+so that the event's size and cost stay the same however many comments the
+order has; what every format reads from it is there.
 
 ======================================  =============================================
 type                                    extra keys in ``data``
@@ -15,7 +19,8 @@ porting_order.created                   —
 porting_order.updated                   ``changed_fields``: list of field names
 porting_order.status_changed            ``previous_status``
 porting_order.new_comment               ``comment``: {id, body, user_type, user_id,
-                                        inserted_at}; user_type "user" | "admin"
+                                        inserted_at}; user_type "user" | "admin";
+                                        ``porting_order``: the summary (see above)
 porting_order.split                     ``from``: {id}, ``to``: {id}, ``phone_number``
 porting_order.messaging_changed         ``previous_messaging_port_status``
 porting_order.deleted                   ``deleted_at``

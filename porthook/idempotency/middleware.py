@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from porthook import db
 from porthook.clock import Clock
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = "idempotency-key"
+_HEADER_BYTES = HEADER.encode()  # ASGI header names are lower-case bytes
 MAX_KEY_LENGTH = 255
 _STATE = "idempotent_session"  # request.state: the session the route's writes go through
 
@@ -178,23 +181,44 @@ async def _commit(session: AsyncSession, claim: _Key, answer: Response, body: by
     return answer
 
 
+class _OnlyWithKey:
+    """Sends the writes that carry an ``Idempotency-Key`` through ``keyed`` and
+    every other request straight on: a ``BaseHTTPMiddleware`` (``keyed``) costs
+    a task, a memory stream and a copied response per request, which requests
+    without a key have no use for (issue 17)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.keyed = BaseHTTPMiddleware(app, dispatch=_idempotency)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in WRITE_METHODS and any(
+            name == _HEADER_BYTES and value for name, value in scope["headers"]
+        ):
+            await self.keyed(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def idempotency(request: Request, call_next: Handler) -> Response:
-        key = request.headers.get(HEADER)
-        if request.method not in WRITE_METHODS or not key:
-            return await call_next(request)
-        if len(key) > MAX_KEY_LENGTH:
-            return _problem(Unprocessable(f"Idempotency-Key is longer than {MAX_KEY_LENGTH}"))
-        state = request.app.state
-        scope = _hash(request.headers.get("authorization", "").encode())
-        request_hash = _hash(request.method.encode(), request.url.path.encode(),
-                             await request.body())
-        claimed = await _claim(state.database, scope=scope, key=key, request_hash=request_hash,
-                               clock=state.clock, ttl_s=state.settings.idempotency_ttl_s,
-                               lease_s=state.settings.idempotency_lease_s)
-        if isinstance(claimed, Response):
-            return claimed
-        return await _run(request, call_next, _Key(
-            database=state.database, clock=state.clock, scope=scope, key=key,
-            attempt=claimed, lease_s=state.settings.idempotency_lease_s))
+    app.add_middleware(_OnlyWithKey)
+
+
+async def _idempotency(request: Request, call_next: Handler) -> Response:
+    key = request.headers.get(HEADER)
+    if request.method not in WRITE_METHODS or not key:
+        return await call_next(request)
+    if len(key) > MAX_KEY_LENGTH:
+        return _problem(Unprocessable(f"Idempotency-Key is longer than {MAX_KEY_LENGTH}"))
+    state = request.app.state
+    scope = _hash(request.headers.get("authorization", "").encode())
+    request_hash = _hash(request.method.encode(), request.url.path.encode(),
+                         await request.body())
+    claimed = await _claim(state.database, scope=scope, key=key, request_hash=request_hash,
+                           clock=state.clock, ttl_s=state.settings.idempotency_ttl_s,
+                           lease_s=state.settings.idempotency_lease_s)
+    if isinstance(claimed, Response):
+        return claimed
+    return await _run(request, call_next, _Key(
+        database=state.database, clock=state.clock, scope=scope, key=key,
+        attempt=claimed, lease_s=state.settings.idempotency_lease_s))

@@ -44,18 +44,26 @@ async def add_comment(
 
     An ``internal`` comment is the desk's own note: it is stored and nothing
     else happens (no event, no change of the order the customer could see)."""
-    order = await orders.get_order(session, order_id=order_id, account_id=account_id,
-                                   for_update=True)
-    before = outbox.baseline(order)
-    comment = PortingComment(id=uuid.uuid4(), body=body, user_type=user_type, user_id=user_id,
-                             internal=internal, inserted_at=now)
-    order.comments.append(comment)
+    # Neither the order's comments nor its numbers are loaded: the 1,000th
+    # comment costs what the first did (issue 17). The row lock still orders
+    # the order's events. A public comment updates the order (updated_at) in
+    # the statement that finds and locks it; an internal one leaves it as it is.
+    if internal:
+        order = await orders.get_order(session, order_id=order_id, account_id=account_id,
+                                       for_update=True, collections=False)
+    else:
+        order = await orders.touch_order(session, order_id=order_id, account_id=account_id,
+                                         now=now)
+    comment = PortingComment(id=uuid.uuid4(), order_id=order.id, body=body,
+                             user_type=user_type, user_id=user_id, internal=internal,
+                             inserted_at=now)
+    session.add(comment)
     if internal:
         await session.flush()
         return comment
     change = outbox.Change(order, EventType.PORTING_ORDER_NEW_COMMENT,
                            {"comment": comment_public(comment).model_dump(mode="json")})
-    await outbox.publish(session, before=before, changes=[change], now=now)
+    await outbox.publish_summary(session, change=change, now=now)
     return comment
 
 

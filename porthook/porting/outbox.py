@@ -23,7 +23,7 @@ from porthook.events import service as events
 from porthook.events.types import EventType, record_event_type
 from porthook.porting import lnp, rules
 from porthook.porting.models import PortingOrder
-from porthook.porting.snapshot import snapshot
+from porthook.porting.snapshot import snapshot, summary
 from porthook.problems import Conflict
 
 SUBJECT = "porting_order"
@@ -92,19 +92,43 @@ async def publish(
                        "porting order; retry to see which") from exc
     await _ensure_order_endpoints(session, orders, now)
     snapshots = {order.id: snapshot(order) for order in orders}
-    for change in changes:
-        await events.record(
-            session, account_id=change.order.account_id, type=change.type,
-            subject_type=SUBJECT, subject_id=change.order.id,
+    new = [
+        events.NewEvent(
+            account_id=change.order.account_id, type=change.type, subject_type=SUBJECT,
+            subject_id=change.order.id,
             data={"porting_order": snapshots[change.order.id], **change.extra},
             occurred_at=now,
         )
+        for change in changes
+    ]
     after, last = Baseline(), Baseline()
     for order in orders:
         _collect(snapshots[order.id], order.status, after)
-        _collect_all(snapshots[order.id], last)
+        if order.status == rules.OrderStatus.DELETED:
+            _collect_all(snapshots[order.id], last)
+        else:
+            last.requests.update(after.requests)  # the same records: not built twice
+            last.numbers.update(after.numbers)
     if orders:
-        await _record_diff(session, orders[0].account_id, before, after, last, now)
+        new += _record_diff(orders[0].account_id, before, after, last, now)
+    # One batch: the events' numbers, rows and deliveries in a few statements.
+    await events.record_many(session, new)
+
+
+async def publish_summary(session: AsyncSession, *, change: Change, now: datetime) -> None:
+    """``publish`` for a change that leaves the order's numbers, holds and lnp
+    records as they were (a comment): its event carries the order's summary
+    (``snapshot.summary``) instead of the whole order, and no record event can
+    be due. Reads none of the order's collections, so the caller need not load
+    them: the change costs the same on an order's first comment and its 1,000th."""
+    order = change.order
+    order.updated_at = now
+    await _ensure_order_endpoints(session, [order], now)
+    await events.record(
+        session, account_id=order.account_id, type=change.type, subject_type=SUBJECT,
+        subject_id=order.id, data={"porting_order": summary(order), **change.extra},
+        occurred_at=now,
+    )
 
 
 async def _ensure_order_endpoints(
@@ -117,10 +141,10 @@ async def _ensure_order_endpoints(
         await managed.ensure_order_endpoint(session, account_id=account_id, url=url, now=now)
 
 
-async def _record_diff(
-    session: AsyncSession, account_id: Any, before: Baseline, after: Baseline,
-    last: Baseline, now: datetime,
-) -> None:
+def _record_diff(
+    account_id: Any, before: Baseline, after: Baseline, last: Baseline, now: datetime,
+) -> list[events.NewEvent]:
+    recorded: list[events.NewEvent] = []
     for schema, old, new, latest in (
         (lnp.LNP_REQUESTS, before.requests, after.requests, last.requests),
         (lnp.LNP_NUMBERS, before.numbers, after.numbers, last.numbers),
@@ -131,11 +155,12 @@ async def _record_diff(
                 continue
             # A deleted record goes out as it last was (a removed number: as before).
             record = latest.get(record_id) or old[record_id]
-            await events.record(
-                session, account_id=account_id, type=record_event_type(schema, operation),
+            recorded.append(events.NewEvent(
+                account_id=account_id, type=record_event_type(schema, operation),
                 subject_type=schema, subject_id=record_id,
                 data={"schema": schema, "record": record}, occurred_at=now,
-            )
+            ))
+    return recorded
 
 
 def _operation(old: Record | None, new: Record | None) -> str | None:

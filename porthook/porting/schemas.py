@@ -308,6 +308,30 @@ class DocumentPublic(BaseModel):
     created_at: datetime
 
 
+class PortingOrderSummary(BaseModel):
+    """The order without its numbers, comments and documents, keys as in
+    ``PortingOrderPublic``: what a ``porting_order.new_comment`` event carries,
+    so that neither its size nor its cost grows with the order's history."""
+
+    id: uuid.UUID
+    order_number: int = Field(description="Numeric id (seed 000's order id)")
+    account_id: uuid.UUID
+    support_key: str
+    customer_reference: str | None
+    status: str
+    status_details: list[StatusDetail]
+    desired_port_date: date | None
+    desired_port_time: time | None
+    desired_port_time_zone: TimeZone | None
+    on_demand_activation: bool
+    webhook_url: str | None
+    reseller_name: str | None
+    foc_date: datetime | None
+    parent_order_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
 class PortingOrderPublic(BaseModel):
     id: uuid.UUID
     order_number: int = Field(description="Numeric id (seed 000's order id)")

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from porthook.config import Settings
 from porthook.delivery import ssrf
@@ -35,19 +36,51 @@ SUPPORT_KEY_ATTEMPTS = 8
 
 async def get_order(
     session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID | None,
-    for_update: bool = False,
+    for_update: bool = False, collections: bool = True,
 ) -> PortingOrder:
     """The order, for its account (or for the operator: ``account_id=None``).
-    Another account's order and a deleted draft both answer 404."""
+    Another account's order and a deleted draft both answer 404.
+
+    ``collections=False``: its numbers, comments and documents are not loaded
+    (touching them raises), for a change whose cost must not grow with them."""
     query = sa.select(PortingOrder).where(
         PortingOrder.id == order_id, PortingOrder.status != Status.DELETED
     )
+    if not collections:
+        query = query.options(raiseload(PortingOrder.numbers),
+                              raiseload(PortingOrder.comments),
+                              raiseload(PortingOrder.documents))
     if account_id is not None:
         query = query.where(PortingOrder.account_id == account_id)
     if for_update:
         # Serialises concurrent changes of one order on PostgreSQL.
         query = query.with_for_update().execution_options(populate_existing=True)
     order = await session.scalar(query)
+    if order is None:
+        raise NotFound(f"porting order {order_id} does not exist")
+    return order
+
+
+async def touch_order(
+    session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID | None,
+    now: datetime,
+) -> PortingOrder:
+    """``get_order(for_update=True, collections=False)`` that also sets
+    ``updated_at``, in ONE statement (UPDATE ... RETURNING): the update locks
+    the row as FOR UPDATE would. For a change that touches no collection (a
+    comment)."""
+    query = sa.update(PortingOrder).where(
+        PortingOrder.id == order_id, PortingOrder.status != Status.DELETED
+    )
+    if account_id is not None:
+        query = query.where(PortingOrder.account_id == account_id)
+    statement = (
+        query.values(updated_at=now).returning(PortingOrder)
+        .options(raiseload(PortingOrder.numbers), raiseload(PortingOrder.comments),
+                 raiseload(PortingOrder.documents))
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    order = (await session.scalars(statement)).one_or_none()
     if order is None:
         raise NotFound(f"porting order {order_id} does not exist")
     return order

@@ -13,6 +13,7 @@ from porthook.porting.schemas import (
     Messaging,
     PhoneNumberPublic,
     PortingOrderPublic,
+    PortingOrderSummary,
     PortOut,
     StatusDetail,
 )
@@ -80,6 +81,23 @@ def to_public(order: PortingOrder) -> PortingOrderPublic:
         documents=[document_public(d) for d in order.documents],
         created_at=order.created_at, updated_at=order.updated_at,
     )
+
+
+def summary(order: PortingOrder) -> dict[str, Any]:
+    """The JSON form of the order without its collections (``PortingOrderSummary``):
+    reads none of them, so it needs none loaded."""
+    return PortingOrderSummary(
+        id=order.id, order_number=order.order_number, account_id=order.account_id,
+        support_key=order.support_key, customer_reference=order.customer_reference,
+        status=order.status,
+        status_details=[StatusDetail(**d) for d in order.status_details],
+        desired_port_date=order.desired_port_date, desired_port_time=order.desired_port_time,
+        desired_port_time_zone=order.desired_port_time_zone,
+        on_demand_activation=order.on_demand_activation, webhook_url=order.webhook_url,
+        reseller_name=order.reseller_name, foc_date=order.foc_date,
+        parent_order_id=order.parent_order_id, created_at=order.created_at,
+        updated_at=order.updated_at,
+    ).model_dump(mode="json")
 
 
 def snapshot(order: PortingOrder) -> dict[str, Any]:

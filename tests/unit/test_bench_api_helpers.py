@@ -44,3 +44,15 @@ def test_percentile_is_nearest_rank(samples: list[float], fraction: float, expec
 
 def test_percentile_of_nothing_is_nan() -> None:
     assert math.isnan(bench.percentile([], 0.5))
+
+
+def test_the_open_loop_schedule_spaces_requests_evenly() -> None:
+    times = bench.open_loop_schedule(4.0, 2.0)
+    assert times == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+    assert bench.open_loop_schedule(0.0, 5.0) == []
+
+
+def test_the_flat_ratio_compares_the_last_window_with_the_first() -> None:
+    latencies = [0.010] * 10 + [0.050] * 80 + [0.012] * 10
+    assert bench.flat_ratio(latencies, 10) == 1.2
+    assert math.isnan(bench.flat_ratio([], 10))
