@@ -80,18 +80,17 @@ def api(host: HostOption = None, port: PortOption = None,
 
 ProcessesOption = Annotated[int | None, typer.Option(
     "--processes", min=1,
-    help="Worker processes to run (default: the machine's cores on PostgreSQL, "
-         "1 on SQLite, which has one writer); 1 runs in this process.")]
+    help="Worker processes to run (default: the machine's cores); 1 runs in this process.")]
 
 
 @app.command()
 def worker(processes: ProcessesOption = None) -> None:
     """Run the delivery engine and the due-work loop (no HTTP API)."""
-    from porthook.worker_pool import STOP_GRACE_S, Supervisor, default_processes
+    from porthook.worker_pool import STOP_GRACE_S, Supervisor
 
     settings = support.settings(server=True)
     support.require_database(settings)
-    count = processes or default_processes(sqlite=settings.is_sqlite, cores=os.cpu_count())
+    count = processes or os.cpu_count() or 1
     if count == 1:
         _run_worker(settings)
         return

@@ -42,13 +42,6 @@ POLL_S = 0.2  # how often the supervisor looks at its flags between child exits
 ChildMain = Callable[[int, int], None]
 
 
-def default_processes(*, sqlite: bool, cores: int | None) -> int:
-    """The machine's cores on PostgreSQL; one on SQLite, where every worker
-    writes through the database's single writer: a second process only
-    waits for the first one's transactions and adds lock contention."""
-    return 1 if sqlite else max(cores or 1, 1)
-
-
 @dataclass
 class _Slot:
     number: int  # 1..N, as the logs say it
