@@ -332,30 +332,17 @@ class PortingOrderSummary(BaseModel):
     updated_at: datetime
 
 
-class PortingOrderPublic(BaseModel):
-    id: uuid.UUID
-    order_number: int = Field(description="Numeric id (seed 000's order id)")
-    account_id: uuid.UUID
-    support_key: str
-    customer_reference: str | None
-    status: str
-    status_details: list[StatusDetail]
-    desired_port_date: date | None
-    desired_port_time: time | None
-    desired_port_time_zone: TimeZone | None
-    on_demand_activation: bool
+class PortingOrderPublic(PortingOrderSummary):
+    """The order as the API shows it and as its events carry it: the summary
+    with its end user, port-out facts, numbers, messaging, comments and
+    documents."""
+
     end_user: EndUser
     port_out: PortOut
     phone_numbers: list[PhoneNumberPublic]
     messaging: Messaging
-    webhook_url: str | None
-    reseller_name: str | None
-    foc_date: datetime | None
-    parent_order_id: uuid.UUID | None
     comments: list[CommentPublic]
     documents: list[DocumentPublic]
-    created_at: datetime
-    updated_at: datetime
 
 
 class ExceptionType(BaseModel):

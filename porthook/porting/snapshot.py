@@ -60,44 +60,41 @@ def _port_out(order: PortingOrder) -> PortOut:
                    wireless_pin_set=order.wireless_pin is not None)
 
 
+def _summary_fields(order: PortingOrder) -> dict[str, Any]:
+    # The fields of PortingOrderSummary, which PortingOrderPublic extends.
+    return {
+        "id": order.id, "order_number": order.order_number, "account_id": order.account_id,
+        "support_key": order.support_key, "customer_reference": order.customer_reference,
+        "status": order.status,
+        "status_details": [StatusDetail(**d) for d in order.status_details],
+        "desired_port_date": order.desired_port_date,
+        "desired_port_time": order.desired_port_time,
+        "desired_port_time_zone": order.desired_port_time_zone,
+        "on_demand_activation": order.on_demand_activation, "webhook_url": order.webhook_url,
+        "reseller_name": order.reseller_name, "foc_date": order.foc_date,
+        "parent_order_id": order.parent_order_id, "created_at": order.created_at,
+        "updated_at": order.updated_at,
+    }
+
+
 def to_public(order: PortingOrder) -> PortingOrderPublic:
     return PortingOrderPublic(
-        id=order.id, order_number=order.order_number, account_id=order.account_id,
-        support_key=order.support_key, customer_reference=order.customer_reference,
-        status=order.status,
-        status_details=[StatusDetail(**d) for d in order.status_details],
-        desired_port_date=order.desired_port_date, desired_port_time=order.desired_port_time,
-        desired_port_time_zone=order.desired_port_time_zone,
-        on_demand_activation=order.on_demand_activation,
+        **_summary_fields(order),
         end_user=EndUser(**order.end_user), port_out=_port_out(order),
         phone_numbers=[number_public(n) for n in order.numbers],
         messaging=Messaging(
             enable_messaging=order.enable_messaging, messaging_capable=order.messaging_capable,
             messaging_port_status=order.messaging_port_status,
         ),
-        webhook_url=order.webhook_url, reseller_name=order.reseller_name,
-        foc_date=order.foc_date, parent_order_id=order.parent_order_id,
         comments=[comment_public(c) for c in customer_comments(order)],
         documents=[document_public(d) for d in order.documents],
-        created_at=order.created_at, updated_at=order.updated_at,
     )
 
 
 def summary(order: PortingOrder) -> dict[str, Any]:
     """The JSON form of the order without its collections (``PortingOrderSummary``):
     reads none of them, so it needs none loaded."""
-    return PortingOrderSummary(
-        id=order.id, order_number=order.order_number, account_id=order.account_id,
-        support_key=order.support_key, customer_reference=order.customer_reference,
-        status=order.status,
-        status_details=[StatusDetail(**d) for d in order.status_details],
-        desired_port_date=order.desired_port_date, desired_port_time=order.desired_port_time,
-        desired_port_time_zone=order.desired_port_time_zone,
-        on_demand_activation=order.on_demand_activation, webhook_url=order.webhook_url,
-        reseller_name=order.reseller_name, foc_date=order.foc_date,
-        parent_order_id=order.parent_order_id, created_at=order.created_at,
-        updated_at=order.updated_at,
-    ).model_dump(mode="json")
+    return PortingOrderSummary(**_summary_fields(order)).model_dump(mode="json")
 
 
 def snapshot(order: PortingOrder) -> dict[str, Any]:
