@@ -7,16 +7,24 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
+from bench.delivery import delivery_row, event_row
+from porthook.accounts import service as accounts
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import managed
+from porthook.delivery import service as delivery_service
 from porthook.delivery.dispatcher import Dispatcher
+from porthook.delivery.models import Delivery
+from porthook.delivery.schemas import EndpointCreate
 from porthook.events import service as events
+from porthook.events.models import Event
 from porthook.porting import defaults as porting_defaults
 from tests.unit.format_events import make_order
 
@@ -97,3 +105,21 @@ async def deliveries_of(
     assert response.status_code == 200, response.text
     data: list[dict[str, Any]] = response.json()["data"]
     return data
+
+
+async def seed_due_deliveries(database: Database, url: str, count: int, *, account: str) -> None:
+    """An account, one endpoint at ``url`` and ``count`` due deliveries to it,
+    inserted in bulk (a busy day's queue, without the API's cost)."""
+    now = datetime.now(UTC)
+    settings = Settings(database_url=database.url, allow_private_targets=True)
+    async with database.sessions() as session:
+        owner, _, _ = await accounts.create_account(session, name=account, contact_email=None,
+                                                    now=now)
+        endpoint = await delivery_service.create_endpoint(
+            session, account_id=owner.id, body=EndpointCreate(url=url), settings=settings,
+            now=now)
+        rows = [event_row(owner.id, i, now) for i in range(count)]
+        await session.execute(sa.insert(Event), rows)
+        await session.execute(sa.insert(Delivery), [
+            delivery_row(owner.id, endpoint.id, e, now) for e in rows])
+        await session.commit()

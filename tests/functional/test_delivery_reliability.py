@@ -28,14 +28,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bench.delivery import delivery_row, event_row
-from porthook.accounts import service as accounts
 from porthook.config import Settings
 from porthook.db import Database, all_models
-from porthook.delivery import models, service
+from porthook.delivery import models
 from porthook.delivery.models import Delivery
-from porthook.delivery.schemas import EndpointCreate
-from porthook.events.models import Event
+from tests.functional.delivery_support import seed_due_deliveries
 from tests.functional.sinks import Sink
 
 pytestmark = pytest.mark.slow
@@ -54,22 +51,6 @@ async def pg(pg_database_url: str) -> AsyncIterator[Database]:
     yield database
     await database.dispose()
 
-
-async def _seed(database: Database, url: str, count: int) -> None:
-    """An account, one endpoint and ``count`` due deliveries (bulk, like a busy day)."""
-    now = datetime.now(UTC)
-    settings = Settings(database_url=database.url, allow_private_targets=True)
-    async with database.sessions() as session:
-        account, _, _ = await accounts.create_account(session, name="Load", contact_email=None,
-                                                      now=now)
-        endpoint = await service.create_endpoint(
-            session, account_id=account.id, body=EndpointCreate(url=url), settings=settings,
-            now=now)
-        events = [event_row(account.id, i, now) for i in range(count)]
-        await session.execute(sa.insert(Event), events)
-        await session.execute(sa.insert(Delivery), [
-            delivery_row(account.id, endpoint.id, e, now) for e in events])
-        await session.commit()
 
 
 def _worker(database_url: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
@@ -136,7 +117,7 @@ async def _until_taken_over(database: Database, dead: dict[uuid.UUID, uuid.UUID]
 async def test_kill_9_mid_drain_loses_nothing(
     pg: Database, pg_database_url: str, sink: Sink, tmp_path: Path
 ) -> None:
-    await _seed(pg, sink.url("/load"), DELIVERIES)
+    await seed_due_deliveries(pg, sink.url("/load"), DELIVERIES, account="Load")
     first = _worker(pg_database_url, tmp_path / "worker.log")
     try:
         await sink.wait_for(DELIVERIES // 4, within_s=DRAIN_TIMEOUT_S)
@@ -172,7 +153,7 @@ async def test_kill_9_mid_drain_loses_nothing(
 async def test_two_workers_never_send_a_delivery_twice(
     pg: Database, pg_database_url: str, sink: Sink, tmp_path: Path
 ) -> None:
-    await _seed(pg, sink.url("/shared"), DELIVERIES // 2)
+    await seed_due_deliveries(pg, sink.url("/shared"), DELIVERIES // 2, account="Load")
     workers = [_worker(pg_database_url, tmp_path / f"worker{i}.log") for i in range(2)]
     try:
         await _until_distinct(sink, DELIVERIES // 2)
@@ -189,7 +170,7 @@ async def test_a_live_worker_keeps_its_rows_through_sends_longer_than_its_lease(
     pg: Database, pg_database_url: str, sink: Sink, tmp_path: Path
 ) -> None:
     count, lease_s = 100, 1.0
-    await _seed(pg, sink.url("/slow"), count)
+    await seed_due_deliveries(pg, sink.url("/slow"), count, account="Load")
     sink.hold("/slow")  # every call waits: sends last several leases
     workers = [_worker(pg_database_url, tmp_path / f"worker{i}.log",
                        PORTHOOK_WORKER_LEASE_S=str(lease_s)) for i in range(2)]

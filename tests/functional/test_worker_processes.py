@@ -16,20 +16,15 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from bench.delivery import delivery_row, event_row
-from porthook.accounts import service as accounts
-from porthook.config import Settings
 from porthook.db import Database
-from porthook.delivery import models, service
+from porthook.delivery import models
 from porthook.delivery.models import Delivery
-from porthook.delivery.schemas import EndpointCreate
-from porthook.events.models import Event
+from tests.functional.delivery_support import seed_due_deliveries
 from tests.functional.sinks import Sink
 
 pytestmark = pytest.mark.slow
@@ -39,21 +34,6 @@ PROCESSES = 2
 WAIT_S = 90.0  # every wait is bounded; a loaded machine starts processes slowly
 STARTED = re.compile(r"worker (\d+)/\d+ started \(pid (\d+)\)")
 
-
-async def _seed(database: Database, url: str, count: int) -> None:
-    now = datetime.now(UTC)
-    settings = Settings(database_url=database.url, allow_private_targets=True)
-    async with database.sessions() as session:
-        account, _, _ = await accounts.create_account(session, name="Pool", contact_email=None,
-                                                      now=now)
-        endpoint = await service.create_endpoint(
-            session, account_id=account.id, body=EndpointCreate(url=url), settings=settings,
-            now=now)
-        events = [event_row(account.id, i, now) for i in range(count)]
-        await session.execute(sa.insert(Event), events)
-        await session.execute(sa.insert(Delivery), [
-            delivery_row(account.id, endpoint.id, e, now) for e in events])
-        await session.commit()
 
 
 def _command(database_url: str, log: Path, processes: int) -> subprocess.Popen[bytes]:
@@ -91,7 +71,7 @@ async def _until(check: object, what: str) -> None:
 async def test_n_processes_drain_a_queue_once_and_stop_on_sigterm(
     database: Database, database_url: str, sink: Sink, tmp_path: Path
 ) -> None:
-    await _seed(database, sink.url("/pool"), DELIVERIES)
+    await seed_due_deliveries(database, sink.url("/pool"), DELIVERIES, account="Pool")
     log = tmp_path / "worker.log"
     command = _command(database_url, log, PROCESSES)
     try:
@@ -126,7 +106,7 @@ async def test_a_child_killed_is_restarted_and_the_work_goes_on(
         first = _children(log)
         os.kill(first[1], signal.SIGKILL)
         await _until(lambda: _children(log)[1] != first[1], "child 1 restarted")
-        await _seed(database, sink.url("/after"), 50)
+        await seed_due_deliveries(database, sink.url("/after"), 50, account="Pool")
         await sink.wait_for(50, "/after", within_s=WAIT_S)
     finally:
         command.send_signal(signal.SIGTERM)
