@@ -2,6 +2,12 @@
 
 Everything comes from ``app.state`` (built by ``web.create_app``), never from
 module globals, so each test builds its own app, database and clock.
+
+Every dependency is ``async def``, even those that never await: FastAPI runs a
+plain ``def`` dependency in a worker thread, and the hand-off to the thread
+pool and back cost more than the rest of a comment's request (issue 17). The
+same holds for the dependencies of the other domains (pagination, the
+dashboard's viewers).
 """
 
 from __future__ import annotations
@@ -26,17 +32,17 @@ from porthook.problems import Forbidden, Unauthorized
 _bearer = HTTPBearer(auto_error=False, description="An account key or an operator key")
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
@@ -56,7 +62,7 @@ async def get_session(
         yield session
 
 
-def get_event_type_names(request: Request) -> tuple[str, ...]:
+async def get_event_type_names(request: Request) -> tuple[str, ...]:
     """Every event type porthook emits (the delivery catalog's list, set by
     ``web.create_app``): what event-type filters are checked against."""
     names: tuple[str, ...] = request.app.state.event_type_names
@@ -70,7 +76,7 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def get_key_cache(request: Request) -> KeyCache:
+async def get_key_cache(request: Request) -> KeyCache:
     cache: KeyCache = request.app.state.key_cache
     return cache
 
@@ -110,7 +116,7 @@ def _missing_bearer(header: str | None) -> str:
 PrincipalDep = Annotated[accounts.Principal, Depends(get_principal)]
 
 
-def get_account_id(principal: PrincipalDep) -> uuid.UUID:
+async def get_account_id(principal: PrincipalDep) -> uuid.UUID:
     if principal.account_id is None:
         raise Forbidden(
             "this route acts for one account: use that account's key "
@@ -119,7 +125,7 @@ def get_account_id(principal: PrincipalDep) -> uuid.UUID:
     return principal.account_id
 
 
-def get_operator(principal: PrincipalDep) -> accounts.Principal:
+async def get_operator(principal: PrincipalDep) -> accounts.Principal:
     if not principal.is_operator:
         raise Forbidden("this route is for the porting desk: use an operator key")
     return principal

@@ -35,7 +35,7 @@ State = Literal["pending", "retrying", "delivered", "dead", "held"]
 StatusClass = Literal["2xx", "3xx", "4xx", "5xx", "network"]
 
 
-def delivery_filter(
+async def delivery_filter(
     status: Annotated[list[State], Query(
         description="pending (waiting, never failed), retrying (waiting after a failure), "
                     "delivered, dead, held (endpoint disabled); repeatable")] = [],  # noqa: B006

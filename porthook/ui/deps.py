@@ -53,14 +53,14 @@ async def get_viewer(
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 
 
-def get_desk_viewer(viewer: ViewerDep) -> Viewer:
+async def get_desk_viewer(viewer: ViewerDep) -> Viewer:
     if not viewer.is_operator:
         raise PageForbidden("The desk console is for the porting desk: sign in with an "
                             "operator key.")
     return viewer
 
 
-def get_portal_account(viewer: ViewerDep) -> uuid.UUID:
+async def get_portal_account(viewer: ViewerDep) -> uuid.UUID:
     if viewer.account_id is None:
         raise PageForbidden("The customer portal acts for one account: sign in with that "
                             "account's key.")
