@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ WRITER_TURN_TIMEOUT_S = 30.0  # ... and as long for its turn among its process's
 _WAKE_KEY = "porthook.wake_on_commit"
 _HOLD_KEY = "porthook.hold_commits"
 _ASKED_KEY = "porthook.commit_asked"
+_IDLE_SINCE_KEY = "porthook.idle_since"
+PING_AFTER_IDLE_S = 5.0  # a pooled PostgreSQL connection idle this long is tested before use
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -95,8 +98,8 @@ def make_engine(database_url: str, *, pool_size: int = 10, read_only: bool = Fal
                                      json_deserializer=jsoncodec.loads)
         _configure_sqlite(engine, read_only=read_only)
         return engine
-    return create_async_engine(
-        database_url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
+    engine = create_async_engine(
+        database_url, pool_size=pool_size, max_overflow=20,
         # Every claim decodes its events' data: orjson (see jsoncodec).
         json_deserializer=jsoncodec.loads,
         # Short OLTP statements only: with a million deliveries the planner's
@@ -104,6 +107,38 @@ def make_engine(database_url: str, *, pool_size: int = 10, read_only: bool = Fal
         # 10 ms claim.
         connect_args={"server_settings": {"jit": "off"}},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Test a pooled connection before use only if it sat idle for
+    ``PING_AFTER_IDLE_S``, instead of at every checkout (``pool_pre_ping``).
+
+    asyncpg's ping is a transaction of its own (BEGIN, a statement, ROLLBACK):
+    three round trips before every request's first statement, about a fifth of
+    a comment's statements (issue 17). A connection in steady use is proven by
+    its last statement; one that sat idle may have been cut (a restart, a
+    firewall's idle timeout) and is tested, and replaced if dead. A connection
+    that dies while in use fails its request with 503 (``unavailable``) and
+    makes the pool drop every connection older than the failure.
+    """
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE_KEY] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE_KEY)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool discards this connection and checks out another (a new one).
+            raise sa.exc.DisconnectionError(f"connection idle for a while is dead: {exc}"
+                                            ) from exc
 
 
 def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:

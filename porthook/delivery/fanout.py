@@ -21,7 +21,7 @@ wakes the workers at commit (and never if the transaction rolls back).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,7 +52,7 @@ async def enqueue_many(session: AsyncSession, events: list[Event]) -> int:
     return await _insert(session, rows)
 
 
-async def _endpoints(session: AsyncSession, event: Event) -> list[Endpoint]:
+async def _endpoints(session: AsyncSession, event: Event) -> list[Target]:
     endpoints = await _account_endpoints(session, event)
     if event.subject_type == "porting_order":
         endpoints.extend(await _porting_endpoints(session, event, endpoints))
@@ -62,10 +62,25 @@ async def _endpoints(session: AsyncSession, event: Event) -> list[Endpoint]:
 async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
-    await session.execute(sa.insert(Delivery), rows)
-    if any(row["status"] == models.PENDING for row in rows):
-        await notify(session)
+    connection = await session.connection()
+    if not any(row["status"] == models.PENDING for row in rows):
+        await connection.execute(sa.insert(_DELIVERIES), rows)
+        return len(rows)
+    db.wake_on_commit(session)
+    if connection.dialect.name != "postgresql" or _notified(session):
+        await connection.execute(sa.insert(_DELIVERIES), rows)
+        return len(rows)
+    # One round trip for the rows and the workers' wake-up: the NOTIFY rides
+    # on the insert (a data-modifying WITH), as it would have been sent at
+    # commit anyway.
+    inserted = sa.insert(_DELIVERIES).values(rows).returning(_DELIVERIES.c.id).cte("inserted")
+    await connection.execute(
+        sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")).select_from(inserted).limit(1))
+    session.info[_NOTIFIED_KEY] = session.get_transaction()
     return len(rows)
+
+
+_DELIVERIES = cast(sa.Table, Delivery.__table__)
 
 
 _NOTIFIED_KEY = "porthook.fanout.notified"
@@ -77,35 +92,59 @@ async def notify(session: AsyncSession) -> None:
     Once per transaction: PostgreSQL delivers one notification at commit
     however many were sent, so the others were round trips for nothing."""
     db.wake_on_commit(session)
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    transaction = session.get_transaction()
-    if session.info.get(_NOTIFIED_KEY) is transaction:
+    if session.get_bind().dialect.name != "postgresql" or _notified(session):
         return
     await session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
-    session.info[_NOTIFIED_KEY] = transaction
+    session.info[_NOTIFIED_KEY] = session.get_transaction()
 
 
-async def _account_endpoints(session: AsyncSession, event: Event) -> list[Endpoint]:
-    rows = await _read_endpoints(session, event.account_id, _order_webhook_url(event))
-    return [endpoint for endpoint, profile in rows
-            if endpoint.origin in _ACCOUNT_ORIGINS
-            and _wants(endpoint, profile, event.type) and _takes_subject(endpoint, event)]
+def _notified(session: AsyncSession) -> bool:
+    return session.info.get(_NOTIFIED_KEY) is session.get_transaction()
 
 
-def _takes_subject(endpoint: Endpoint, event: Event) -> bool:
+async def _account_endpoints(session: AsyncSession, event: Event) -> list[Target]:
+    targets = await _read_endpoints(session, event.account_id, _order_webhook_url(event))
+    return [target for target in targets
+            if target.origin in _ACCOUNT_ORIGINS
+            and _wants(target, event.type) and _takes_subject(target, event)]
+
+
+def _takes_subject(endpoint: Target, event: Event) -> bool:
     """A listener's ``--order``: no row at all for another subject's events,
     so its log and queue hold only what it forwards."""
     return endpoint.subject_id is None or endpoint.subject_id == event.subject_id
 
 
+class Target(NamedTuple):
+    """What the fan-out reads of an endpoint and its notification profile: a
+    plain row, not an ORM object (no identity map, no attribute tracking)."""
+
+    id: uuid.UUID
+    origin: str
+    channel: str
+    url: str | None
+    format: str
+    event_types: list[Any]
+    subject_id: str | None
+    enabled: bool
+    strict_ordering: bool
+    profile_enabled: bool | None  # None: no profile
+    profile_event_types: list[Any] | None
+
+
+_ENDPOINTS = cast(sa.Table, Endpoint.__table__)
+_PROFILES = cast(sa.Table, NotificationProfile.__table__)
+_TARGET_COLUMNS = (
+    *(_ENDPOINTS.c[name] for name in Target._fields[:9]),
+    _PROFILES.c.enabled.label("profile_enabled"),
+    _PROFILES.c.event_types.label("profile_event_types"),
+)
 _CACHE_KEY = "porthook.fanout.endpoints"
 _ACCOUNT_ORIGINS = frozenset({models.ORIGIN_USER, models.ORIGIN_LISTENER})
-Rows = list[tuple[Endpoint, NotificationProfile | None]]
 
 
 async def _read_endpoints(session: AsyncSession, account_id: uuid.UUID,
-                          order_url: str | None) -> Rows:
+                          order_url: str | None) -> list[Target]:
     """The account's endpoints (its own, its listeners', its porting defaults'),
     and those of the order webhook URL ``order_url``, oldest first; read once
     per transaction, in ONE query: one change records several events (an order
@@ -115,37 +154,39 @@ async def _read_endpoints(session: AsyncSession, account_id: uuid.UUID,
     if cached is None or cached[0] is not transaction:
         cached = (transaction, {}, {})
         session.info[_CACHE_KEY] = cached
-    by_account: dict[uuid.UUID, Rows] = cached[1]
-    by_url: dict[tuple[uuid.UUID, str], Rows] = cached[2]
+    by_account: dict[uuid.UUID, list[Target]] = cached[1]
+    by_url: dict[tuple[uuid.UUID, str], list[Target]] = cached[2]
     want_url = order_url is not None and (account_id, order_url) not in by_url
     if account_id not in by_account or want_url:
         # The URL in the query: an account may have an order endpoint per order.
         which: list[sa.ColumnElement[bool]] = []
         if account_id not in by_account:
-            which.append(Endpoint.origin.in_([*_ACCOUNT_ORIGINS, models.ORIGIN_DEFAULTS]))
+            which.append(_ENDPOINTS.c.origin.in_([*_ACCOUNT_ORIGINS, models.ORIGIN_DEFAULTS]))
         if want_url:
-            which.append(sa.and_(Endpoint.origin == models.ORIGIN_ORDER,
-                                 Endpoint.url == order_url))
-        result = await session.execute(
-            sa.select(Endpoint, NotificationProfile)
-            .outerjoin(NotificationProfile, Endpoint.profile_id == NotificationProfile.id)
-            .where(Endpoint.account_id == account_id, sa.or_(*which))
-            .order_by(Endpoint.created_at)
+            which.append(sa.and_(_ENDPOINTS.c.origin == models.ORIGIN_ORDER,
+                                 _ENDPOINTS.c.url == order_url))
+        connection = await session.connection()
+        result = await connection.execute(
+            sa.select(*_TARGET_COLUMNS)
+            .outerjoin(_PROFILES, _ENDPOINTS.c.profile_id == _PROFILES.c.id)
+            .where(_ENDPOINTS.c.account_id == account_id, sa.or_(*which))
+            .order_by(_ENDPOINTS.c.created_at)
         )
-        rows = [(endpoint, profile) for endpoint, profile in result.all()]
+        rows = [Target(*row) for row in result]
         if account_id not in by_account:
-            by_account[account_id] = [r for r in rows if r[0].origin != models.ORIGIN_ORDER]
+            by_account[account_id] = [r for r in rows if r.origin != models.ORIGIN_ORDER]
         if order_url is not None and want_url:
             by_url[(account_id, order_url)] = [
-                r for r in rows if r[0].origin == models.ORIGIN_ORDER]
+                r for r in rows if r.origin == models.ORIGIN_ORDER]
     if order_url is None:
         return by_account[account_id]
     return by_account[account_id] + by_url[(account_id, order_url)]
 
 
-def _wants(endpoint: Endpoint, profile: NotificationProfile | None, event_type: str) -> bool:
-    if profile is not None and not (profile.enabled and rules.matches(profile.event_types,
-                                                                       event_type)):
+def _wants(endpoint: Target, event_type: str, *, with_profile: bool = True) -> bool:
+    if with_profile and endpoint.profile_enabled is not None and not (
+            endpoint.profile_enabled
+            and rules.matches(endpoint.profile_event_types or [], event_type)):
         return False
     if not rules.matches(endpoint.event_types, event_type):
         return False
@@ -156,19 +197,20 @@ def _wants(endpoint: Endpoint, profile: NotificationProfile | None, event_type: 
 
 
 async def _porting_endpoints(
-    session: AsyncSession, event: Event, already: list[Endpoint]
-) -> list[Endpoint]:
+    session: AsyncSession, event: Event, already: list[Target]
+) -> list[Target]:
     """The default webhook's endpoint, then the order's own, unless another
     endpoint that takes the event already has its URL (never sent twice)."""
     order_url = _order_webhook_url(event)
-    rows = [e for e, _ in await _read_endpoints(session, event.account_id, order_url)
+    rows = [e for e in await _read_endpoints(session, event.account_id, order_url)
             if e.url is not None]
     defaults = [e for e in rows if e.origin == models.ORIGIN_DEFAULTS][:1]
     orders = [e for e in rows if e.origin == models.ORIGIN_ORDER and e.url == order_url][:1]
-    extra: list[Endpoint] = []
+    extra: list[Target] = []
     urls = {e.url for e in already}
     for endpoint in (*defaults, *orders):
-        if endpoint.url not in urls and _wants(endpoint, None, event.type):
+        # The profile is of the account's own endpoints, not of these.
+        if endpoint.url not in urls and _wants(endpoint, event.type, with_profile=False):
             extra.append(endpoint)
             urls.add(endpoint.url)
     return extra
@@ -180,7 +222,7 @@ def _order_webhook_url(event: Event) -> str | None:
     return url if isinstance(url, str) and url else None
 
 
-def delivery_row(event: Event, endpoint: Endpoint, now: Any) -> dict[str, Any]:
+def delivery_row(event: Event, endpoint: Endpoint | Target, now: Any) -> dict[str, Any]:
     """The event's new delivery row for the endpoint (held if it is disabled)."""
     return {
         "id": uuid.uuid4(),
