@@ -7,6 +7,7 @@ enqueued in that same transaction.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,17 +38,16 @@ async def next_sequences(
     counts: dict[tuple[str, str], int] = {}
     for subject in subjects:
         counts[subject] = counts.get(subject, 0) + 1
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    rows = insert(_SEQUENCES).values([
+    rows = [
         # Sorted: concurrent writers lock the rows in one order (no deadlock).
         {"subject_type": t, "subject_id": i, "last_sequence": n}
         for (t, i), n in sorted(counts.items())
-    ])
-    statement = rows.on_conflict_do_update(
-        index_elements=["subject_type", "subject_id"],
-        set_={"last_sequence": _SEQUENCES.c.last_sequence + rows.excluded.last_sequence},
-    ).returning(_SEQUENCES.c.subject_type, _SEQUENCES.c.subject_id, _SEQUENCES.c.last_sequence)
-    last = {(r[0], r[1]): int(r[2]) for r in await connection.execute(statement)}
+    ]
+    # Rows as parameters (SQLAlchemy batches them into one multi-row
+    # statement), not in ``values()``, whose statements are never cached.
+    result = await connection.execute(_upsert_sequences(connection.dialect.name),
+                                      rows[0] if len(rows) == 1 else rows)
+    last = {(r[0], r[1]): int(r[2]) for r in result}
     # Each subject's numbers, oldest event first: last - count + 1 ... last.
     given: dict[tuple[str, str], int] = {s: last[s] - n for s, n in counts.items()}
     numbers = []
@@ -55,6 +55,18 @@ async def next_sequences(
         given[subject] += 1
         numbers.append(given[subject])
     return numbers
+
+
+@functools.cache
+def _upsert_sequences(dialect: str) -> sa.Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = insert(_SEQUENCES)
+    # No RETURNING order asked for: the rows are matched by subject, and an
+    # ordered upsert would go one statement per row.
+    return rows.on_conflict_do_update(
+        index_elements=["subject_type", "subject_id"],
+        set_={"last_sequence": _SEQUENCES.c.last_sequence + rows.excluded.last_sequence},
+    ).returning(_SEQUENCES.c.subject_type, _SEQUENCES.c.subject_id, _SEQUENCES.c.last_sequence)
 
 
 @dataclass(frozen=True)
@@ -109,8 +121,9 @@ async def record_many(session: AsyncSession, new: Sequence[NewEvent]) -> list[Ev
     ]
     rows = [{column: getattr(event, column) for column in _EVENT_COLUMNS} for event in events]
     result = await connection.execute(_INSERT_EVENTS, rows)
-    for event, position in zip(events, result.scalars().all(), strict=True):
-        event.position = position
+    positions: dict[uuid.UUID, int] = {row[0]: row[1] for row in result}
+    for event in events:
+        event.position = positions[event.id]
     await fanout.enqueue_many(session, events)
     return events
 
@@ -119,8 +132,10 @@ _SEQUENCES = cast(sa.Table, SubjectSequence.__table__)
 _EVENTS = cast(sa.Table, Event.__table__)
 _EVENT_COLUMNS = ("id", "account_id", "type", "subject_type", "subject_id", "sequence",
                   "occurred_at", "data")
-# sort_by_parameter_order: the positions come back in the order of the rows.
-_INSERT_EVENTS = sa.insert(_EVENTS).returning(_EVENTS.c.position, sort_by_parameter_order=True)
+# Each position comes back with its event's id: in whatever order, so that
+# SQLAlchemy sends the rows in one statement (an ordered RETURNING would be one
+# statement per row on SQLite).
+_INSERT_EVENTS = sa.insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.position)
 
 
 def to_public(event: Event) -> EventPublic:
