@@ -54,13 +54,11 @@ PortOption = Annotated[int | None, typer.Option(help="Listen port (default: PORT
 def serve(host: HostOption = None, port: PortOption = None) -> None:
     """Migrate, then run API + delivery worker + due-work loop in one process."""
     from porthook.web import create_app
-    from porthook.worker import tune_collector
 
     settings = support.settings(server=True)
     support.name_database(settings)
     migrate.upgrade(settings.database_url)
     application = create_app(settings, with_worker=True)
-    tune_collector()
     uvicorn.run(application, host=host or settings.host, port=port or settings.port,
                 log_level=settings.log_level.lower(),
                 log_config=logs.config(settings, to_stdout=True))

@@ -67,6 +67,12 @@ def create_app(
         # `porthook worker` never carries it; the API loads it at start, so
         # the first order or DID created does not wait for it.
         importlib.import_module("phonenumbers.geocoder")
+        # What exists now lives as long as the process: out of every later
+        # collection, and young collections rarer (they ran every ~700
+        # allocations, about one per comment; issue 17).
+        from porthook.worker import tune_collector
+
+        tune_collector()
         if with_worker:
             from porthook.worker import Worker
 
