@@ -6,15 +6,15 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from porthook.events.types import EventType
 from porthook.porting import outbox, rules
 from porthook.porting import service as orders
-from porthook.porting.models import PortingComment, PortingDocument
+from porthook.porting.models import PortingComment, PortingDocument, PortingOrder
 from porthook.porting.snapshot import comment_public, document_public
 from porthook.problems import (
     Conflict,
@@ -48,27 +48,45 @@ async def add_comment(
     # Neither the order's comments nor its numbers are loaded: the 1,000th
     # comment costs what the first did (issue 17). The row lock still orders
     # the order's events. A public comment updates the order (updated_at) in
-    # the statement that finds and locks it; an internal one leaves it as it is.
+    # the statement that finds and locks it; an internal one leaves it as it
+    # is. The comment is a Core insert: the ORM's unit of work for one row
+    # cost more CPU than the statement.
+    comment = PortingComment(id=uuid.uuid4(), order_id=order_id, body=body,
+                             user_type=user_type, user_id=user_id, internal=internal,
+                             inserted_at=now)
+    row = {column: getattr(comment, column) for column in _COMMENT_COLUMNS}
+    connection = await session.connection()
     if internal:
-        order = await orders.get_order(session, order_id=order_id, account_id=account_id,
-                                       for_update=True, collections=False)
+        await orders.get_order(session, order_id=order_id, account_id=account_id,
+                               for_update=True, collections=False)
+        await connection.execute(sa.insert(_COMMENTS), row)
+        return comment
+    if connection.dialect.name == "postgresql":
+        order = await _touch_and_comment(connection, order_id, account_id, now, row)
     else:
         order = await orders.touch_order(session, order_id=order_id, account_id=account_id,
                                          now=now)
-    comment = PortingComment(id=uuid.uuid4(), order_id=order.id, body=body,
-                             user_type=user_type, user_id=user_id, internal=internal,
-                             inserted_at=now)
-    # A Core insert: the ORM's unit of work for one row cost more CPU than
-    # the statement (issue 17); nothing reads the comment back in this session.
-    connection = await session.connection()
-    await connection.execute(sa.insert(_COMMENTS), {
-        column: getattr(comment, column) for column in _COMMENT_COLUMNS})
-    if internal:
-        return comment
+        await connection.execute(sa.insert(_COMMENTS), row)
     change = outbox.Change(order, EventType.PORTING_ORDER_NEW_COMMENT,
                            {"comment": comment_public(comment).model_dump(mode="json")})
     await outbox.publish_summary(session, change=change, now=now)
     return comment
+
+
+async def _touch_and_comment(
+    connection: AsyncConnection, order_id: uuid.UUID, account_id: uuid.UUID | None,
+    now: datetime, row: dict[str, Any],
+) -> PortingOrder:
+    """PostgreSQL: the order touched and the comment inserted in ONE statement
+    (the insert a WITH of the update, taking the order's id from it: no order,
+    no comment)."""
+    touched = orders.touch_statement(order_id, account_id, now).cte("touched")
+    columns = [column for column in _COMMENT_COLUMNS if column != "order_id"]
+    values = [sa.bindparam(f"comment_{c}", row[c], type_=_COMMENTS.c[c].type) for c in columns]
+    added = sa.insert(_COMMENTS).from_select(
+        [*columns, "order_id"], sa.select(*values, touched.c.id)).cte("added")
+    result = await connection.execute(sa.select(touched).add_cte(added))
+    return orders.touched_order(order_id, result.one_or_none())
 
 
 _COMMENTS = cast(sa.Table, PortingComment.__table__)

@@ -74,13 +74,23 @@ async def touch_order(
     order returned is NOT in the session: read its columns, never its
     collections (they are empty, not loaded), and change it only through
     statements of its own."""
+    connection = await session.connection()
+    row = (await connection.execute(touch_statement(order_id, account_id, now))).one_or_none()
+    return touched_order(order_id, row)
+
+
+def touch_statement(order_id: uuid.UUID, account_id: uuid.UUID | None, now: datetime
+                    ) -> sa.Update:
+    """``touch_order``'s statement, for a caller that adds to it (a WITH)."""
     query = sa.update(_ORDERS).where(_ORDERS.c.id == order_id,
                                      _ORDERS.c.status != Status.DELETED)
     if account_id is not None:
         query = query.where(_ORDERS.c.account_id == account_id)
-    connection = await session.connection()
-    row = (await connection.execute(
-        query.values(updated_at=now).returning(*_ORDERS.c))).one_or_none()
+    return query.values(updated_at=now).returning(*_ORDERS.c)
+
+
+def touched_order(order_id: uuid.UUID, row: sa.Row[Any] | None) -> PortingOrder:
+    """The order of ``touch_statement``'s row, or 404."""
     if row is None:
         raise NotFound(f"porting order {order_id} does not exist")
     return PortingOrder(**row._mapping)
