@@ -35,6 +35,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import sqlalchemy as sa
+import uvloop
 
 from bench.api import PG_ADMIN_DSN, fictional_numbers, order_body
 from porthook.accounts import service as accounts
@@ -244,7 +245,8 @@ def main() -> None:
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     calibration = calibration_ms()
-    runs = [asyncio.run(measure(b, args.count, args.profile, tuple(args.kind or KINDS)))
+    # uvloop, as uvicorn runs the API.
+    runs = [uvloop.run(measure(b, args.count, args.profile, tuple(args.kind or KINDS)))
             for b in backends]
     for run in runs:
         print(f"{run['backend']:>10}: " + ", ".join(

@@ -20,6 +20,7 @@ wakes the workers at commit (and never if the transaction rolls back).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any, NamedTuple, cast
 
@@ -64,11 +65,11 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
         return 0
     connection = await session.connection()
     if not any(row["status"] == models.PENDING for row in rows):
-        await connection.execute(sa.insert(_DELIVERIES), rows)
+        await connection.execute(_INSERT, rows)
         return len(rows)
     db.wake_on_commit(session)
     if connection.dialect.name != "postgresql" or _notified(session):
-        await connection.execute(sa.insert(_DELIVERIES), rows)
+        await connection.execute(_INSERT, rows)
         return len(rows)
     # One round trip for the rows and the workers' wake-up: the NOTIFY rides
     # on the insert, in its RETURNING (PostgreSQL sends one notification per
@@ -81,6 +82,7 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
 
 
 _DELIVERIES = cast(sa.Table, Delivery.__table__)
+_INSERT = sa.insert(_DELIVERIES)
 _INSERT_NOTIFYING = sa.insert(_DELIVERIES).returning(sa.func.pg_notify(NOTIFY_CHANNEL, ""))
 
 
@@ -159,20 +161,10 @@ async def _read_endpoints(session: AsyncSession, account_id: uuid.UUID,
     by_url: dict[tuple[uuid.UUID, str], list[Target]] = cached[2]
     want_url = order_url is not None and (account_id, order_url) not in by_url
     if account_id not in by_account or want_url:
-        # The URL in the query: an account may have an order endpoint per order.
-        which: list[sa.ColumnElement[bool]] = []
-        if account_id not in by_account:
-            which.append(_ENDPOINTS.c.origin.in_([*_ACCOUNT_ORIGINS, models.ORIGIN_DEFAULTS]))
-        if want_url:
-            which.append(sa.and_(_ENDPOINTS.c.origin == models.ORIGIN_ORDER,
-                                 _ENDPOINTS.c.url == order_url))
         connection = await session.connection()
         result = await connection.execute(
-            sa.select(*_TARGET_COLUMNS)
-            .outerjoin(_PROFILES, _ENDPOINTS.c.profile_id == _PROFILES.c.id)
-            .where(_ENDPOINTS.c.account_id == account_id, sa.or_(*which))
-            .order_by(_ENDPOINTS.c.created_at)
-        )
+            _targets_statement(account_id not in by_account, want_url),
+            {"account_id": account_id, "order_url": order_url})
         rows = [Target(*row) for row in result]
         if account_id not in by_account:
             by_account[account_id] = [r for r in rows if r.origin != models.ORIGIN_ORDER]
@@ -182,6 +174,23 @@ async def _read_endpoints(session: AsyncSession, account_id: uuid.UUID,
     if order_url is None:
         return by_account[account_id]
     return by_account[account_id] + by_url[(account_id, order_url)]
+
+
+@functools.cache
+def _targets_statement(of_account: bool, of_url: bool) -> sa.Select[Any]:
+    """The endpoints of the account (``of_account``), of its order webhook URL
+    (``of_url``: an account may have an order endpoint per order), or both;
+    built once per shape (building it cost more than running it)."""
+    which: list[sa.ColumnElement[bool]] = []
+    if of_account:
+        which.append(_ENDPOINTS.c.origin.in_([*_ACCOUNT_ORIGINS, models.ORIGIN_DEFAULTS]))
+    if of_url:
+        which.append(sa.and_(_ENDPOINTS.c.origin == models.ORIGIN_ORDER,
+                             _ENDPOINTS.c.url == sa.bindparam("order_url")))
+    return (sa.select(*_TARGET_COLUMNS)
+            .outerjoin(_PROFILES, _ENDPOINTS.c.profile_id == _PROFILES.c.id)
+            .where(_ENDPOINTS.c.account_id == sa.bindparam("account_id"), sa.or_(*which))
+            .order_by(_ENDPOINTS.c.created_at))
 
 
 def _wants(endpoint: Target, event_type: str, *, with_profile: bool = True) -> bool:

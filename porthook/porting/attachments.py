@@ -3,6 +3,7 @@ Given a session; never commits."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from datetime import datetime
@@ -59,14 +60,14 @@ async def add_comment(
     if internal:
         await orders.get_order(session, order_id=order_id, account_id=account_id,
                                for_update=True, collections=False)
-        await connection.execute(sa.insert(_COMMENTS), row)
+        await connection.execute(_INSERT_COMMENT, row)
         return comment
     if connection.dialect.name == "postgresql":
         order = await _touch_and_comment(connection, order_id, account_id, now, row)
     else:
         order = await orders.touch_order(session, order_id=order_id, account_id=account_id,
                                          now=now)
-        await connection.execute(sa.insert(_COMMENTS), row)
+        await connection.execute(_INSERT_COMMENT, row)
     change = outbox.Change(order, EventType.PORTING_ORDER_NEW_COMMENT,
                            {"comment": comment_public(comment).model_dump(mode="json")})
     await outbox.publish_summary(session, change=change, now=now)
@@ -80,16 +81,25 @@ async def _touch_and_comment(
     """PostgreSQL: the order touched and the comment inserted in ONE statement
     (the insert a WITH of the update, taking the order's id from it: no order,
     no comment)."""
-    touched = orders.touch_statement(order_id, account_id, now).cte("touched")
-    columns = [column for column in _COMMENT_COLUMNS if column != "order_id"]
-    values = [sa.bindparam(f"comment_{c}", row[c], type_=_COMMENTS.c[c].type) for c in columns]
-    added = sa.insert(_COMMENTS).from_select(
-        [*columns, "order_id"], sa.select(*values, touched.c.id)).cte("added")
-    result = await connection.execute(sa.select(touched).add_cte(added))
+    params = orders.touch_params(order_id, account_id, now)
+    params.update({f"comment_{column}": value for column, value in row.items()})
+    result = await connection.execute(_touch_and_comment_statement(account_id is not None),
+                                      params)
     return orders.touched_order(order_id, result.one_or_none())
 
 
+@functools.cache
+def _touch_and_comment_statement(for_account: bool) -> sa.Select[Any]:
+    touched = orders.touch_statement(for_account).cte("touched")
+    columns = [column for column in _COMMENT_COLUMNS if column != "order_id"]
+    values = [sa.bindparam(f"comment_{c}", type_=_COMMENTS.c[c].type) for c in columns]
+    added = sa.insert(_COMMENTS).from_select(
+        [*columns, "order_id"], sa.select(*values, touched.c.id)).cte("added")
+    return sa.select(touched).add_cte(added)
+
+
 _COMMENTS = cast(sa.Table, PortingComment.__table__)
+_INSERT_COMMENT = sa.insert(_COMMENTS)
 _COMMENT_COLUMNS = ("id", "order_id", "body", "user_type", "user_id", "internal", "inserted_at")
 
 

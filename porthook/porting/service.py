@@ -8,6 +8,7 @@ Operator use cases live in ``desk.py``, comments and documents in
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -71,22 +72,31 @@ async def touch_order(
 
     A Core statement: the ORM's UPDATE ... RETURNING of an entity cost more
     CPU than the rest of a comment's statements together (issue 17). The
-    order returned is NOT in the session: read its columns, never its
-    collections (they are empty, not loaded), and change it only through
-    statements of its own."""
+    order returned is NOT in the session and carries only ``_TOUCH_RETURNS``:
+    read those columns (its summary), never its collections (they are empty,
+    not loaded), and change it only through statements of its own."""
     connection = await session.connection()
-    row = (await connection.execute(touch_statement(order_id, account_id, now))).one_or_none()
-    return touched_order(order_id, row)
+    result = await connection.execute(touch_statement(account_id is not None),
+                                      touch_params(order_id, account_id, now))
+    return touched_order(order_id, result.one_or_none())
 
 
-def touch_statement(order_id: uuid.UUID, account_id: uuid.UUID | None, now: datetime
-                    ) -> sa.Update:
-    """``touch_order``'s statement, for a caller that adds to it (a WITH)."""
-    query = sa.update(_ORDERS).where(_ORDERS.c.id == order_id,
+@functools.cache
+def touch_statement(for_account: bool) -> sa.Update:
+    """``touch_order``'s statement (built once: building it cost more than
+    running it), for a caller that adds to it (a WITH); its parameters are
+    ``touch_params``."""
+    query = sa.update(_ORDERS).where(_ORDERS.c.id == sa.bindparam("touch_id"),
                                      _ORDERS.c.status != Status.DELETED)
-    if account_id is not None:
-        query = query.where(_ORDERS.c.account_id == account_id)
-    return query.values(updated_at=now).returning(*_ORDERS.c)
+    if for_account:
+        query = query.where(_ORDERS.c.account_id == sa.bindparam("touch_account_id"))
+    return query.values(updated_at=sa.bindparam("touch_now", type_=_ORDERS.c.updated_at.type)
+                        ).returning(*_TOUCH_RETURNS)
+
+
+def touch_params(order_id: uuid.UUID, account_id: uuid.UUID | None, now: datetime
+                 ) -> dict[str, Any]:
+    return {"touch_id": order_id, "touch_account_id": account_id, "touch_now": now}
 
 
 def touched_order(order_id: uuid.UUID, row: sa.Row[Any] | None) -> PortingOrder:
@@ -97,6 +107,11 @@ def touched_order(order_id: uuid.UUID, row: sa.Row[Any] | None) -> PortingOrder:
 
 
 _ORDERS = cast(sa.Table, PortingOrder.__table__)
+# What a touched order carries: its summary's columns and the rest of its
+# scalars, not the end user and port-out documents (JSON a comment never
+# reads) nor the PINs.
+_TOUCH_RETURNS = [c for c in _ORDERS.c
+                  if c.name not in ("end_user", "port_out", "port_out_pin", "wireless_pin")]
 
 
 async def list_orders(
