@@ -67,12 +67,9 @@ async def _drive(pg: store.PgStore, meter: Meter, settings: Settings,
     unrecorded, renewing what is held every ``renew_every`` claims."""
     pending: deque[list[store.Claim]] = deque()
     claims_made = 0
-    carry: list[queue.Outcome] = []
     while True:
         claims, _ = await meter.run("claim", 0, pg.claim(
-            now=datetime.now(UTC), limit=args.batch, lease_s=settings.worker_lease_s,
-            carry=store.Carry(carry, settings, random.random) if carry else None))
-        carry = []
+            now=datetime.now(UTC), limit=args.batch, lease_s=settings.worker_lease_s))
         meter.rows["claim"] += len(claims)
         claims_made += 1
         if claims:
@@ -91,9 +88,6 @@ async def _drive(pg: store.PgStore, meter: Meter, settings: Settings,
                                       delivered_to="http://127.0.0.1:9/", status_code=200,
                                       response_excerpt="", event_type=view.type)
                         for c, view in done]
-            if args.carry:  # recorded by the next claim's statement, as the dispatcher does
-                carry += outcomes
-                continue
             await meter.run("outcome", len(outcomes), pg.record(
                 outcomes, now=now, settings=settings, random=random.random))
 
@@ -118,9 +112,6 @@ async def main() -> None:
                              "holds up to its concurrency and four batches waiting)")
     parser.add_argument("--renew-every", type=int, default=10,
                         help="claims between two renewals of every lease held")
-    parser.add_argument("--carry", action="store_true",
-                        help="outcomes ride in the next claim's statement (then the claim's "
-                             "figure includes them)")
     parser.add_argument("--sql", action="append", default=[],
                         help="a statement run after seeding (an experiment: drop an index...)")
     args = parser.parse_args()
@@ -149,8 +140,6 @@ async def main() -> None:
     for kind in ("claim", "outcome", "renew"):
         print(f"  {kind:<8} {meter.spent[kind] / max(meter.rows[kind], 1) * 1e6:6.1f} us of "
               f"PostgreSQL CPU per row")
-    both = (meter.spent["claim"] + meter.spent["outcome"]) / args.count * 1e6
-    print(f"  claim + outcome {both:6.1f} us of PostgreSQL CPU per delivery")
     print(f"  deliveries updated {updates:,} times, {hot:,} of them HOT")
     print(f"  every backend of the database: {total / args.count * 1e6:.1f} us per delivery")
 

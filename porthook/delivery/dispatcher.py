@@ -191,12 +191,9 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()
+            room = self._room()
             now = loop.time()
             full = self._flow.full_endpoints(now)
-            # A due-order claim records the outcomes ready by then in its own
-            # statement (PostgreSQL): the room they free is its to fill.
-            carry = self._take_carry() if not full else []
-            room = self._room(freed=len(carry))
             # With an endpoint held here full, a due-order claim leaving it out
             # would scan past its backlog: claims go endpoint by endpoint, for
             # the held ones with room and, through a probe, for others. Probes
@@ -208,18 +205,14 @@ class Dispatcher:
             if full and not wanted and not probe:
                 room = 0
             again = False
-            if room <= 0:
-                self._give_back(carry)
-            else:
+            if room > 0:
                 # Kept until a claim runs: one cut short by the allowance
                 # would otherwise lose them, and nothing else wakes the loop.
                 self._notified = self._emptied = False
                 try:
-                    again, elsewhere = await self._claim_and_start(
-                        room, full, wanted, probe, carry)
+                    again, elsewhere = await self._claim_and_start(room, full, wanted, probe)
                 except Exception:  # the database may be briefly away: poll again
                     log.exception("claiming deliveries failed")
-                    self._give_back(carry)  # neither claimed nor recorded: atomic
                 else:
                     # Only a probe's own yield says whether probing pays.
                     if full and probe and elsewhere == 0:
@@ -234,29 +227,9 @@ class Dispatcher:
         return [(endpoint_id, room) for endpoint_id in self._lanes if endpoint_id not in full
                 and (room := self._flow.room(endpoint_id, now)) > 0]
 
-    def _take_carry(self) -> list[queue.Outcome]:
-        """The outcomes waiting that a claim may record (``queue.plain``
-        ones); the others stay for the flusher."""
-        if not self._store.carries_outcomes or not self._outcomes:
-            return []
-        carry: list[queue.Outcome] = []
-        rest: list[queue.Outcome] = []
-        for outcome in self._outcomes:
-            (carry if queue.plain(outcome) else rest).append(outcome)
-        self._outcomes = rest
-        return carry
-
-    def _give_back(self, carry: list[queue.Outcome]) -> None:
-        """Outcomes no claim recorded after all: the flusher writes them."""
-        if carry:
-            self._outcomes = carry + self._outcomes
-            self._outcomes_ready.set()
-            if len(self._outcomes) >= self._flush_at:
-                self._outcomes_plenty.set()
-
-    def _room(self, *, freed: int = 0) -> int:
+    def _room(self) -> int:
         batch = self.settings.worker_batch_size
-        room = min(batch, self.settings.worker_concurrency - self._unrecorded + freed)
+        room = min(batch, self.settings.worker_concurrency - self._unrecorded)
         if self._flow.queue_full():
             room = 0
         self._starved = room < batch
@@ -268,11 +241,10 @@ class Dispatcher:
 
     async def _claim_and_start(
         self, room: int, full: list[uuid.UUID], wanted: list[tuple[uuid.UUID, int]],
-        probe: bool, carry: list[queue.Outcome],
+        probe: bool,
     ) -> tuple[bool, int]:
-        """Claim and start a batch (see ``store.Store.claim``), recording the
-        ``carry`` outcomes in the same statement; whether to claim again at
-        once, and how many rows came for endpoints not held here.
+        """Claim and start a batch (see ``store.Store.claim``); whether to
+        claim again at once, and how many rows came for endpoints not held here.
 
         Not again when the batch came short (nothing more is due), nor when
         every endpoint in it is now full: the next claim would leave them all
@@ -287,14 +259,7 @@ class Dispatcher:
         held = set(self._lanes)
         claimed, rows = await self._store.claim(
             now=now, limit=room, lease_s=self.settings.worker_lease_s, full=full,
-            wanted=wanted, probe=probe,
-            carry=store.Carry(carry, self.settings, self._random) if carry else None)
-        if carry:
-            self._recorded(carry)
-            if any(outcome.claimed.ordered for outcome in carry):
-                # Not seen by the claim that recorded it (one snapshot): the
-                # next of the subject waits for the next claim.
-                self._wake.set()
+            wanted=wanted, probe=probe)
         targets = {row["id"]: self._target(row, now) for row in rows}
         metrics.CLAIM_BATCH_SIZE.observe(len(claimed))
         kept = [(item, view, target) for item, view in claimed
@@ -502,19 +467,16 @@ class Dispatcher:
             if batch:
                 await self._write(batch)
                 # Written, or left to its lease's expiry.
-                self._recorded(batch)
+                self._leases.let_go([outcome.claimed for outcome in batch])
+                self._unrecorded -= len(batch)
+                for _ in batch:
+                    self._tokens.release()
                 # Room for a claim that was cut short; a finished row may
                 # also unblock the next of a strictly ordered subject.
                 if self._starved or any(o.claimed.ordered for o in batch):
                     self._wake.set()
             if self._closing and not self._outcomes:
                 return
-
-    def _recorded(self, batch: list[queue.Outcome]) -> None:
-        self._leases.let_go([outcome.claimed for outcome in batch])
-        self._unrecorded -= len(batch)
-        for _ in batch:
-            self._tokens.release()
 
     async def _write(self, batch: list[queue.Outcome]) -> None:
         for attempt in range(FLUSH_RETRIES):

@@ -362,14 +362,8 @@ def needs_session(outcomes: Sequence[Outcome]) -> bool:
     """Whether a batch needs more than ``OUTCOMES_PG``: a row not sent, or an
     endpoint whose health it may change (``health_concerns``). One pass, and
     no grouping for the common batch, every row delivered."""
-    return not all(map(plain, outcomes))
-
-
-def plain(outcome: Outcome) -> bool:
-    """Delivered, by an endpoint not known to be failing: ``OUTCOMES_PG``
-    alone records it (no health bookkeeping, no log line)."""
-    return (outcome.skipped is None and not outcome.endpoint_was_failing
-            and rules.succeeded(outcome.status_code, outcome.error))
+    return any(o.skipped is not None or o.endpoint_was_failing
+               or not rules.succeeded(o.status_code, o.error) for o in outcomes)
 
 
 def _pg_params(
@@ -440,7 +434,8 @@ def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
 # so the two are atomic without a transaction of their own. The lease token
 # guard: a worker whose lease was taken over changes no delivery (its attempt
 # still happened, and is recorded).
-_SENT_UPDATE = """
+OUTCOMES_PG = sa.text("""
+WITH sent AS (
     UPDATE deliveries AS d
     SET status = b.status, next_attempt_at = b.next_at, last_status_code = b.code,
         last_error = b.error, delivered_at = b.delivered_at, lease_token = NULL,
@@ -452,8 +447,7 @@ _SENT_UPDATE = """
                 CAST(:attempted_at AS timestamptz[]), CAST(:response_excerpt AS varchar[]))
          AS b(id, token, status, next_at, code, error, delivered_at, attempted_at, excerpt)
     WHERE d.id = b.id AND d.lease_token = b.token
-"""
-_ATTEMPTS_INSERT = """
+)
 INSERT INTO delivery_attempts (delivery_id, endpoint_id, number, attempted_at, duration_ms,
                                delivered_to, status_code, response_excerpt, error)
 SELECT * FROM unnest(CAST(:b_id AS uuid[]), CAST(:endpoint_id AS uuid[]),
@@ -461,11 +455,7 @@ SELECT * FROM unnest(CAST(:b_id AS uuid[]), CAST(:endpoint_id AS uuid[]),
                      CAST(:attempted_at AS timestamptz[]), CAST(:duration_ms AS integer[]),
                      CAST(:delivered_to AS varchar[]), CAST(:b_code AS integer[]),
                      CAST(:response_excerpt AS varchar[]), CAST(:error AS varchar[]))
-"""
-OUTCOMES_PG = sa.text(f"WITH sent AS ({_SENT_UPDATE})\n{_ATTEMPTS_INSERT}")
-# The same two writes as common table expressions, for a claim to carry
-# (store.PgStore: the claim's statement records the outcomes ready by then).
-OUTCOMES_PG_CTES = f"sent AS ({_SENT_UPDATE}), recorded AS ({_ATTEMPTS_INSERT})"
+""")
 
 
 @functools.cache

@@ -12,10 +12,7 @@ dispatcher (claims, outcomes) holds one connection and runs ``queue``'s own
 statements, compiled once for asyncpg, on the driver connection with
 autocommit. Each statement is atomic on its own: the claim's
 ``UPDATE ... RETURNING`` joins the events its rows carry, and a batch of
-outcomes and their attempts is one statement; outcomes ready when a claim
-is made ride in the claim's own statement (``Carry``): one statement and
-one commit where there were two, each costing the server about a
-millisecond of CPU whatever its size (bench/pg_rows.py). Batches with skipped rows or
+outcomes and their attempts is one statement. Batches with skipped rows or
 an endpoint whose health may change go through a session, so that the
 outcomes, the health bookkeeping and its ``endpoint.*`` events commit
 together.
@@ -25,11 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -49,25 +45,12 @@ Batch = tuple[list[Claim], list[Mapping[str, Any]]]
 Wanted = queue.Wanted
 
 
-class Carry(NamedTuple):
-    """Outcomes a due-order claim records in its own statement: ``queue.plain``
-    ones only (``OUTCOMES_PG`` alone records them)."""
-
-    outcomes: Sequence[queue.Outcome]
-    settings: Settings
-    random: Callable[[], float]
-
-
 class Store(Protocol):
-    # Whether ``claim`` takes a ``carry`` (PostgreSQL).
-    carries_outcomes: bool
-
     async def claim(self, *, now: datetime, limit: int, lease_s: float,
                     full: Collection[uuid.UUID] = (), wanted: Wanted = (),
-                    probe: bool = True, carry: Carry | None = None) -> Batch:
+                    probe: bool = True) -> Batch:
         """Lease up to ``limit`` due rows. With no ``full`` endpoints, in due
-        order (``queue.claim``), recording the outcomes ``carry`` holds in the
-        same statement (atomic: both or neither). Otherwise endpoint by endpoint
+        order (``queue.claim``). Otherwise endpoint by endpoint
         (``queue.claim_by_endpoint``): the ``wanted`` ones', then, with
         ``probe``, those of other endpoints, neither full nor wanted."""
         ...
@@ -109,15 +92,12 @@ def _endpoints_statement(*, arrays: bool = False) -> sa.Select[Any]:
 
 
 class SessionStore:
-    carries_outcomes = False  # SQLite's one writer: nothing to gain
-
     def __init__(self, database: Database) -> None:
         self._database = database
 
     async def claim(self, *, now: datetime, limit: int, lease_s: float,
                     full: Collection[uuid.UUID] = (), wanted: Wanted = (),
-                    probe: bool = True, carry: Carry | None = None) -> Batch:
-        assert carry is None, "a session claim carries no outcomes"
+                    probe: bool = True) -> Batch:
         async with self._database.sessions() as session:
             if full:
                 claimed = await queue.claim_by_endpoint(
@@ -201,31 +181,7 @@ def _driver_statement(name: str) -> DriverStatement:
     return DriverStatement.compile(statements[name]())
 
 
-_CARRIED = "o_"  # the carried outcomes' parameter names, apart from the claim's
-
-
-@functools.cache
-def _claim_recording_statement() -> DriverStatement:
-    """The due-order claim with ``OUTCOMES_PG``'s writes in front of it as
-    more common table expressions, the outcomes' ``$n`` placed after the
-    claim's. Every part of one statement sees the same snapshot: a row
-    recorded here does not yet unblock the next of its ordered subject (the
-    dispatcher claims again for it), and a row whose lease ran out before its
-    outcome came is handled as when another worker took it over."""
-    claim = _driver_statement("claim")
-    writes = DriverStatement.compile(sa.text(f"WITH {queue.OUTCOMES_PG_CTES} SELECT 1"))
-    assert claim.sql.startswith("WITH ") and writes.sql.endswith(" SELECT 1")
-    shift = len(claim.names)
-    ctes = re.sub(r"\$(\d+)", lambda found: f"${int(found[1]) + shift}",
-                  writes.sql.removeprefix("WITH ").removesuffix(" SELECT 1"))
-    return DriverStatement(sql=f"WITH {ctes}, {claim.sql.removeprefix('WITH ')}",
-                           names=(*claim.names, *(_CARRIED + name for name in writes.names)),
-                           defaults=claim.defaults)
-
-
 class PgStore:
-    carries_outcomes = True
-
     def __init__(self, database: Database) -> None:
         self._claims = _HeldConnection(database.engine)
         self._outcomes = _HeldConnection(database.engine)
@@ -235,8 +191,7 @@ class PgStore:
 
     async def claim(self, *, now: datetime, limit: int, lease_s: float,
                     full: Collection[uuid.UUID] = (), wanted: Wanted = (),
-                    probe: bool = True, carry: Carry | None = None) -> Batch:
-        assert carry is None or not full, "only a due-order claim carries outcomes"
+                    probe: bool = True) -> Batch:
         token, expires = uuid.uuid4(), now + timedelta(seconds=lease_s)
         params = {"b_now": now, "b_token": token, "b_expires": expires}
         async with self._claims.driver() as driver:
@@ -252,13 +207,6 @@ class PgStore:
 
                 rows = await queue.by_endpoint(limit=limit, wanted=wanted, find=find,
                                                take=take, elsewhere=full if probe else None)
-            elif carry is not None and carry.outcomes:
-                columns = queue.outcome_columns(carry.outcomes, now=now,
-                                                settings=carry.settings, random=carry.random)
-                statement = _claim_recording_statement()
-                rows = await driver.fetch(statement.sql, *statement.args({
-                    **params, "b_excluded": [], "b_limit": limit,
-                    **{_CARRIED + name: value for name, value in columns.items()}}))
             else:
                 rows = await _fetch(driver, "claim", {**params, "b_excluded": [],
                                                       "b_limit": limit})
