@@ -47,6 +47,7 @@ import aiohttp
 import asyncpg  # type: ignore[import-untyped]  # no stubs
 import sqlalchemy as sa
 import uvloop
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench import sink
 from porthook.accounts import service as accounts
@@ -244,13 +245,13 @@ async def seed(
     while done < count:
         size = min(SEED_CHUNK, count - done)
         rows = [event_row(account_id, done + i, now) for i in range(size)]
-        deliveries = [delivery_row(account_id, endpoint_ids[(done + i) % len(endpoint_ids)],
-                                    row, now) for i, row in enumerate(rows)]
-        if due is not None:
-            for row in deliveries:
-                row["next_attempt_at"] = due
         async with database.sessions() as session:
-            await session.execute(sa.insert(Event), rows)
+            await insert_events(session, rows)
+            deliveries = [delivery_row(account_id, endpoint_ids[(done + i) % len(endpoint_ids)],
+                                        row, now) for i, row in enumerate(rows)]
+            if due is not None:
+                for row in deliveries:
+                    row["next_attempt_at"] = due
             await session.execute(sa.insert(Delivery), deliveries)
             await session.commit()
         done += size
@@ -273,10 +274,22 @@ def event_row(account_id: uuid.UUID, i: int, now: datetime) -> dict[str, Any]:
             "data": {"schema": "dids", "record": {"id": i, "number": "12125550100"}}}
 
 
+async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Bulk-insert ``event_row``s, each given the ``position`` the database
+    numbered it with (``delivery_row`` copies it, as fan-out does)."""
+    inserted = await session.execute(sa.insert(Event).returning(Event.id, Event.position), rows)
+    positions = {event_id: position for event_id, position in inserted}
+    for row in rows:
+        row["position"] = positions[row["id"]]
+
+
 def delivery_row(
     account_id: uuid.UUID, endpoint_id: uuid.UUID, event: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
+    """A bulk-insertable delivery of an ``event_row`` inserted by
+    ``insert_events``, with the columns fan-out fills (fanout.delivery_row)."""
     return {"id": uuid.uuid4(), "account_id": account_id, "event_id": event["id"],
+            "event_type": event["type"], "event_position": event["position"],
             "endpoint_id": endpoint_id, "status": models.PENDING, "ordered": False,
             "ordering_key": f"dids:{event['subject_id']}", "sequence": 1, "attempts": 0,
             "round_start": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}

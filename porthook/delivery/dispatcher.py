@@ -148,6 +148,9 @@ class Dispatcher:
         # next flush makes room, so it wakes the claim loop.
         self._starved = False
         self._notified = False  # a NOTIFY came since the last claim
+        # A lane ran dry since the last claim: its endpoint is no longer among
+        # the wanted ones, and only a probe finds its next rows.
+        self._emptied = False
         self._telnyx_key: bytes | None = None
         self._probe = flow.Backoff(base_s=settings.worker_poll_interval_s,
                                    max_s=PROBE_BACKOFF_MAX_S)
@@ -196,13 +199,16 @@ class Dispatcher:
             # the held ones with room and, through a probe, for others. Probes
             # are spaced out while they come back empty; a NOTIFY (new rows
             # somewhere) always probes.
-            notified, self._notified = self._notified, False
             wanted = self._open_lanes(set(full), now) if full else []
-            probe = not full or notified or self._probe.allows(now)
+            probe = (not full or self._notified or self._emptied
+                     or self._probe.allows(now))
             if full and not wanted and not probe:
                 room = 0
             again = False
             if room > 0:
+                # Kept until a claim runs: one cut short by the allowance
+                # would otherwise lose them, and nothing else wakes the loop.
+                self._notified = self._emptied = False
                 try:
                     again, elsewhere = await self._claim_and_start(room, full, wanted, probe)
                 except Exception:  # the database may be briefly away: poll again
@@ -344,6 +350,11 @@ class Dispatcher:
             if lane.running == 0 and not lane.rows and self._lanes.get(endpoint_id) is lane:
                 del self._lanes[endpoint_id]
                 self._flow.forget(endpoint_id)
+                # The wake-up its draining gave may find the lane gone (the
+                # loop came late: a busy machine), and with another endpoint
+                # full and the probes backed off, that claim would take
+                # nothing and sleep a whole poll interval.
+                self._emptied = True
 
     async def _take_turn(self, endpoint_id: uuid.UUID, lane: _Lane) -> bool:
         """Wait for the endpoint's rate limit, if it has one: whether a row is

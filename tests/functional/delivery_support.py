@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from bench.delivery import delivery_row, event_row
+from bench.delivery import delivery_row, event_row, insert_events
 from porthook.accounts import service as accounts
 from porthook.clock import Clock
 from porthook.config import Settings
@@ -24,7 +24,6 @@ from porthook.delivery.dispatcher import Dispatcher
 from porthook.delivery.models import Delivery
 from porthook.delivery.schemas import EndpointCreate
 from porthook.events import service as events
-from porthook.events.models import Event
 from porthook.porting import defaults as porting_defaults
 from tests.unit.format_events import make_order
 
@@ -119,7 +118,7 @@ async def seed_due_deliveries(database: Database, url: str, count: int, *, accou
             session, account_id=owner.id, body=EndpointCreate(url=url), settings=settings,
             now=now)
         rows = [event_row(owner.id, i, now) for i in range(count)]
-        await session.execute(sa.insert(Event), rows)
+        await insert_events(session, rows)
         await session.execute(sa.insert(Delivery), [
             delivery_row(owner.id, endpoint.id, e, now) for e in rows])
         await session.commit()

@@ -124,6 +124,35 @@ async def test_an_endpoint_that_does_not_answer_holds_up_no_other(
     assert {c.headers["webhook-id"] for c in stuck} == {str(e) for e in events}
 
 
+async def test_a_lane_that_runs_dry_before_the_claim_loop_comes_round_is_refilled(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a busy machine the claim loop may run only after the healthy lane,
+    # whose draining woke it, has sent its last row and gone: the endpoint is
+    # no longer held here, the stuck one is full and the probes backed off,
+    # so that claim took nothing and the loop slept the whole poll interval.
+    awake = dispatcher_module.Dispatcher._sleep
+
+    async def late(self: dispatcher_module.Dispatcher) -> None:
+        await awake(self)
+        await asyncio.sleep(0.1)
+
+    monkeypatch.setattr(dispatcher_module.Dispatcher, "_sleep", late)
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/stuck"), max_concurrency=2)
+    await create_endpoint(client, headers, url=sink.url("/healthy"))
+    sink.hold("/stuck")
+    quick = settings.model_copy(update={"worker_batch_size": 10, "request_timeout_s": 60.0,
+                                      "worker_lease_s": 120.0, "worker_poll_interval_s": 60.0})
+    events = [await record_event(database, clock, account_id=account_id) for _ in range(60)]
+    async with running_dispatcher(quick, database, clock):
+        healthy = await sink.wait_for(60, "/healthy")
+        sink.release("/stuck")
+        await sink.wait_for(60, "/stuck")
+    assert {c.headers["webhook-id"] for c in healthy} == {str(e) for e in events}
+
+
 async def test_outcomes_are_written_before_the_unrecorded_allowance_runs_out(
     client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
     database: Database, clock: ShiftableClock, monkeypatch: pytest.MonkeyPatch,
