@@ -20,6 +20,7 @@ from porthook import db
 from porthook.accounts import service as accounts
 from porthook.accounts.models import Account
 from porthook.clock import ShiftableClock
+from porthook.config import Settings
 from porthook.db import Database
 from tests.conftest import count_rows
 
@@ -132,3 +133,60 @@ async def test_a_writer_waiting_too_long_for_its_turn_fails_as_sqlite_would(
     async with asyncio.timeout(LIMIT_S):
         await _create_account(database, "After", clock)
     assert await _accounts(database) == (2 if backend == "sqlite" else 3)
+
+
+async def _holding_a_write(database: Database, clock: ShiftableClock, held: asyncio.Event,
+                           hold_s: float, order: list[str]) -> None:
+    async with database.sessions() as session:
+        await accounts.create_account(session, name="Holder", contact_email=None,
+                                      now=clock.now())
+        await session.flush()  # the file's write lock is taken (SQLite)
+        held.set()
+        await asyncio.sleep(hold_s)
+        await session.commit()
+    order.append("holder")
+
+
+async def test_a_writer_of_another_process_gets_the_lock_once_it_is_free(
+    database: Database, clock: ShiftableClock, settings: Settings, backend: str
+) -> None:
+    # Another Database on the same file is another engine, as in another
+    # process: the two meet in the file's lock (SQLite), not in writer turns.
+    other = Database(settings)
+    order: list[str] = []
+    held = asyncio.Event()
+    try:
+        async with asyncio.timeout(LIMIT_S):
+            holder = asyncio.create_task(_holding_a_write(database, clock, held, 0.3, order))
+            await held.wait()
+            await _create_account(other, "Other", clock)
+            order.append("other")
+            await holder
+    finally:
+        await other.dispose()
+    assert await _accounts(database) == 2
+    # SQLite: one writer, so the other commits only after the holder did.
+    assert order == (["holder", "other"] if backend == "sqlite" else ["other", "holder"])
+
+
+async def test_a_writer_kept_from_the_lock_past_the_busy_timeout_fails(
+    database: Database, clock: ShiftableClock, settings: Settings, backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    other = Database(settings)
+    order: list[str] = []
+    held = asyncio.Event()
+    try:
+        async with asyncio.timeout(LIMIT_S):
+            holder = asyncio.create_task(_holding_a_write(database, clock, held, 2.0, order))
+            await held.wait()
+            if backend == "sqlite":
+                with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+                    await _create_account(other, "Other", clock)
+            else:
+                await _create_account(other, "Other", clock)  # no file lock on PostgreSQL
+            await holder
+    finally:
+        await other.dispose()
+    assert await _accounts(database) == (1 if backend == "sqlite" else 2)
