@@ -34,9 +34,13 @@ from porthook import jsoncodec
 from porthook.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the file lock
-# ... trying again every millisecond or so (see _begin_immediate), not on
-# SQLite's own schedule, whose sleeps grow to 100 ms.
-SQLITE_LOCK_RETRY_MS = 1
+# ... on SQLite's own schedule only for the first 10 ms (tries at 0, 1, 3, 8
+# and 10 ms), then again from the start (see _begin_immediate), instead of
+# sleeps that grow to 100 ms. Not 1 ms: each round that SQLite gives up on
+# costs an exception through SQLAlchemy; a writer kept out for 2 s spent
+# 0.52 s of CPU at 1 ms, 0.20 s at 10 ms, against 0.006 s with SQLite's
+# handler alone.
+SQLITE_LOCK_RETRY_MS = 10
 WRITER_TURN_TIMEOUT_S = 30.0  # ... and as long for its turn among its process's writers
 _WAKE_KEY = "porthook.wake_on_commit"
 _HOLD_KEY = "porthook.hold_commits"
@@ -182,7 +186,7 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
 
 
 def _begin_immediate(connection: Any) -> None:
-    """BEGIN IMMEDIATE, tried again about every ``SQLITE_LOCK_RETRY_MS`` while
+    """BEGIN IMMEDIATE, tried again every ``SQLITE_LOCK_RETRY_MS`` while
     another process holds the file's write lock, for up to
     ``SQLITE_BUSY_TIMEOUT_MS``.
 
