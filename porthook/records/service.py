@@ -9,7 +9,7 @@ event per change, in the change's transaction. The event code knows no schema.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -246,13 +246,33 @@ async def active_dids(
     session: AsyncSession, *, account_id: uuid.UUID, numbers_e164: Collection[str]
 ) -> dict[str, int]:
     """Which of these numbers (E.164) the account already has as DIDs: number -> DID id."""
-    stored = {rules.ported_number_facts(n).number: n for n in numbers_e164}
-    if not stored:
+    lookup = ActiveDids(account_id=account_id, numbers_e164=numbers_e164)
+    if not lookup.stored:
         return {}
-    table = TABLES["dids"]
-    rows = await session.execute(sa.select(table.c.number, table.c.id).where(
-        table.c.account_id == account_id, table.c.number.in_(list(stored))))
-    return {stored[number]: int(did_id) for number, did_id in rows}
+    return lookup.found(await session.execute(lookup.select()))
+
+
+class ActiveDids:
+    """``active_dids`` as a statement and the reading of its rows, for a caller
+    that runs it within a larger statement (porting's checks before creating
+    an order, one round trip for them all)."""
+
+    def __init__(self, *, account_id: uuid.UUID, numbers_e164: Collection[str]) -> None:
+        self.account_id = account_id
+        self.stored = {rules.stored_number(n): n for n in numbers_e164}
+
+    number = TABLES["dids"].c.number
+    did_id = TABLES["dids"].c.id
+
+    def select(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+        """``columns`` (by default: number, DID id) of the account's DIDs among the numbers."""
+        table = TABLES["dids"]
+        return sa.select(*(columns or (self.number, self.did_id))).where(
+            table.c.account_id == self.account_id, table.c.number.in_(list(self.stored)))
+
+    def found(self, rows: Iterable[Sequence[Any]]) -> dict[str, int]:
+        """number (E.164) -> DID id, from (number, DID id) rows."""
+        return {self.stored[row[0]]: int(row[1]) for row in rows}
 
 
 async def add_ported_did(
