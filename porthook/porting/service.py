@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload
+from sqlalchemy.orm import joinedload, raiseload
 
 from porthook.config import Settings
 from porthook.delivery import ssrf
@@ -48,16 +48,24 @@ async def get_order(
     query = sa.select(PortingOrder).where(
         PortingOrder.id == order_id, PortingOrder.status != Status.DELETED
     )
-    if not collections:
+    if collections:
+        # The numbers come with the order, in its statement (one round trip
+        # less); comments and documents stay separate SELECTs, as joining a
+        # second collection would multiply the rows.
+        query = query.options(joinedload(PortingOrder.numbers))
+    else:
         query = query.options(raiseload(PortingOrder.numbers),
                               raiseload(PortingOrder.comments),
                               raiseload(PortingOrder.documents))
     if account_id is not None:
         query = query.where(PortingOrder.account_id == account_id)
     if for_update:
-        # Serialises concurrent changes of one order on PostgreSQL.
-        query = query.with_for_update().execution_options(populate_existing=True)
-    order = await session.scalar(query)
+        # Serialises concurrent changes of one order on PostgreSQL. OF: the
+        # numbers' outer join cannot be locked, and need not be (the order's
+        # lock covers them).
+        query = (query.with_for_update(of=PortingOrder)
+                 .execution_options(populate_existing=True))
+    order = (await session.scalars(query)).unique().one_or_none()
     if order is None:
         raise NotFound(f"porting order {order_id} does not exist")
     return order
@@ -558,12 +566,15 @@ async def activate_numbers(
     if rules.should_port(rules.NumberStatus(n.status) for n in order.numbers):
         changes.append(status_changed(order, move(order, rules.Action.PORT)))
         order.activation_due_at = None
-    await outbox.publish(session, before=before, changes=changes, now=now)
     # PRODUCT.md "Records": activated port-ins become DIDs of the account
-    # (record.dids.inserted), in this same transaction.
-    for number in chosen:
-        await records.add_ported_did(session, account_id=order.account_id,
-                                     number_e164=number.phone_number, now=now)
+    # (record.dids.inserted, after the order's events), in this same
+    # transaction and the same batch of events. No autoflush: the numbers'
+    # changes go out in publish's flush, complete (holds included), once.
+    with session.no_autoflush:
+        dids = await records.new_ported_dids(
+            session, account_id=order.account_id,
+            numbers_e164=[n.phone_number for n in chosen], now=now)
+    await outbox.publish(session, before=before, changes=changes, now=now, also=dids)
     return chosen
 
 

@@ -33,11 +33,12 @@ async def _create(session: AsyncSession, account_id: uuid.UUID, settings: Settin
 
 
 @contextmanager
-def statements(database: Database) -> Iterator[list[str]]:
+def statements(database: Database, *, full: bool = False) -> Iterator[list[str]]:
+    """The statements run meanwhile: their first word (``full``: their text)."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement.split(None, 1)[0].upper())
+        seen.append(" ".join(statement.split()) if full else statement.split(None, 1)[0].upper())
 
     engine = database.engine.sync_engine
     sa.event.listen(engine, "before_cursor_execute", record)
