@@ -17,7 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, raiseload
+from sqlalchemy.orm import joinedload, lazyload, raiseload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from porthook.config import Settings
 from porthook.delivery import ssrf
@@ -25,7 +26,7 @@ from porthook.events.models import Event
 from porthook.events.types import EventType
 from porthook.pagination import POSITION, decode_cursor, encode_cursor
 from porthook.porting import numbers, outbox, rules
-from porthook.porting.models import PortingNumber, PortingOrder
+from porthook.porting.models import PortingComment, PortingDocument, PortingNumber, PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, PortingOrderUpdate
 from porthook.porting.snapshot import number_public, snapshot
 from porthook.problems import Conflict, FieldError, NotFound, Unprocessable
@@ -50,9 +51,10 @@ async def get_order(
     )
     if collections:
         # The numbers come with the order, in its statement (one round trip
-        # less); comments and documents stay separate SELECTs, as joining a
-        # second collection would multiply the rows.
-        query = query.options(joinedload(PortingOrder.numbers))
+        # less); comments and documents together in a second one
+        # (_load_attachments), as joining them here would multiply the rows.
+        query = query.options(joinedload(PortingOrder.numbers),
+                              lazyload(PortingOrder.comments), lazyload(PortingOrder.documents))
     else:
         query = query.options(raiseload(PortingOrder.numbers),
                               raiseload(PortingOrder.comments),
@@ -68,7 +70,31 @@ async def get_order(
     order = (await session.scalars(query)).unique().one_or_none()
     if order is None:
         raise NotFound(f"porting order {order_id} does not exist")
+    if collections:
+        await _load_attachments(session, order, populate_existing=for_update)
     return order
+
+
+async def _load_attachments(
+    session: AsyncSession, order: PortingOrder, *, populate_existing: bool
+) -> None:
+    """The order's comments and documents in ONE statement instead of a
+    ``selectin`` SELECT each: a two-row key (1, 2) left-joined to the comments
+    on 1 and to the documents on 2, so each row holds a comment or a
+    document (or neither: the ORM gives None), never both."""
+    key = sa.union_all(sa.select(sa.literal(1).label("k")),
+                       sa.select(sa.literal(2).label("k"))).subquery()
+    statement = (
+        sa.select(PortingComment, PortingDocument).select_from(key)
+        .outerjoin(PortingComment, sa.and_(key.c.k == 1, PortingComment.order_id == order.id))
+        .outerjoin(PortingDocument, sa.and_(key.c.k == 2, PortingDocument.order_id == order.id))
+        # The relationships' own order_by, each within its half.
+        .order_by(key.c.k, PortingComment.inserted_at, PortingDocument.created_at)
+        .execution_options(populate_existing=populate_existing)
+    )
+    rows = (await session.execute(statement)).all()
+    set_committed_value(order, "comments", [c for c, _ in rows if c is not None])
+    set_committed_value(order, "documents", [d for _, d in rows if d is not None])
 
 
 async def touch_order(
