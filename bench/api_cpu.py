@@ -3,11 +3,16 @@ directly (no server, no socket, no client library), one request at a time.
 
     .venv/bin/python -m bench.api_cpu                        # both backends
     .venv/bin/python -m bench.api_cpu --backend postgresql --profile /tmp/api.prof
+    .venv/bin/python -m bench.api_cpu --kind move --statements
 
 A figure that bench/api.py's open loop cannot give on a shared or noisy
 machine: process CPU time per request of the application itself, for a
-comment, a status move and an order creation, each with a webhook endpoint
-subscribed (so each write records its event and fans out a delivery).
+comment, an order creation and a status move, each with a webhook endpoint
+subscribed (so each write records its event and fans out a delivery). A
+``move`` is one of the four moves of bench/api.py's walk (submit, desk
+``submitted``, desk ``foc-date-confirmed``, activate), on orders created and
+given their LOA before the timing starts; its figure is the mean of the four,
+and its statements are those of one whole walk.
 
 The machine's speed drifts on a shared host (the same loop took 74 ms and
 137 ms minutes apart), so each figure is also given in ``loops``: the
@@ -29,7 +34,10 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +45,15 @@ import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type informat
 import sqlalchemy as sa
 import uvloop
 
-from bench.api import PG_ADMIN_DSN, fictional_numbers, order_body
+from bench.api import LOA_PDF, PG_ADMIN_DSN, fictional_numbers, order_body
 from porthook.accounts import service as accounts
 from porthook.config import Settings
 from porthook.db import Base, Database, all_models
 from porthook.web import create_app
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-KINDS = ("comment", "create_order")
+KINDS = ("comment", "create_order", "move")
+WALK = 4  # requests in one walk of the move kind
 CHUNKS = 6  # measured in chunks, each against the loop timed before it
 Send = Callable[[str, str, dict[str, Any] | None], Awaitable[tuple[int, bytes]]]
 
@@ -63,14 +72,29 @@ def calibration_ms(runs: int = 3) -> float:
 
 def asgi_sender(app: Any, token: str) -> Send:
     """One request through the ASGI app; returns (status, body)."""
-    headers = [(b"host", b"porthook.test"), (b"authorization", f"Bearer {token}".encode())]
+    raw = asgi_raw_sender(app, token)
 
     async def send_request(method: str, path: str, body: dict[str, Any] | None
                            ) -> tuple[int, bytes]:
-        payload = b"" if body is None else json.dumps(body).encode()
+        if body is None:
+            return await raw(method, path, b"", None)
+        return await raw(method, path, json.dumps(body).encode(), "application/json")
+
+    return send_request
+
+
+RawSend = Callable[[str, str, bytes, str | None], Awaitable[tuple[int, bytes]]]
+
+
+def asgi_raw_sender(app: Any, token: str) -> RawSend:
+    """One request with a body already encoded, of the given content type."""
+    headers = [(b"host", b"porthook.test"), (b"authorization", f"Bearer {token}".encode())]
+
+    async def send_request(method: str, path: str, payload: bytes, content_type: str | None
+                           ) -> tuple[int, bytes]:
         request_headers = list(headers)
-        if body is not None:
-            request_headers += [(b"content-type", b"application/json"),
+        if content_type is not None:
+            request_headers += [(b"content-type", content_type.encode()),
                                 (b"content-length", str(len(payload)).encode())]
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
                  "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
@@ -144,11 +168,23 @@ async def measure(backend: str, count: int, profile: Path | None,
             await drop()
 
 
+@dataclass
+class Kind:
+    """How to measure one kind: ``step(i)`` sends ``requests`` requests;
+    ``prepare(n)`` readies n steps, untimed, before each timed chunk."""
+
+    step: Callable[[int], Awaitable[None]]
+    requests: int = 1
+    prepare: Callable[[int], Awaitable[None]] | None = None
+
+
 async def _measure_app(app: Any, database: Database, count: int, profile: Path | None,
                        backend: str, kinds: tuple[str, ...]) -> dict[str, Any]:
     async with database.sessions() as session:
         _, _, token = await accounts.create_account(session, name="cpu", contact_email=None,
                                                     now=_now())
+        _, operator_token = await accounts.create_key(session, account_id=None, name="cpu",
+                                                      now=_now())
         await session.commit()
     send = asgi_sender(app, token)
     status, body = await send("POST", "/v1/endpoints", {
@@ -167,31 +203,84 @@ async def _measure_app(app: Any, database: Database, count: int, profile: Path |
     async def create(_i: int) -> None:
         await _create(send, next(numbers))
 
-    steps = {"comment": comment, "create_order": create}
-    for kind, step in ((k, steps[k]) for k in kinds):
-        for i in range(20):  # warm-up: caches, prepared statements
-            await step(i)
-        figures[f"{kind}_statements"] = await _statements_of(database, step)
-        per_request, loops = [], []
-        chunk = max(1, count // CHUNKS)
-        for c in range(CHUNKS):
-            loops.append(calibration_ms(runs=1))
-            if profiler:
-                profiler.enable()
-            start = time.process_time()
-            for i in range(c * chunk, (c + 1) * chunk):
-                await step(i)
-            per_request.append((time.process_time() - start) / chunk * 1e6)
-            if profiler:
-                profiler.disable()
-        # The machine's speed drifts (a shared host): each chunk is read
-        # against the loop timed just before it.
-        figures[f"{kind}_cpu_us"] = round(statistics.median(per_request))
-        figures[f"{kind}_loops"] = round(statistics.median(
-            us / 1000 / ms for us, ms in zip(per_request, loops, strict=True)), 3)
+    walker = Walker(send, asgi_sender(app, operator_token), asgi_raw_sender(app, token), numbers)
+    steps = {"comment": Kind(comment), "create_order": Kind(create),
+             "move": Kind(walker.walk, WALK, walker.prepare)}
+    for kind in kinds:
+        figures.update(await _measure_kind(kind, steps[kind], database, count, profiler))
     if profiler and profile:
         profiler.dump_stats(str(profile.with_suffix(f".{backend}.prof")))
     return figures
+
+
+async def _measure_kind(kind: str, how: Kind, database: Database, count: int,
+                        profiler: cProfile.Profile | None) -> dict[str, Any]:
+    warm_up = max(1, 20 // how.requests)  # caches, prepared statements
+    if how.prepare:
+        await how.prepare(warm_up + 1)
+    for i in range(warm_up):
+        await how.step(i)
+    statements = await _statements_of(database, how.step)
+    per_request, loops = [], []
+    chunk = max(1, count // CHUNKS // how.requests)
+    for c in range(CHUNKS):
+        if how.prepare:
+            await how.prepare(chunk)
+        loops.append(calibration_ms(runs=1))
+        if profiler:
+            profiler.enable()
+        start = time.process_time()
+        for i in range(c * chunk, (c + 1) * chunk):
+            await how.step(i)
+        per_request.append((time.process_time() - start) / (chunk * how.requests) * 1e6)
+        if profiler:
+            profiler.disable()
+    # The machine's speed drifts (a shared host): each chunk is read
+    # against the loop timed just before it.
+    return {f"{kind}_statements": statements,
+            f"{kind}_cpu_us": round(statistics.median(per_request)),
+            f"{kind}_loops": round(statistics.median(
+                us / 1000 / ms for us, ms in zip(per_request, loops, strict=True)), 3)}
+
+
+class Walker:
+    """bench/api.py's walk of an order: submit, desk ``submitted``, desk
+    ``foc-date-confirmed``, activate. The orders are created, with their LOA,
+    by ``prepare``, outside the timing."""
+
+    def __init__(self, customer: Send, desk: Send, raw: RawSend,
+                 numbers: Iterator[str]) -> None:
+        self.customer, self.desk, self.raw, self.numbers = customer, desk, raw, numbers
+        self.ready: deque[str] = deque()
+
+    async def prepare(self, count: int) -> None:
+        boundary = "porthookbenchboundary"
+        payload = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="document_type"\r\n\r\n'
+            f'loa\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="loa.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+        ).encode() + LOA_PDF + f"\r\n--{boundary}--\r\n".encode()
+        for _ in range(count):
+            order_id = await _create(self.customer, next(self.numbers))
+            status, body = await self.raw("POST", f"/v1/porting-orders/{order_id}/documents",
+                                          payload, f"multipart/form-data; boundary={boundary}")
+            assert status == 201, body
+            self.ready.append(order_id)
+
+    async def walk(self, _i: int) -> None:
+        order_id = self.ready.popleft()
+        customer = f"/v1/porting-orders/{order_id}"
+        desk = f"/v1/operator/porting-orders/{order_id}/status"
+        foc = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        moves: list[tuple[Send, str, dict[str, Any] | None]] = [
+            (self.customer, f"{customer}/actions/submit", None),
+            (self.desk, desk, {"status": "submitted"}),
+            (self.desk, desk, {"status": "foc-date-confirmed", "foc_date": foc}),
+            (self.customer, f"{customer}/actions/activate", None),
+        ]
+        for send, path, body in moves:
+            status, answer = await send("POST", path, body)
+            assert status == 200, answer
 
 
 async def _statements_of(database: Database, step: Callable[[int], Awaitable[None]]
@@ -227,9 +316,7 @@ async def _create(send: Send, number: str) -> str:
     return str(json.loads(body)["id"])
 
 
-def _now() -> Any:
-    from datetime import UTC, datetime
-
+def _now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -255,7 +342,8 @@ def main() -> None:
         if args.statements:
             for kind in (k for k in KINDS if k + "_statements" in run):
                 statements = run[f"{kind}_statements"]
-                print(f"  {kind}: {len(statements)} statements")
+                requests = f" ({WALK} requests)" if kind == "move" else ""
+                print(f"  {kind}: {len(statements)} statements{requests}")
                 for statement in statements:
                     print(f"    {statement}")
     print(json.dumps({"bench": "api-cpu", "calibration_ms": round(calibration, 1),

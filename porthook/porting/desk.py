@@ -17,7 +17,7 @@ from porthook.events.types import EventType
 from porthook.porting import defaults, outbox, rules
 from porthook.porting import service as orders
 from porthook.porting.exception_types import EXCEPTION_TYPES
-from porthook.porting.models import PortingNumber, PortingOrder
+from porthook.porting.models import PortingDefaults, PortingNumber, PortingOrder
 from porthook.porting.schemas import NumberMoveIn, StatusChange
 from porthook.problems import Conflict, FieldError, Unprocessable
 
@@ -68,12 +68,16 @@ async def change_status(
     if target == Status.FOC_DATE_CONFIRMED and body.foc_date is None:
         raise Unprocessable("foc-date-confirmed needs the foc_date",
                             errors=[FieldError(field="foc_date", message="required")])
+    # The defaults are read once, before the order changes: a query after a
+    # change would autoflush it, one UPDATE more than the publish's.
+    account_defaults = (await defaults.get_defaults(session, account_id=order.account_id)
+                        if target == Status.FOC_DATE_CONFIRMED else None)
     before = outbox.baseline(order)
     changes = [orders.status_changed(order, orders.move(order, action))]
     order.status_details = details
     if target == Status.FOC_DATE_CONFIRMED and body.foc_date is not None:
-        changes += await _confirm_foc(session, order, await _foc_moment(session, order,
-                                                                        body.foc_date))
+        changes += _confirm_foc(order, _foc_moment(order, body.foc_date, account_defaults),
+                                account_defaults)
     if target == Status.CANCELLED:
         for number in order.numbers:
             if number.status in (NumberStatus.PENDING, NumberStatus.CONFIRMED,
@@ -83,25 +87,24 @@ async def change_status(
     return order
 
 
-async def _confirm_foc(
-    session: AsyncSession, order: PortingOrder, foc_date: datetime
+def _confirm_foc(
+    order: PortingOrder, foc_date: datetime, account_defaults: PortingDefaults | None
 ) -> list[outbox.Change]:
     order.foc_date = foc_date
     pending = [n for n in order.numbers if n.status == NumberStatus.PENDING]
     for number in pending:
         number.status = NumberStatus.CONFIRMED
         number.foc_date = foc_date
-    order.activation_due_at = await _activation_due_at(session, order)
+    order.activation_due_at = _activation_due_at(order, account_defaults)
     if not pending:
         return []
     return [outbox.Change(order, EventType.PORTING_ORDER_NUMBERS_CONFIRMED,
                           orders.numbers_data(pending))]
 
 
-async def _foc_moment(
-    session: AsyncSession, order: PortingOrder, foc_date: date | datetime
+def _foc_moment(
+    order: PortingOrder, foc_date: date | datetime, row: PortingDefaults | None
 ) -> datetime:
-    row = await defaults.get_defaults(session, account_id=order.account_id)
     return rules.foc_moment(
         foc_date, desired_time=order.desired_port_time, time_zone=order.desired_port_time_zone,
         default_time=row.default_port_time if row else None,
@@ -109,10 +112,9 @@ async def _foc_moment(
     )
 
 
-async def _activation_due_at(session: AsyncSession, order: PortingOrder) -> datetime | None:
+def _activation_due_at(order: PortingOrder, row: PortingDefaults | None) -> datetime | None:
     if order.on_demand_activation:
         return None
-    row = await defaults.get_defaults(session, account_id=order.account_id)
     desired = order.desired_port_date or (order.foc_date.date() if order.foc_date else None)
     if desired is None:
         return None
@@ -142,7 +144,8 @@ async def move_numbers(
         raise Unprocessable(f"a reason is required to {move.value} numbers",
                             errors=[FieldError(field="reason", message="required")])
     chosen = orders.select_numbers(order, body.phone_numbers, move)
-    foc_date = (await _foc_moment(session, order, body.foc_date)
+    foc_date = (_foc_moment(order, body.foc_date,
+                            await defaults.get_defaults(session, account_id=order.account_id))
                 if body.foc_date is not None else order.foc_date)
     before = outbox.baseline(order)
     for number in chosen:

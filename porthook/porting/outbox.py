@@ -73,8 +73,11 @@ def sync_holds(order: PortingOrder) -> None:
 
 
 async def publish(
-    session: AsyncSession, *, before: Baseline, changes: Sequence[Change], now: datetime
+    session: AsyncSession, *, before: Baseline, changes: Sequence[Change], now: datetime,
+    also: Sequence[events.NewEvent] = (),
 ) -> None:
+    """``also``: events of the same change from another domain, recorded last in
+    the same batch (an activation's ``record.dids.inserted``)."""
     orders = list({c.order.id: c.order for c in changes}.values())
     for order in orders:
         order.updated_at = now
@@ -111,6 +114,7 @@ async def publish(
             last.numbers.update(after.numbers)
     if orders:
         new += _record_diff(orders[0].account_id, before, after, last, now)
+    new += also
     # One batch: the events' numbers, rows and deliveries in a few statements.
     await events.record_many(session, new)
 

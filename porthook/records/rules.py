@@ -178,6 +178,17 @@ class NumberFacts:
     ratecenter: str | None
 
 
+def stored_number(number_e164: str) -> str:
+    """The number as ``dids.number`` stores it: the 10 digits of a North
+    American number, else E.164. Without the geocoder of ``ported_number_facts``:
+    a lookup needs only this."""
+    return _stored(_parse_number(number_e164))
+
+
+def _stored(number: phonenumbers.PhoneNumber) -> str:
+    return str(number.national_number) if number.country_code == 1 else _e164(number)
+
+
 def ported_number_facts(number_e164: str) -> NumberFacts:
     """What a DID record says of a number that arrived by port-in."""
     number = _parse_number(number_e164)
@@ -191,8 +202,7 @@ def ported_number_facts(number_e164: str) -> NumberFacts:
     from phonenumbers import geocoder  # ~100 MB of data: loaded on first use, not by workers
 
     state, ratecenter = _geography(geocoder.description_for_number(number, "en"))
-    stored = str(number.national_number) if number.country_code == 1 else _e164(number)
-    return NumberFacts(stored, number_type, state, ratecenter)
+    return NumberFacts(_stored(number), number_type, state, ratecenter)
 
 
 def _geography(description: str) -> tuple[str | None, str | None]:

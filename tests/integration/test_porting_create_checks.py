@@ -1,0 +1,119 @@
+"""What ``create_order`` checks before inserting (numbers held by open orders,
+DIDs of the account, a free support key), in one statement, on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porthook.clock import ShiftableClock
+from porthook.config import Settings
+from porthook.db import Database
+from porthook.porting import service
+from porthook.porting.models import PortingOrder
+from porthook.porting.schemas import PortingOrderCreate
+from porthook.problems import Conflict
+from porthook.records import service as records
+from tests.conftest import AccountFactory, count_rows
+from tests.porting_helpers import CHICAGO, NY, TORONTO, order_body
+
+
+async def _create(session: AsyncSession, account_id: uuid.UUID, settings: Settings,
+                  clock: ShiftableClock, *numbers: str) -> PortingOrder:
+    body = PortingOrderCreate.model_validate(order_body(*numbers))
+    return await service.create_order(session, account_id=account_id, body=body,
+                                      settings=settings, now=clock.now())
+
+
+@contextmanager
+def statements(database: Database, *, full: bool = False) -> Iterator[list[str]]:
+    """The statements run meanwhile: their first word (``full``: their text)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()) if full else statement.split(None, 1)[0].upper())
+
+    engine = database.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def _keys(monkeypatch: pytest.MonkeyPatch, *keys: str) -> None:
+    candidates = iter(keys)
+    monkeypatch.setattr(service, "_support_key", lambda: next(candidates))
+
+
+async def test_one_select_before_the_inserts(
+    session: AsyncSession, database: Database, make_account: AccountFactory,
+    settings: Settings, clock: ShiftableClock,
+) -> None:
+    account_id, _ = await make_account()
+    await _create(session, account_id, settings, clock, NY)  # warm: the endpoint cache
+    with statements(database) as seen:
+        await _create(session, account_id, settings, clock, CHICAGO, TORONTO)
+    assert seen[:2] == ["SELECT", "INSERT"]
+
+
+async def test_an_active_did_of_the_account_is_refused(
+    session: AsyncSession, make_account: AccountFactory, settings: Settings,
+    clock: ShiftableClock,
+) -> None:
+    account_id, _ = await make_account()
+    other_id, _ = await make_account()
+    did = await records.add_ported_did(session, account_id=account_id, number_e164=NY,
+                                       now=clock.now())
+    await session.commit()
+    with pytest.raises(Conflict) as info:
+        await _create(session, account_id, settings, clock, CHICAGO, NY)
+    assert info.value.detail == (
+        "a number already active in this account cannot be ported in: "
+        f"{NY}: already active in this account (DID {did['id']} in /v1/records/dids)")
+    assert [(e.field, e.message) for e in info.value.errors] == [
+        ("phone_numbers", f"{NY}: already active in this account (DID {did['id']} in "
+                          "/v1/records/dids)")]
+    await session.rollback()
+    assert await count_rows(session, "porting_orders") == 0
+    # Another account's DID is no obstacle.
+    assert (await _create(session, other_id, settings, clock, NY)).status == "draft"
+
+
+async def test_a_held_number_is_named_before_an_active_did(
+    session: AsyncSession, make_account: AccountFactory, settings: Settings,
+    clock: ShiftableClock,
+) -> None:
+    account_id, _ = await make_account()
+    first = await _create(session, account_id, settings, clock, NY)
+    await records.add_ported_did(session, account_id=account_id, number_e164=CHICAGO,
+                                 now=clock.now())
+    await session.commit()
+    with pytest.raises(Conflict) as info:
+        await _create(session, account_id, settings, clock, CHICAGO, NY)
+    assert info.value.detail == ("a number may sit on one open porting order only: "
+                                 f"{NY}: already on open porting order {first.id}")
+
+
+async def test_a_taken_support_key_is_skipped(
+    session: AsyncSession, make_account: AccountFactory, settings: Settings,
+    clock: ShiftableClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    account_id, _ = await make_account()
+    _keys(monkeypatch, *["sr_000001"] * service.SUPPORT_KEY_ATTEMPTS)
+    await _create(session, account_id, settings, clock, NY)
+    taken = ["sr_000001"] * (service.SUPPORT_KEY_ATTEMPTS - 1)
+    _keys(monkeypatch, *taken, "sr_000002")
+    second = await _create(session, account_id, settings, clock, CHICAGO)
+    assert second.support_key == "sr_000002"
+    _keys(monkeypatch, *["sr_000002"] * service.SUPPORT_KEY_ATTEMPTS)
+    with pytest.raises(Conflict) as info:
+        await _create(session, account_id, settings, clock, TORONTO)
+    assert info.value.detail == "could not allocate a support key; retry"
