@@ -200,8 +200,9 @@ async def test_retry_after_is_honoured_up_to_its_cap(
             # detail reads the row and its attempts in two statements, which
             # on PostgreSQL may straddle the outcome's commit (seen once under
             # a load of 8 on 2 cores: the attempt without its next time).
-            return len(log) == attempts and (
-                found[0]["next_attempt_at"] or "") > log[-1]["attempted_at"]
+            next_at = found[0]["next_attempt_at"]
+            return len(log) == attempts and next_at is not None and (
+                datetime.fromisoformat(next_at) > datetime.fromisoformat(log[-1]["attempted_at"]))
 
         await eventually(recorded)
         detail = found[0]
