@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import schemathesis
 import uvicorn
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from schemathesis import checks
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi import checks as openapi_checks
@@ -57,6 +57,8 @@ CHECKS = [
 # request would hold the run for the stream's whole life. Tested in
 # tests/functional/test_listen.py.
 ENDLESS = {"/v1/listeners/{name}/stream"}
+# Headers of HTTP/1.1 message framing: the server's, not the API's.
+FRAMING_HEADERS = {"transfer-encoding", "content-length", "host", "connection", "upgrade"}
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,10 @@ def _check_operation(operation: Any, mode: GenerationMode, served: Served) -> st
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck), phases=[Phase.generate])
     def run(case: Any) -> None:
+        # A generated header that frames the message (an invalid
+        # Transfer-Encoding) is refused by the HTTP server itself, before the
+        # API sees a request: uvicorn's own 400, not an answer of the API.
+        assume(not FRAMING_HEADERS & {name.lower() for name in (case.headers or {})})
         case.call_and_validate(base_url=served.base_url, headers=headers, checks=CHECKS,
                                timeout=REQUEST_TIMEOUT_S)
 
