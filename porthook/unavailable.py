@@ -7,8 +7,10 @@ path that cannot be opened. Every such failure is the same thing to a client:
 try again shortly. Nothing else is caught here: a bug stays a 500.
 
 The engine recovers by itself once the database answers again: PostgreSQL's
-pool pings a connection before lending it (``pool_pre_ping``) and drops the
-ones that failed, SQLite opens its file on each new connection.
+pool pings a connection that sat idle before lending it (``db._ping_when_idle``),
+a failure in use makes the pool drop every older connection, and SQLite opens
+its file on each new connection. A request that waits for a pooled connection
+longer than the pool's timeout (an overload) also gets the 503.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class DatabaseUnavailable(Problem):
 def is_database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means the database cannot be reached right now."""
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.TimeoutError):
+        # No pooled connection freed within the pool's timeout: the API is
+        # overloaded (seen at 2.6 x the rate it sustains); try again shortly.
         return True
     return any(isinstance(cause, _PG_AWAY) or _sqlite_away(cause)
                or (isinstance(cause, _NETWORK) and _raised_by_database(cause))

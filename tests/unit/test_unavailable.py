@@ -47,6 +47,8 @@ def _raised_here(exc: BaseException) -> BaseException:
     # A timeout or refusal raised outside the database driver (a webhook call).
     (_raised_here(TimeoutError()), False),
     (_raised_here(ConnectionRefusedError()), False),
+    # Every pooled connection busy for the pool's whole timeout: overload.
+    (sa.exc.TimeoutError("QueuePool limit of size 10 overflow 20 reached"), True),
     # A constraint violation is the caller's problem.
     (_wrapped(sqlite3.IntegrityError("UNIQUE constraint failed")), False),
 ])
