@@ -41,11 +41,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import sqlalchemy as sa
 import uvloop
 
-from bench.api import LOA_PDF, PG_ADMIN_DSN, fictional_numbers, order_body
+from bench.api import LOA_PDF, _pg_admin, fictional_numbers, order_body
 from porthook.accounts import service as accounts
 from porthook.config import Settings
 from porthook.db import Base, Database, all_models
@@ -133,19 +132,11 @@ async def fresh_database(backend: str, workdir: Path) -> tuple[str, Callable[[],
 
         return url, nothing
     name = f"porthook_bench_cpu_{os.getpid()}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    dropping = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    await _pg_admin(dropping, f'CREATE DATABASE "{name}"')
 
     async def drop() -> None:
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await _pg_admin(dropping)
 
     return PG_URL.format(name=name), drop
 
