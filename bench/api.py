@@ -501,6 +501,7 @@ class WriteSpec:
     comment_orders: int
     flat_comments: int
     profile: Path | None = None
+    worker_processes: int | None = None  # None: porthook worker's default (the cores)
 
 
 @dataclass
@@ -690,8 +691,12 @@ async def write_servers(spec: WriteSpec, env: dict[str, str],
                                profile=spec.profile and spec.profile / "api.txt")
                 as (url, api_pid),
                 background_process(Path(f"{log}-worker.log"), sys.executable, "-m",
-                                   "porthook", "worker", env=env) as worker_pid):
+                                   "porthook", "worker", *_processes(spec), env=env) as worker_pid):
         yield url, {"api": api_pid, "worker": worker_pid}
+
+
+def _processes(spec: WriteSpec) -> list[str]:
+    return [] if spec.worker_processes is None else ["--processes", str(spec.worker_processes)]
 
 
 async def run_writes(spec: WriteSpec, workdir: Path) -> dict[str, Any]:
@@ -805,6 +810,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="writes: orders the comments are spread over")
     parser.add_argument("--flat-comments", type=int, default=FLAT_COMMENTS,
                         help="writes: comments on one order for the flat-cost figure")
+    parser.add_argument("--worker-processes", type=int,
+                        help="writes on PostgreSQL: porthook worker --processes N "
+                        "(default: its own, the machine's cores)")
     parser.add_argument("--profile", type=Path, help="run the API (writes on SQLite: serve) "
                         "under py-spy record, raw stacks into this folder (CPU figures then "
                         "include py-spy's)")
@@ -829,7 +837,8 @@ def write_specs(args: argparse.Namespace) -> list[WriteSpec]:
     for backend in backends if args.profile else ():
         (args.profile / backend).mkdir(parents=True, exist_ok=True)
     return [WriteSpec(b, args.rate, args.move_rate, args.duration, args.comment_orders,
-                      args.flat_comments, args.profile and args.profile / b) for b in backends]
+                      args.flat_comments, args.profile and args.profile / b,
+                      args.worker_processes) for b in backends]
 
 
 async def main_writes(args: argparse.Namespace) -> dict[str, Any]:
