@@ -64,20 +64,18 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     connection = await session.connection()
-    if not any(row["status"] == models.PENDING for row in rows):
-        await connection.execute(_INSERT, rows)
-        return len(rows)
-    db.wake_on_commit(session)
-    if connection.dialect.name != "postgresql" or _notified(session):
-        await connection.execute(_INSERT, rows)
-        return len(rows)
-    # One round trip for the rows and the workers' wake-up: the NOTIFY rides
-    # on the insert, in its RETURNING (PostgreSQL sends one notification per
-    # channel and payload at commit, however many rows called it). Rows as
-    # parameters, not in ``values()``: a multi-row VALUES is never cached,
-    # and compiling it cost more than running it.
-    await connection.execute(_INSERT_NOTIFYING, rows)
-    session.info[_NOTIFIED_KEY] = session.get_transaction()
+    pending = any(row["status"] == models.PENDING for row in rows)
+    if pending:
+        db.wake_on_commit(session)
+    # On PostgreSQL the workers' wake-up rides on the insert, in its
+    # RETURNING (one notification per channel and payload at commit, however
+    # many rows called it): one round trip for both. Rows as parameters, not
+    # in ``values()``: a multi-row VALUES is never cached, and compiling it
+    # cost more than running it.
+    notifying = pending and connection.dialect.name == "postgresql" and not _notified(session)
+    await connection.execute(_INSERT_NOTIFYING if notifying else _INSERT, rows)
+    if notifying:
+        session.info[_NOTIFIED_KEY] = session.get_transaction()
     return len(rows)
 
 

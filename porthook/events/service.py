@@ -157,12 +157,9 @@ def _insert_one_statement() -> sa.Insert:
     def param(name: str) -> sa.BindParameter[Any]:
         return sa.bindparam(name, type_=_EVENTS.c[name].type)
 
-    numbered = postgresql.insert(_SEQUENCES).values(
-        subject_type=param("subject_type"), subject_id=param("subject_id"), last_sequence=1)
-    sequence = numbered.on_conflict_do_update(
-        index_elements=["subject_type", "subject_id"],
-        set_={"last_sequence": _SEQUENCES.c.last_sequence + 1},
-    ).returning(_SEQUENCES.c.last_sequence).cte("sequence")
+    sequence = _upsert_sequences("postgresql").values(
+        subject_type=param("subject_type"), subject_id=param("subject_id"), last_sequence=1,
+    ).cte("sequence")
     values = [sequence.c.last_sequence if column == "sequence" else param(column)
               for column in _EVENT_COLUMNS]
     return (sa.insert(_EVENTS)
