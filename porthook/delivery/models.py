@@ -258,9 +258,12 @@ class DeliveryAttempt(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    delivery_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
-    )
+    # No foreign key: its check locked the delivery's row for each attempt
+    # written (a WAL record per row, ~10 us of PostgreSQL CPU per delivery,
+    # bench/pg_rows.py). The trigger ATTEMPTS_GO_WITH_DELIVERIES removes a
+    # delivery's attempts with it, however it is deleted (retention, an
+    # endpoint's or account's cascade, a listener's clean-up).
+    delivery_id: Mapped[uuid.UUID] = mapped_column(index=True)
     # Copied from the delivery (no foreign key: the delivery's cascade removes
     # the row); null only for attempts recorded before it existed.
     endpoint_id: Mapped[uuid.UUID | None]
@@ -271,6 +274,39 @@ class DeliveryAttempt(Base):
     status_code: Mapped[int | None]
     response_excerpt: Mapped[str | None] = mapped_column(sa.String(1024))
     error: Mapped[str | None] = mapped_column(sa.String(1000))
+
+
+# What the attempts' foreign key did on delete, by trigger. PostgreSQL: once
+# per statement over the deleted rows (a cascade runs one statement per
+# parent row). A worker writes an attempt only for a row it holds, and its
+# outcome UPDATE of that row commits with the attempt: a delete waiting on
+# that row sees the attempt once it goes on. An attempt written after its
+# delivery is gone (a lease lost, then the row deleted) stays behind, unread
+# (every read of attempts goes through its delivery).
+ATTEMPTS_GO_WITH_DELIVERIES = {
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION deliveries_drop_attempts() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "DELETE FROM delivery_attempts a USING deleted_deliveries d "
+        "WHERE a.delivery_id = d.id; RETURN NULL; END $$",
+        "CREATE OR REPLACE TRIGGER tr_deliveries_drop_attempts AFTER DELETE ON deliveries "
+        "REFERENCING OLD TABLE AS deleted_deliveries FOR EACH STATEMENT "
+        "EXECUTE FUNCTION deliveries_drop_attempts()",
+    ),
+    "sqlite": (
+        "CREATE TRIGGER IF NOT EXISTS tr_deliveries_drop_attempts AFTER DELETE ON deliveries "
+        "BEGIN DELETE FROM delivery_attempts WHERE delivery_id = OLD.id; END",
+    ),
+}
+
+
+def _create_attempts_trigger(_table: sa.Table, connection: sa.Connection, **_: Any) -> None:
+    for statement in ATTEMPTS_GO_WITH_DELIVERIES.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+# After both tables exist: without the foreign key nothing orders them.
+sa.event.listen(Base.metadata, "after_create", _create_attempts_trigger)
 
 
 class SigningKey(Base):

@@ -132,6 +132,35 @@ async def test_outcomes_are_recorded_with_their_attempts_and_health(
     assert endpoint.failing_since == now
 
 
+async def test_attempts_go_with_their_deliveries_however_these_are_deleted(
+    the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
+    clock: ShiftableClock, settings: Settings,
+) -> None:
+    # No foreign key holds them (its check cost a row lock per attempt): the
+    # deliveries' trigger removes them, through the cascades too.
+    now, endpoint, _ = await _seeded(session, make_account, clock, settings, events=2)
+    other = await _endpoint(session, settings, endpoint.account_id, now)
+    await _record_event(session, endpoint.account_id, now, 99)  # one for each endpoint
+    await session.commit()
+    claimed, _ = await the_store.claim(now=now, limit=10, lease_s=LEASE_S)
+    assert len(claimed) == 4
+    await the_store.record([_outcome(c, now, 200) for c, _ in claimed], now=now,
+                           settings=settings, random=lambda: 0.5)
+
+    async def attempted() -> set[uuid.UUID]:
+        rows = await session.scalars(sa.select(DeliveryAttempt.endpoint_id))
+        return set(rows.all())
+
+    assert await attempted() == {endpoint.id, other.id}
+    await service.delete_endpoint(session, account_id=endpoint.account_id,
+                                  endpoint_id=endpoint.id)
+    await session.commit()
+    assert await attempted() == {other.id}  # endpoint -> deliveries -> attempts
+    assert await events.purge_older_than(session, before=now + timedelta(seconds=1)) == 3
+    await session.commit()
+    assert await attempted() == set()  # event -> deliveries -> attempts
+
+
 async def test_a_taken_over_lease_records_the_attempt_but_not_the_outcome(
     the_store: store.Store, session: AsyncSession, make_account: AccountFactory,
     clock: ShiftableClock, settings: Settings,

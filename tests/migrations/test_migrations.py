@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
@@ -254,3 +255,91 @@ async def test_leases_held_during_the_upgrade_carry_over_on_postgresql(
     found = await _leases_carried(scratch_pg_url)
     assert found["leased"] == found["lease_end"]
     assert found["waiting"] is None
+
+
+_BEFORE_ATTEMPTS_TRIGGER = "9d4c6b1e2f70"
+_attempts = _table("delivery_attempts", delivery_id=sa.Uuid(), number=sa.Integer(),
+                   attempted_at=UTCDateTime(), duration_ms=sa.Integer(),
+                   delivered_to=sa.String())
+
+
+async def _seed_attempted(connection: sa.ext.asyncio.AsyncConnection,
+                          names: tuple[str, ...]) -> dict[str, tuple[uuid.UUID, uuid.UUID]]:
+    """An account, an endpoint, and per name an event, its delivery and two
+    attempts: {name: (event id, delivery id)}."""
+    now = datetime.now(UTC)
+    account, endpoint = uuid.uuid4(), uuid.uuid4()
+    await connection.execute(sa.insert(_accounts), [
+        {"id": account, "name": "A", "created_at": now}])
+    await connection.execute(sa.insert(_endpoints), [{
+        "id": endpoint, "account_id": account, "origin": "user", "channel": "webhook",
+        "url": "https://a.example/", "format": "standard", "event_types": ["*"],
+        "secret": "s", "enabled": True, "failing_notified": False, "strict_ordering": False,
+        "created_at": now, "updated_at": now}])
+    made = {}
+    for name in names:
+        event, delivery = uuid.uuid4(), uuid.uuid4()
+        await connection.execute(sa.insert(_events), [{
+            "id": event, "account_id": account, "type": "t", "subject_type": "s",
+            "subject_id": name, "sequence": 1, "occurred_at": now, "data": {}}])
+        await connection.execute(sa.insert(_deliveries), [{
+            "id": delivery, "account_id": account, "event_id": event, "endpoint_id": endpoint,
+            "status": "pending", "ordered": False, "ordering_key": name, "sequence": 1,
+            "attempts": 2, "round_start": 0, "next_attempt_at": now, "lease_token": None,
+            "created_at": now, "updated_at": now}])
+        await connection.execute(sa.insert(_attempts), [
+            {"delivery_id": delivery, "number": n, "attempted_at": now, "duration_ms": 1,
+             "delivered_to": "https://a.example/"} for n in (1, 2)])
+        made[name] = (event, delivery)
+    return made
+
+
+async def _attempts_left(url: str) -> dict[str, Any]:
+    """Attempts made before the upgrade that replaced their foreign key by a
+    trigger; then deliveries deleted by a cascade (their event's) and
+    directly; then down and up again."""
+    await asyncio.to_thread(migrate.upgrade, url, _BEFORE_ATTEMPTS_TRIGGER)
+    engine = make_engine(url, pool_size=1)
+
+    async def left() -> set[uuid.UUID]:
+        async with engine.connect() as connection:
+            return set((await connection.scalars(sa.select(_attempts.c.delivery_id))).all())
+
+    try:
+        async with engine.begin() as connection:
+            made = await _seed_attempted(connection, ("cascaded", "deleted", "kept"))
+        await asyncio.to_thread(migrate.upgrade, url)
+        async with engine.begin() as connection:
+            await connection.execute(sa.delete(_events).where(
+                _events.c.id == made["cascaded"][0]))
+            await connection.execute(sa.delete(_deliveries).where(
+                _deliveries.c.id == made["deleted"][1]))
+        after_upgrade = await left()
+        await asyncio.to_thread(command.downgrade, migrate.config(url), _BEFORE_ATTEMPTS_TRIGGER)
+        async with engine.begin() as connection:  # the foreign key's cascade again
+            await connection.execute(sa.delete(_events).where(_events.c.id == made["kept"][0]))
+        after_downgrade = await left()
+        await engine.dispose()
+        diff = await _diff_after_upgrade(url)
+    finally:
+        await engine.dispose()
+    return {"kept": made["kept"][1], "after_upgrade": after_upgrade,
+            "after_downgrade": after_downgrade, "diff": diff}
+
+
+async def test_attempts_go_with_their_delivery_after_the_upgrade_on_sqlite(
+    tmp_path: Any,
+) -> None:
+    found = await _attempts_left(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+    assert found["after_upgrade"] == {found["kept"]}
+    assert found["after_downgrade"] == set()
+    assert found["diff"] == []
+
+
+async def test_attempts_go_with_their_delivery_after_the_upgrade_on_postgresql(
+    scratch_pg_url: str,
+) -> None:
+    found = await _attempts_left(scratch_pg_url)
+    assert found["after_upgrade"] == {found["kept"]}
+    assert found["after_downgrade"] == set()
+    assert found["diff"] == []
