@@ -22,14 +22,17 @@ have waited, so a retry never repeats a write: a statement that failed with
 ``SQLITE_BUSY_SNAPSHOT`` (a stale read snapshot trying to write) cannot pass
 with time and is not retried either.
 
-A statement still holds the loop while SQLite runs it: fine for porthook's
-statements (an index lookup, a row or a page of rows), see ``db.py`` for the
-few long ones.
+A statement holds the loop while SQLite runs it: fine for porthook's
+statements (an index lookup, a row or a page of rows). A read that may scan
+many rows (a delivery search whose filters match few of an account's rows,
+an endpoint's stats over a week of attempts) is marked ``OFF_LOOP``: it runs,
+and its rows are read, on a worker thread instead (one hand-off, ~100 µs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -37,12 +40,16 @@ from typing import Any, TypeVar
 
 from sqlalchemy import pool
 from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.base import SQLiteExecutionContext
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import ConnectArgsType, DBAPIConnection
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 DRIVER = "porthook"
+# Execution options of a statement to run on a worker thread (ignored by
+# other dialects): ``statement.execution_options(**OFF_LOOP)``.
+OFF_LOOP = {"porthook_off_loop": True}
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 FIRST_PAUSE_S = 0.001  # epoll's resolution: asyncio rounds a shorter sleep up to 1 ms
 LONGEST_PAUSE_S = 0.005  # SQLite's own handler tried at 0, 1, 3, 8, 10 ms ...
@@ -139,6 +146,59 @@ class LoopCursor(sqlite3.Cursor):
         return self
 
 
+class OffLoopCursor(LoopCursor):
+    """Runs its statement and reads all of its rows on a worker thread, so
+    that a long read does not hold the loop (``OFF_LOOP``)."""
+
+    _rows: list[Any] | None = None
+
+    def execute(self, sql: str, parameters: Any = (), /) -> OffLoopCursor:
+        if not in_greenlet():
+            self._rows = None
+            super().execute(sql, parameters)
+            return self
+        # On the thread LoopCursor is outside any greenlet: a locked file is
+        # waited out there with plain sleeps.
+        self._rows = await_(_to_thread(self.connection, self._run, sql, parameters))
+        return self
+
+    def _run(self, sql: str, parameters: Any) -> list[Any]:
+        LoopCursor.execute(self, sql, parameters)
+        return super().fetchall() if self.description is not None else []
+
+    def fetchone(self) -> Any:
+        if self._rows is None:
+            return super().fetchone()
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        if self._rows is None:
+            return super().fetchmany(self.arraysize if size is None else size)
+        size = self.arraysize if size is None else size
+        taken, self._rows[:size] = self._rows[:size], []
+        return taken
+
+    def fetchall(self) -> list[Any]:
+        if self._rows is None:
+            return super().fetchall()
+        taken, self._rows = self._rows, []
+        return taken
+
+
+async def _to_thread(connection: sqlite3.Connection, work: Callable[..., _T], *args: Any) -> _T:
+    running = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        # The thread still uses the connection, which SQLAlchemy closes next:
+        # stop the statement and let the thread be done with it first.
+        connection.interrupt()
+        await asyncio.wait({running})
+        with contextlib.suppress(BaseException):
+            running.result()
+        raise
+
+
 class LoopConnection(sqlite3.Connection):
     """``sqlite3``'s connection with ``LoopCursor`` cursors and a COMMIT that
     waits out a locked file too (SQLite says a busy COMMIT may be retried)."""
@@ -157,6 +217,13 @@ class LoopConnection(sqlite3.Connection):
             _wait_out_busy(self, error, lambda: sqlite3.Connection.commit(self))
 
 
+class _ExecutionContext(SQLiteExecutionContext):
+    def create_default_cursor(self) -> Any:
+        if self.execution_options.get("porthook_off_loop"):
+            return self._dbapi_connection.cursor(OffLoopCursor)
+        return super().create_default_cursor()
+
+
 class SQLiteDialect_porthook(SQLiteDialect_pysqlite):
     """The pysqlite dialect, declared async so that ``create_async_engine``
     takes it: its calls run synchronously inside SQLAlchemy's greenlet, on
@@ -168,6 +235,7 @@ class SQLiteDialect_porthook(SQLiteDialect_pysqlite):
     # Closing a sqlite3 connection is plain and safe anywhere, also when the
     # garbage collector finds a connection that was never checked in.
     has_terminate = True
+    execution_ctx_cls = _ExecutionContext
 
     @classmethod
     def get_pool_class(cls, url: URL) -> type[pool.Pool]:
@@ -179,6 +247,9 @@ class SQLiteDialect_porthook(SQLiteDialect_pysqlite):
         args, options = super().create_connect_args(url)
         options["factory"] = LoopConnection
         options["timeout"] = 0  # no busy handler: LoopCursor waits on the loop instead
+        # One task at a time uses a connection, on the loop's thread or, for
+        # an OFF_LOOP read, on a worker thread while that task waits.
+        options["check_same_thread"] = False
         return args, options
 
     def do_terminate(self, dbapi_connection: DBAPIConnection) -> None:

@@ -102,10 +102,7 @@ async def _accounts(database: Database) -> int:
 
 
 async def test_statements_run_on_the_loops_own_thread(database: Database) -> None:
-    @event.listens_for(database.engine.sync_engine, "connect")
-    def _add_function(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.create_function("thread_id", 0, threading.get_ident)
-
+    _with_thread_function(database)
     await database.engine.dispose()  # new connections, with the function
     async with database.engine.connect() as connection:
         ran_on = (await connection.exec_driver_sql("SELECT thread_id()")).scalar_one()
@@ -201,3 +198,47 @@ def test_many_rows_outside_a_transaction_are_not_retried(path: Path, tmp_path: P
     finally:
         holder.close()
         mine.close()
+
+
+def _with_thread_function(database: Database) -> None:
+    @event.listens_for(database.engine.sync_engine, "connect")
+    def _add_function(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("thread_id", 0, threading.get_ident)
+
+
+async def test_a_read_marked_off_loop_runs_on_a_worker_thread(database: Database) -> None:
+    _with_thread_function(database)
+    await database.engine.dispose()
+    query = sa.text("SELECT thread_id(), n FROM (SELECT 1 AS n UNION ALL SELECT 2 "
+                    "UNION ALL SELECT 3) ORDER BY n")
+    async with database.engine.connect() as connection:
+        rows = (await connection.execute(query.execution_options(**sqlite_driver.OFF_LOOP))
+                ).all()
+        first = (await connection.execute(query.execution_options(**sqlite_driver.OFF_LOOP))
+                 ).first()
+        on_loop = (await connection.execute(query)).all()
+    assert [n for _, n in rows] == [1, 2, 3]
+    assert {thread for thread, _ in rows} != {threading.get_ident()}
+    assert first is not None and first[1] == 1
+    assert {thread for thread, _ in on_loop} == {threading.get_ident()}
+
+
+async def test_a_cancelled_off_loop_read_stops_and_leaves_the_engine_working(
+    database: Database,
+) -> None:
+    endless = sa.text("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) "
+                      "SELECT count(*) FROM c").execution_options(**sqlite_driver.OFF_LOOP)
+
+    async def read() -> Any:
+        async with database.read_sessions() as session:
+            return await session.scalar(endless)
+
+    async with asyncio.timeout(LIMIT_S):
+        reader = asyncio.create_task(read())
+        await asyncio.sleep(0.05)  # running on its thread, the loop free meanwhile
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+        await _create_account(database, "After")
+        async with database.read_sessions() as session:
+            assert await session.scalar(sa.text("SELECT count(*) FROM accounts")) == 1
