@@ -242,3 +242,28 @@ async def test_a_cancelled_off_loop_read_stops_and_leaves_the_engine_working(
         await _create_account(database, "After")
         async with database.read_sessions() as session:
             assert await session.scalar(sa.text("SELECT count(*) FROM accounts")) == 1
+
+
+async def test_a_big_value_is_written_and_committed_on_a_worker_thread(
+    database: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hand_offs: list[Any] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(work: Any, *args: Any) -> Any:
+        hand_offs.append(work)
+        return await to_thread(work, *args)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    big = b"%PDF" + bytes(sqlite_driver.BIG_VALUE_BYTES)
+    async with database.engine.begin() as connection:
+        await connection.exec_driver_sql("CREATE TABLE blobs (content BLOB)")
+        await connection.exec_driver_sql("INSERT INTO blobs VALUES (?)", (b"small",))
+        assert hand_offs == []  # a small value: on the loop
+        await connection.exec_driver_sql("INSERT INTO blobs VALUES (?)", (big,))
+        assert len(hand_offs) == 1  # the statement
+    assert len(hand_offs) == 2  # ... and its COMMIT
+    async with database.engine.connect() as connection:
+        stored = (await connection.exec_driver_sql(
+            "SELECT length(content) FROM blobs ORDER BY length(content)")).scalars().all()
+    assert stored == [5, len(big)]
