@@ -30,17 +30,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 from sqlalchemy.util import await_only
 
-from porthook import jsoncodec
+from porthook import jsoncodec, sqlite_driver
 from porthook.config import Settings
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the file lock
-# ... on SQLite's own schedule only for the first 10 ms (tries at 0, 1, 3, 8
-# and 10 ms), then again from the start (see _begin_immediate), instead of
-# sleeps that grow to 100 ms. Not 1 ms: each round that SQLite gives up on
-# costs an exception through SQLAlchemy; a writer kept out for 2 s spent
-# 0.52 s of CPU at 1 ms, 0.20 s at 10 ms, against 0.006 s with SQLite's
-# handler alone.
-SQLITE_LOCK_RETRY_MS = 10
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # a statement waits this long for the file's lock
 WRITER_TURN_TIMEOUT_S = 30.0  # ... and as long for its turn among its process's writers
 _WAKE_KEY = "porthook.wake_on_commit"
 _HOLD_KEY = "porthook.hold_commits"
@@ -101,7 +94,11 @@ def new_id() -> uuid.UUID:
 
 def make_engine(database_url: str, *, pool_size: int = 10, read_only: bool = False) -> AsyncEngine:
     if database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=10,
+        # sqlite3 on the loop's thread (sqlite_driver), whatever driver the
+        # URL names: aiosqlite's thread hand-offs cost most of a write's CPU.
+        sqlite_driver.register()
+        engine = create_async_engine(sqlite_driver.url_for_loop(database_url),
+                                     pool_size=pool_size, max_overflow=10,
                                      json_deserializer=jsoncodec.loads)
         _configure_sqlite(engine, read_only=read_only)
         return engine
@@ -159,11 +156,11 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # A writer's only wait for the lock is its BEGIN IMMEDIATE, which
-        # _begin_immediate retries itself; readers keep SQLite's own wait.
-        busy_ms = (SQLITE_BUSY_TIMEOUT_MS if read_only
-                   else min(SQLITE_LOCK_RETRY_MS, SQLITE_BUSY_TIMEOUT_MS))
-        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        # No busy handler: it sleeps inside sqlite3, on the loop's thread.
+        # A statement that finds the file locked waits on the loop instead
+        # (sqlite_driver.LoopCursor), for up to this long.
+        cursor.execute("PRAGMA busy_timeout=0")
+        dbapi_connection.busy_timeout_s = SQLITE_BUSY_TIMEOUT_MS / 1000
         cursor.close()
 
     if read_only:
@@ -186,31 +183,19 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
 
 
 def _begin_immediate(connection: Any) -> None:
-    """BEGIN IMMEDIATE, tried again every ``SQLITE_LOCK_RETRY_MS`` while
-    another process holds the file's write lock, for up to
-    ``SQLITE_BUSY_TIMEOUT_MS``.
+    """BEGIN IMMEDIATE: the write lock from the start, so that a transaction
+    that reads and then writes never fails at its first write.
 
-    SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, then
-    100 ms between tries: against another process committing a few hundred
-    short transactions a second (``porthook api`` beside ``porthook worker``,
-    or the worker's own processes), a waiter that missed a few gaps slept
-    through the next ones. bench.delivery's commit -> receipt with the API
-    apart spent 41 ms on average, and up to 1.2 s, in the worker's BEGIN
-    IMMEDIATE, while this process's other writers queued behind it.
+    While another process holds the file's write lock, the driver tries again
+    every few milliseconds (1, 2, 4, then 5 ms) for up to
+    ``SQLITE_BUSY_TIMEOUT_MS``, sleeping on the loop (``sqlite_driver``).
+    Not SQLite's busy handler: besides blocking the loop, its sleeps grow to
+    100 ms, and against another process committing a few hundred short
+    transactions a second (``porthook api`` beside ``porthook worker``) a
+    waiter that missed a few gaps slept through the next ones (bench.delivery:
+    41 ms on average, up to 1.2 s, in the worker's BEGIN IMMEDIATE).
     """
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except sa.exc.OperationalError as error:
-            if not _is_busy(error) or time.monotonic() >= deadline:
-                raise
-
-
-def _is_busy(error: sa.exc.OperationalError) -> bool:
-    code = getattr(error.orig, "sqlite_errorcode", None)
-    return (code & 0xFF) == sqlite3.SQLITE_BUSY if code is not None else "locked" in str(error)
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _WriterTurns:

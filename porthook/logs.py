@@ -25,7 +25,7 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status_code")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Chatty below WARNING and of no use to an operator on every command.
-QUIET = ("alembic", "aiosqlite", "asyncio")
+QUIET = ("alembic", "asyncio")
 
 
 class JsonFormatter(logging.Formatter):

@@ -43,7 +43,7 @@ _PG_AWAY = (
 # its driver (asyncpg lets a refused connect through unwrapped), not by a
 # webhook call a route makes.
 _NETWORK = (ConnectionError, TimeoutError)
-_DATABASE_MODULES = ("sqlalchemy.", "asyncpg.", "aiosqlite.")
+_DATABASE_MODULES = ("sqlalchemy.", "asyncpg.")
 # SQLite: a file it cannot open or read, or a lock waited on too long; all pass
 # with time. Its other errors (a bad statement) are bugs.
 _SQLITE_AWAY = frozenset({sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY,

@@ -28,6 +28,7 @@ from porthook.delivery.schemas import DeliveryPublic
 from porthook.events import service as events
 from porthook.events.models import Event
 from porthook.pagination import MOMENT_AND_ID, decode_cursor, encode_cursor
+from porthook.sqlite_driver import OFF_LOOP
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ async def search(
         query = _page(where, after, limit)
         if account_id is not None:
             query = query.where(Delivery.account_id == account_id)
-    rows = list((await session.scalars(query)).all())
+    # Filters that match few of an account's rows may walk many: off the loop on SQLite.
+    rows = list((await session.scalars(query.execution_options(**OFF_LOOP))).all())
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]

@@ -10,6 +10,8 @@ cost more than the server's work.
 Percentiles: PostgreSQL's ``percentile_cont``; SQLite has none, so the two
 neighbours of the rank are read in order by offset and interpolated the same
 way (``rules.interpolated_percentile``).
+On SQLite these statements, which read a week of an endpoint's attempts,
+run on a worker thread (``sqlite_driver.OFF_LOOP``), not on the loop's.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.delivery import filters, rules
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
+from porthook.sqlite_driver import OFF_LOOP
 
 WINDOWS = (("1h", timedelta(hours=1)), ("24h", timedelta(days=1)), ("7d", timedelta(days=7)))
 PERCENTILES = (0.5, 0.95)
@@ -114,7 +117,7 @@ async def _attempt_figures(
         sa.select(kind, *columns)
         .where(DeliveryAttempt.endpoint_id == endpoint_id,
                DeliveryAttempt.attempted_at >= min(since.values()))
-        .group_by(kind))).all()
+        .group_by(kind).execution_options(**OFF_LOOP))).all()
     counts = {name: dict.fromkeys(rules.STATUS_CLASSES, 0) for name in since}
     latencies = {name: _named(None) for name in since}
     windows = len(since)
@@ -149,11 +152,12 @@ async def percentiles(session: AsyncSession, *, endpoint_id: uuid.UUID, email: b
 
 async def _percentiles_by_offset(session: AsyncSession,
                                  where: Sequence[sa.ColumnElement[bool]]) -> list[float | None]:
-    total = int(await session.scalar(sa.select(sa.func.count()).where(*where)) or 0)
+    total = int(await session.scalar(sa.select(sa.func.count()).where(*where)
+                                     .execution_options(**OFF_LOOP)) or 0)
     if not total:
         return [None for _ in PERCENTILES]
     ordered = sa.select(DeliveryAttempt.duration_ms).where(*where).order_by(
-        DeliveryAttempt.duration_ms)
+        DeliveryAttempt.duration_ms).execution_options(**OFF_LOOP)  # a sort of the window's
     values: list[float | None] = []
     for p in PERCENTILES:
         position = p * (total - 1)
@@ -208,7 +212,7 @@ async def _lasts_and_backlog(
         .select_from(backlog)
         .outerjoin(success, success.c.id == last_id(filters.attempt_succeeded(email=email)))
         .outerjoin(failure, failure.c.id == last_id(filters.attempt_failed(email=email))))
-    row = (await session.execute(statement)).one()
+    row = (await session.execute(statement.execution_options(**OFF_LOOP))).one()
     size = len(_ATTEMPT_FACTS)
     return (_last(row[:size]), _last(row[size:2 * size]),
             Backlog(pending=int(row[-4]), retrying=int(row[-3]), held=int(row[-2]),
@@ -237,7 +241,8 @@ async def health_by_endpoint(session: AsyncSession, endpoints: Sequence[Endpoint
     for email in (False, True):
         ids = [e.id for e in endpoints if (e.channel == "email") == email]
         if ids:
-            rows = (await session.execute(_health_statement(ids, now, email=email))).all()
+            statement = _health_statement(ids, now, email=email).execution_options(**OFF_LOOP)
+            rows = (await session.execute(statement)).all()
             figures.update({row[0]: row for row in rows})
     found = {}
     for endpoint in endpoints:

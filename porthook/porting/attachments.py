@@ -25,6 +25,7 @@ from porthook.problems import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from porthook.sqlite_driver import OFF_LOOP
 
 # Magic bytes of the accepted formats: the declared content type is not trusted.
 SIGNATURES = (
@@ -143,6 +144,8 @@ async def read_document_content(
     if document is None:
         raise NotFound(f"document {document_id} does not exist on porting order {order_id}")
     content = await session.scalar(
+        # Up to 10 MB: read on a worker thread on SQLite.
         sa.select(PortingDocument.content).where(PortingDocument.id == document_id)
+        .execution_options(**OFF_LOOP)
     )
     return document, content or b""

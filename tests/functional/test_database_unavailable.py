@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from porthook import db
 from porthook.accounts import service as accounts
 from porthook.clock import SystemClock
 from porthook.config import Settings
@@ -97,6 +99,28 @@ async def test_sqlite_file_that_cannot_be_opened_gives_503_until_it_can(tmp_path
         headers = await _create_account(settings, create_tables=True)
         assert (await client.get("/healthz")).json() == {"status": "ok", "database": "ok"}
         assert (await client.get("/v1/events", headers=headers)).status_code == 200
+
+
+async def test_sqlite_file_locked_by_another_process_too_long_gives_503(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "porthook.db"
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", mail_dir=tmp_path,
+                        unavailable_retry_after_s=RETRY_AFTER_S)
+    headers = await _create_account(settings, create_tables=True)
+    endpoint = {"url": "https://example.com/hook"}
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)  # another process
+    try:
+        async with _client(settings) as client:
+            other.execute("BEGIN IMMEDIATE")  # ... holding the write lock past the timeout
+            _assert_unavailable(await client.post("/v1/endpoints", headers=headers,
+                                                  json=endpoint))
+            other.execute("ROLLBACK")
+            assert (await client.post("/v1/endpoints", headers=headers,
+                                      json=endpoint)).status_code == 201
+    finally:
+        other.close()
 
 
 class _Proxy:

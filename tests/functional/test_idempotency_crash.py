@@ -23,7 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
+
+from porthook.db import make_engine
 
 pytestmark = pytest.mark.slow
 
@@ -121,7 +122,7 @@ async def _fire_and_kill(api: _Api, keys: list[str], headers: dict[str, str]) ->
 
 
 async def _claims_left(database_url: str) -> Counter[str]:
-    engine = create_async_engine(database_url)
+    engine = make_engine(database_url, pool_size=1)
     try:
         async with engine.connect() as connection:
             rows = await connection.execute(sa.text("SELECT state FROM idempotent_requests"))
@@ -131,7 +132,7 @@ async def _claims_left(database_url: str) -> Counter[str]:
 
 
 async def _accounts_by_name(database_url: str) -> Counter[str]:
-    engine = create_async_engine(database_url)
+    engine = make_engine(database_url, pool_size=1)
     try:
         async with engine.connect() as connection:
             rows = await connection.execute(sa.text("SELECT name FROM accounts"))
