@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from porthook.deps import AccountIdDep, ClockDep, PrincipalDep, SessionDep, SettingsDep
 from porthook.pagination import Page, PageParams, page_params
-from porthook.porting import attachments, defaults, desk_routes, service
+from porthook.porting import attachments, creation, defaults, desk_routes, service
 from porthook.porting.exception_types import EXCEPTION_TYPES
 from porthook.porting.schemas import (
     CommentCreate,
@@ -50,7 +50,7 @@ async def create_porting_order(
     """Create a porting order as a draft. Drafts can be edited (`PATCH`) until submitted
     with `actions/submit`; untouched drafts are deleted after 30 days. Answers 409 when a
     number is already in another open order of this account."""
-    order = await service.create_order(session, account_id=account_id, body=body,
+    order = await creation.create_order(session, account_id=account_id, body=body,
                                        settings=settings, now=clock.now())
     await session.commit()
     return to_public(order)

@@ -12,7 +12,6 @@ import functools
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -28,7 +27,7 @@ from porthook.events.types import EventType
 from porthook.pagination import POSITION, decode_cursor, encode_cursor
 from porthook.porting import numbers, outbox, rules
 from porthook.porting.models import PortingComment, PortingDocument, PortingNumber, PortingOrder
-from porthook.porting.schemas import PortingOrderCreate, PortingOrderUpdate
+from porthook.porting.schemas import PortingOrderUpdate
 from porthook.porting.snapshot import number_public, snapshot
 from porthook.problems import Conflict, FieldError, NotFound, Unprocessable
 from porthook.records import service as records
@@ -189,16 +188,19 @@ async def holders(
     """Which open order (id, account id) holds each of these numbers."""
     if not e164s:
         return {}
-    rows = await session.execute(_holders_select(e164s))
+    rows = await session.execute(holders_select(e164s))
     return {str(r[0]): (r[1], r[2]) for r in rows}
 
 
-def _holders_select(e164s: Sequence[str], *extra: sa.ColumnElement[Any]) -> sa.Select[Any]:
-    """(number, order id, account id, *extra) of the open orders holding these numbers."""
+def holders_select(e164s: Sequence[str] | sa.BindParameter[Any], *extra: sa.ColumnElement[Any]
+                   ) -> sa.Select[Any]:
+    """(number, order id, account id, *extra) of the open orders holding these
+    numbers (or an expanding parameter of them)."""
+    held = e164s if isinstance(e164s, sa.BindParameter) else list(e164s)
     return (
         sa.select(PortingNumber.held_number, PortingOrder.id, PortingOrder.account_id, *extra)
         .join(PortingOrder, PortingOrder.id == PortingNumber.order_id)
-        .where(PortingNumber.held_number.in_(list(e164s)))
+        .where(PortingNumber.held_number.in_(held))
     )
 
 
@@ -215,11 +217,11 @@ async def ensure_free(
     account_id: uuid.UUID, order_id: uuid.UUID | None,
 ) -> None:
     """409 naming, per number, the open order that already holds it."""
-    _refuse_held(await holders(session, [p.e164 for p in parsed]), account_id=account_id,
+    refuse_held(await holders(session, [p.e164 for p in parsed]), account_id=account_id,
                  order_id=order_id)
 
 
-def _refuse_held(held: dict[str, tuple[uuid.UUID, uuid.UUID]], *, account_id: uuid.UUID,
+def refuse_held(held: dict[str, tuple[uuid.UUID, uuid.UUID]], *, account_id: uuid.UUID,
                  order_id: uuid.UUID | None) -> None:
     errors = [
         FieldError(field="phone_numbers", message=f"{e164}: {held_reason(h, account_id)}")
@@ -235,11 +237,11 @@ async def ensure_not_active(
     session: AsyncSession, parsed: Sequence[numbers.ParsedNumber], *, account_id: uuid.UUID
 ) -> None:
     """409 for numbers the account already has as active DIDs: ported in, or its own."""
-    _refuse_active(await records.active_dids(session, account_id=account_id,
+    refuse_active(await records.active_dids(session, account_id=account_id,
                                              numbers_e164=[p.e164 for p in parsed]))
 
 
-def _refuse_active(active: dict[str, int]) -> None:
+def refuse_active(active: dict[str, int]) -> None:
     errors = [FieldError(field="phone_numbers", message=f"{e164}: {active_reason(did_id)}")
               for e164, did_id in active.items()]
     if errors:
@@ -248,61 +250,24 @@ def _refuse_active(active: dict[str, int]) -> None:
                        errors=errors)
 
 
-@dataclass(frozen=True)
-class _Checks:
-    """What a new order's numbers and support key meet in the database."""
-
-    held: dict[str, tuple[uuid.UUID, uuid.UUID]]
-    active: dict[str, int]
-    support_key: str | None  # the first free candidate
-
-
-async def _check_new_order(
-    session: AsyncSession, parsed: Sequence[numbers.ParsedNumber], *, account_id: uuid.UUID
-) -> _Checks:
-    """``holders``, ``records.active_dids`` and ``new_support_key``'s lookup in
-    ONE statement (UNION ALL): each statement is a round trip, and the API's
-    CPU per round trip (the socket write, the driver) outweighs what these
-    three small index lookups cost."""
-    e164s = [p.e164 for p in parsed]
-    candidates = [_support_key() for _ in range(SUPPORT_KEY_ATTEMPTS)]
-    dids = records.ActiveDids(account_id=account_id, numbers_e164=e164s)
-    no_id, no_uuid = sa.cast(sa.null(), sa.BigInteger), sa.cast(sa.null(), sa.Uuid)
-    # Columns: (value, order id, account id, DID id, kind); the first SELECT
-    # gives the types of the rows.
-    statement = sa.union_all(
-        _holders_select(e164s, no_id, sa.literal("held")),
-        sa.select(PortingOrder.support_key, no_uuid, no_uuid, no_id, sa.literal("key"))
-        .where(PortingOrder.support_key.in_(candidates)),
-        dids.select(dids.number, no_uuid, no_uuid, dids.did_id, sa.literal("did")),
-    )
-    rows = (await session.execute(statement)).all()
-    taken = {r[0] for r in rows if r[4] == "key"}
-    return _Checks(
-        held={str(r[0]): (r[1], r[2]) for r in rows if r[4] == "held"},
-        active=dids.found((r[0], r[3]) for r in rows if r[4] == "did"),
-        support_key=next((k for k in candidates if k not in taken), None),
-    )
-
-
 def active_reason(did_id: int) -> str:
     return f"already active in this account (DID {did_id} in /v1/records/dids)"
 
 
-def _ensure_port_date(desired: date | None, *, time_zone: str | None, now: datetime) -> None:
+def ensure_port_date(desired: date | None, *, time_zone: str | None, now: datetime) -> None:
     why = rules.past_port_date(desired, time_zone=time_zone, now=now) if desired else None
     if why:
         raise Unprocessable(f"desired_port_date: {why}",
                             errors=[FieldError(field="desired_port_date", message=why)])
 
 
-def _support_key() -> str:
+def support_key() -> str:
     return f"sr_{secrets.token_hex(3)}"
 
 
 async def new_support_key(session: AsyncSession) -> str:
     for _ in range(SUPPORT_KEY_ATTEMPTS):
-        key = _support_key()
+        key = support_key()
         taken = await session.scalar(
             sa.select(PortingOrder.order_number).where(PortingOrder.support_key == key)
         )
@@ -311,12 +276,12 @@ async def new_support_key(session: AsyncSession) -> str:
     raise Conflict(NO_SUPPORT_KEY)
 
 
-def _new_number(parsed: numbers.ParsedNumber, position: int) -> PortingNumber:
+def new_number(parsed: numbers.ParsedNumber, position: int) -> PortingNumber:
     return PortingNumber(id=uuid.uuid4(), position=position, phone_number=parsed.e164,
                          country_code=parsed.country_code, status=rules.NumberStatus.PENDING)
 
 
-def _split_port_out(port_out: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_port_out(port_out: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     secrets_: dict[str, Any] = {
         k: port_out.pop(k) for k in ("pin", "wireless_pin") if k in port_out
     }
@@ -331,39 +296,6 @@ def _merge(stored: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-
-
-async def create_order(
-    session: AsyncSession, *, account_id: uuid.UUID, body: PortingOrderCreate,
-    settings: Settings, now: datetime,
-) -> PortingOrder:
-    parsed = numbers.parse_all(body.phone_numbers)
-    if body.webhook_url:
-        await ssrf.check_url(body.webhook_url, settings, field="webhook_url")
-    _ensure_port_date(body.desired_port_date, time_zone=body.desired_port_time_zone, now=now)
-    checks = await _check_new_order(session, parsed, account_id=account_id)
-    _refuse_held(checks.held, account_id=account_id, order_id=None)
-    _refuse_active(checks.active)
-    if checks.support_key is None:
-        raise Conflict(NO_SUPPORT_KEY)
-    data = body.model_dump(exclude={"phone_numbers", "messaging", "end_user", "port_out"})
-    port_out, pins = _split_port_out(body.port_out.model_dump(exclude_none=True)
-                                     if body.port_out else {})
-    enable = bool(body.messaging and body.messaging.enable_messaging)
-    order = PortingOrder(
-        id=uuid.uuid4(), account_id=account_id, support_key=checks.support_key,
-        status=Status.DRAFT, status_details=[], **data,
-        end_user=body.end_user.model_dump(exclude_none=True) if body.end_user else {},
-        port_out=port_out, port_out_pin=pins.get("pin"), wireless_pin=pins.get("wireless_pin"),
-        enable_messaging=enable, messaging_capable=True,
-        messaging_port_status="pending" if enable else "not_applicable",
-        created_at=now, updated_at=now, status_changed_at=now,
-        numbers=[_new_number(p, i) for i, p in enumerate(parsed)], comments=[], documents=[],
-    )
-    session.add(order)
-    await outbox.publish(session, before=outbox.Baseline(),
-                         changes=[outbox.Change(order, EventType.PORTING_ORDER_CREATED)], now=now)
-    return order
 
 
 def _ensure_editable(order: PortingOrder) -> None:
@@ -383,7 +315,7 @@ async def update_order(
     if body.webhook_url:
         await ssrf.check_url(body.webhook_url, settings, field="webhook_url")
     if "desired_port_date" in body.model_fields_set:
-        _ensure_port_date(body.desired_port_date, now=now, time_zone=(
+        ensure_port_date(body.desired_port_date, now=now, time_zone=(
             body.desired_port_time_zone or order.desired_port_time_zone))
     before, old_public = outbox.baseline(order), snapshot(order)
     patch = body.model_dump(exclude_unset=True)
@@ -418,7 +350,7 @@ def _pin_sent(body: PortingOrderUpdate) -> bool:
 
 
 def _patch_port_out(order: PortingOrder, patch: dict[str, Any]) -> None:
-    port_out, pins = _split_port_out(dict(patch))
+    port_out, pins = split_port_out(dict(patch))
     order.port_out = _merge(order.port_out, port_out)
     if "pin" in pins:
         order.port_out_pin = pins["pin"]
@@ -448,7 +380,7 @@ async def _replace_numbers(session: AsyncSession, order: PortingOrder, raws: lis
     for number in [n for n in order.numbers if n.phone_number not in wanted]:
         order.numbers.remove(number)
     start = max((n.position for n in order.numbers), default=-1) + 1
-    order.numbers.extend(_new_number(p, start + i) for i, p in enumerate(added))
+    order.numbers.extend(new_number(p, start + i) for i, p in enumerate(added))
 
 
 def ensure_allowed(order: PortingOrder, action: rules.Action) -> rules.OrderStatus:
@@ -506,7 +438,7 @@ async def submit_order(
             f"the order is incomplete; missing: {', '.join(missing)}",
             errors=[FieldError(field=f, message="required to submit") for f in missing],
         )
-    _ensure_port_date(order.desired_port_date, time_zone=order.desired_port_time_zone, now=now)
+    ensure_port_date(order.desired_port_date, time_zone=order.desired_port_time_zone, now=now)
     previous = move(order, rules.Action.SUBMIT)
     await outbox.publish(session, before=before, changes=[status_changed(order, previous)],
                          now=now)
@@ -558,7 +490,7 @@ async def resubmit_order(
         raise Unprocessable("the order cannot be resubmitted yet: "
                             + "; ".join(f"{e.field}: {e.message}" for e in errors),
                             errors=errors)
-    _ensure_port_date(order.desired_port_date, time_zone=order.desired_port_time_zone, now=now)
+    ensure_port_date(order.desired_port_date, time_zone=order.desired_port_time_zone, now=now)
     before = outbox.baseline(order)
     previous = move(order, rules.Action.RESUBMIT)
     order.status_details = []

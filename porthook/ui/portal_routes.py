@@ -17,7 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from porthook.config import Settings
 from porthook.deps import ClockDep, SessionDep, SettingsDep
 from porthook.pagination import DEFAULT_LIMIT
-from porthook.porting import attachments, defaults, rules
+from porthook.porting import attachments, creation, defaults, rules
 from porthook.porting import service as orders
 from porthook.porting.models import PortingOrder
 from porthook.porting.schemas import (
@@ -132,7 +132,7 @@ async def create_order(
 
     async def work() -> PortingOrder:
         body = forms.validated(PortingOrderCreate, forms.order_fields(form))
-        order = await orders.create_order(session, account_id=account_id, body=body,
+        order = await creation.create_order(session, account_id=account_id, body=body,
                                           settings=settings, now=now)
         await _attach_loa(session, form, settings, order_id=order.id, account_id=account_id,
                           now=now)

@@ -13,7 +13,7 @@ from porthook.clock import ShiftableClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.events.models import Event
-from porthook.porting import attachments, desk, service
+from porthook.porting import attachments, creation, desk, service
 from porthook.porting.models import PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, StatusChange
 from porthook.records import service as records
@@ -25,7 +25,7 @@ from tests.porting_helpers import CHICAGO, NY, PDF, TORONTO, order_body
 async def _submitted(session: AsyncSession, account_id: uuid.UUID, settings: Settings,
                      clock: ShiftableClock, *numbers: str) -> PortingOrder:
     body = PortingOrderCreate.model_validate(order_body(*numbers))
-    order = await service.create_order(session, account_id=account_id, body=body,
+    order = await creation.create_order(session, account_id=account_id, body=body,
                                        settings=settings, now=clock.now())
     order.status = "submitted"  # the customer's and desk's earlier steps are tested elsewhere
     await session.commit()

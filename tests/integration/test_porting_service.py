@@ -14,7 +14,7 @@ from porthook.clock import ShiftableClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.events.models import Event
-from porthook.porting import desk, due, service
+from porthook.porting import creation, desk, due, service
 from porthook.porting.models import PortingNumber, PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, StatusChange
 from porthook.problems import Conflict, Unprocessable
@@ -25,7 +25,7 @@ from tests.porting_helpers import CHICAGO, NY, order_body
 async def _create(session: AsyncSession, account_id: uuid.UUID, settings: Settings,
                   clock: ShiftableClock, *numbers: str) -> PortingOrder:
     body = PortingOrderCreate.model_validate(order_body(*numbers))
-    return await service.create_order(session, account_id=account_id, body=body,
+    return await creation.create_order(session, account_id=account_id, body=body,
                                       settings=settings, now=clock.now())
 
 
