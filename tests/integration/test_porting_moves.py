@@ -13,7 +13,7 @@ from porthook.clock import ShiftableClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.events.models import Event
-from porthook.porting import attachments, creation, desk, service
+from porthook.porting import attachments, creation, desk, moves, service
 from porthook.porting.models import PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, StatusChange
 from porthook.records import service as records
@@ -65,7 +65,7 @@ async def test_activation_records_new_dids_last_in_the_numbers_order(
                                  now=clock.now())
     await session.commit()
     start = await session.scalar(sa.select(sa.func.max(Event.position)))
-    await service.activate_numbers(session, order=order, phone_numbers=None,
+    await moves.activate_numbers(session, order=order, phone_numbers=None,
                                    activate_user="operator", now=clock.now())
     await session.commit()
     recorded = (await session.scalars(sa.select(Event).where(Event.position > start)
