@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, lazyload, raiseload
+from sqlalchemy.orm import lazyload, raiseload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from porthook.config import Settings
@@ -48,55 +48,70 @@ async def get_order(
 
     ``collections=False``: its numbers, comments and documents are not loaded
     (touching them raises), for a change whose cost must not grow with them."""
-    query = sa.select(PortingOrder).where(
-        PortingOrder.id == order_id, PortingOrder.status != Status.DELETED
-    )
     if collections:
-        # The numbers come with the order, in its statement (one round trip
-        # less); comments and documents together in a second one
-        # (_load_attachments), as joining them here would multiply the rows.
-        query = query.options(joinedload(PortingOrder.numbers),
-                              lazyload(PortingOrder.comments), lazyload(PortingOrder.documents))
-    else:
-        query = query.options(raiseload(PortingOrder.numbers),
-                              raiseload(PortingOrder.comments),
-                              raiseload(PortingOrder.documents))
-    if account_id is not None:
-        query = query.where(PortingOrder.account_id == account_id)
+        return await _get_with_collections(session, order_id=order_id, account_id=account_id,
+                                           for_update=for_update)
+    query = sa.select(PortingOrder).where(*_which_order(order_id, account_id)).options(
+        raiseload(PortingOrder.numbers), raiseload(PortingOrder.comments),
+        raiseload(PortingOrder.documents))
     if for_update:
-        # Serialises concurrent changes of one order on PostgreSQL. OF: the
-        # numbers' outer join cannot be locked, and need not be (the order's
-        # lock covers them).
         query = (query.with_for_update(of=PortingOrder)
                  .execution_options(populate_existing=True))
-    order = (await session.scalars(query)).unique().one_or_none()
+    order = await session.scalar(query)
     if order is None:
         raise NotFound(f"porting order {order_id} does not exist")
-    if collections:
-        await _load_attachments(session, order, populate_existing=for_update)
     return order
 
 
-async def _load_attachments(
-    session: AsyncSession, order: PortingOrder, *, populate_existing: bool
-) -> None:
-    """The order's comments and documents in ONE statement instead of a
-    ``selectin`` SELECT each: a two-row key (1, 2) left-joined to the comments
-    on 1 and to the documents on 2, so each row holds a comment or a
-    document (or neither: the ORM gives None), never both."""
-    key = sa.union_all(sa.select(sa.literal(1).label("k")),
-                       sa.select(sa.literal(2).label("k"))).subquery()
-    statement = (
-        sa.select(PortingComment, PortingDocument).select_from(key)
-        .outerjoin(PortingComment, sa.and_(key.c.k == 1, PortingComment.order_id == order.id))
-        .outerjoin(PortingDocument, sa.and_(key.c.k == 2, PortingDocument.order_id == order.id))
-        # The relationships' own order_by, each within its half.
-        .order_by(key.c.k, PortingComment.inserted_at, PortingDocument.created_at)
-        .execution_options(populate_existing=populate_existing)
+def _which_order(order_id: uuid.UUID, account_id: uuid.UUID | None
+                 ) -> list[sa.ColumnElement[bool]]:
+    which = [PortingOrder.id == order_id, PortingOrder.status != Status.DELETED]
+    if account_id is not None:
+        which.append(PortingOrder.account_id == account_id)
+    return which
+
+
+async def _get_with_collections(
+    session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID | None,
+    for_update: bool,
+) -> PortingOrder:
+    """The order with its numbers, comments and documents in ONE statement
+    (every move reads them: its events carry the whole order), where it took
+    two (the numbers joined, then the comments and documents): a three-row
+    key (0, 1, 2) joined to the order and left-joined to the numbers on 0,
+    the comments on 1 and the documents on 2, so each row holds one of them
+    (or none: the ORM gives None) and the rows add up instead of multiplying."""
+    key = sa.union_all(*(sa.select(sa.literal(k).label("k")) for k in (0, 1, 2))).subquery()
+    query = (
+        sa.select(PortingOrder, PortingNumber, PortingComment, PortingDocument)
+        .select_from(key).join(PortingOrder, sa.true())
+        .where(*_which_order(order_id, account_id))
+        .outerjoin(PortingNumber, sa.and_(key.c.k == 0, PortingNumber.order_id == PortingOrder.id))
+        .outerjoin(PortingComment,
+                   sa.and_(key.c.k == 1, PortingComment.order_id == PortingOrder.id))
+        .outerjoin(PortingDocument,
+                   sa.and_(key.c.k == 2, PortingDocument.order_id == PortingOrder.id))
+        # The relationships' own order_by, each within its part.
+        .order_by(key.c.k, PortingNumber.position, PortingComment.inserted_at,
+                  PortingDocument.created_at)
+        # Filled from these rows below, not by a SELECT of their own.
+        .options(lazyload(PortingOrder.numbers), lazyload(PortingOrder.comments),
+                 lazyload(PortingOrder.documents))
     )
-    rows = (await session.execute(statement)).all()
-    set_committed_value(order, "comments", [c for c, _ in rows if c is not None])
-    set_committed_value(order, "documents", [d for _, d in rows if d is not None])
+    if for_update:
+        # Serialises concurrent changes of one order on PostgreSQL. OF: the
+        # outer joins cannot be locked, and need not be (the order's lock
+        # covers its collections).
+        query = (query.with_for_update(of=PortingOrder)
+                 .execution_options(populate_existing=True))
+    rows = (await session.execute(query)).all()
+    if not rows:
+        raise NotFound(f"porting order {order_id} does not exist")
+    order: PortingOrder = rows[0][0]
+    set_committed_value(order, "numbers", [r[1] for r in rows if r[1] is not None])
+    set_committed_value(order, "comments", [r[2] for r in rows if r[2] is not None])
+    set_committed_value(order, "documents", [r[3] for r in rows if r[3] is not None])
+    return order
 
 
 async def touch_order(
