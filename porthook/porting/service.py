@@ -77,15 +77,33 @@ async def _get_with_collections(
 ) -> PortingOrder:
     """The order with its numbers, comments and documents in ONE statement
     (every move reads them: its events carry the whole order), where it took
-    two (the numbers joined, then the comments and documents): a three-row
-    key (0, 1, 2) joined to the order and left-joined to the numbers on 0,
-    the comments on 1 and the documents on 2, so each row holds one of them
-    (or none: the ORM gives None) and the rows add up instead of multiplying."""
+    two (the numbers joined, then the comments and documents)."""
+    rows = (await session.execute(_with_collections(account_id is not None, for_update),
+                                  {"order_id": order_id, "account_id": account_id})).all()
+    if not rows:
+        raise NotFound(f"porting order {order_id} does not exist")
+    order: PortingOrder = rows[0][0]
+    set_committed_value(order, "numbers", [r[1] for r in rows if r[1] is not None])
+    set_committed_value(order, "comments", [r[2] for r in rows if r[2] is not None])
+    set_committed_value(order, "documents", [r[3] for r in rows if r[3] is not None])
+    return order
+
+
+@functools.cache
+def _with_collections(for_account: bool, for_update: bool
+                      ) -> sa.Select[PortingOrder, PortingNumber, PortingComment, PortingDocument]:
+    """``_get_with_collections``' statement, built once per shape (building it
+    cost about as much as running it): a three-row key (0, 1, 2) joined to
+    the order and left-joined to the numbers on 0, the comments on 1 and the
+    documents on 2, so each row holds one of them (or none: the ORM gives
+    None) and the rows add up instead of multiplying."""
     key = sa.union_all(*(sa.select(sa.literal(k).label("k")) for k in (0, 1, 2))).subquery()
+    which = [PortingOrder.id == sa.bindparam("order_id"), PortingOrder.status != Status.DELETED]
+    if for_account:
+        which.append(PortingOrder.account_id == sa.bindparam("account_id"))
     query = (
         sa.select(PortingOrder, PortingNumber, PortingComment, PortingDocument)
-        .select_from(key).join(PortingOrder, sa.true())
-        .where(*_which_order(order_id, account_id))
+        .select_from(key).join(PortingOrder, sa.true()).where(*which)
         .outerjoin(PortingNumber, sa.and_(key.c.k == 0, PortingNumber.order_id == PortingOrder.id))
         .outerjoin(PortingComment,
                    sa.and_(key.c.k == 1, PortingComment.order_id == PortingOrder.id))
@@ -94,7 +112,7 @@ async def _get_with_collections(
         # The relationships' own order_by, each within its part.
         .order_by(key.c.k, PortingNumber.position, PortingComment.inserted_at,
                   PortingDocument.created_at)
-        # Filled from these rows below, not by a SELECT of their own.
+        # Filled from these rows (set_committed_value), not by SELECTs of their own.
         .options(lazyload(PortingOrder.numbers), lazyload(PortingOrder.comments),
                  lazyload(PortingOrder.documents))
     )
@@ -104,14 +122,7 @@ async def _get_with_collections(
         # covers its collections).
         query = (query.with_for_update(of=PortingOrder)
                  .execution_options(populate_existing=True))
-    rows = (await session.execute(query)).all()
-    if not rows:
-        raise NotFound(f"porting order {order_id} does not exist")
-    order: PortingOrder = rows[0][0]
-    set_committed_value(order, "numbers", [r[1] for r in rows if r[1] is not None])
-    set_committed_value(order, "comments", [r[2] for r in rows if r[2] is not None])
-    set_committed_value(order, "documents", [r[3] for r in rows if r[3] is not None])
-    return order
+    return query
 
 
 async def touch_order(
