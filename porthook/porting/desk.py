@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.events.types import EventType
-from porthook.porting import defaults, outbox, rules
+from porthook.porting import defaults, moves, outbox, rules
 from porthook.porting import service as orders
 from porthook.porting.exception_types import EXCEPTION_TYPES
 from porthook.porting.models import PortingDefaults, PortingNumber, PortingOrder
@@ -41,7 +41,7 @@ def _operator_action(order: PortingOrder, target: Status) -> rules.Action:
             f"(allowed moves: {', '.join(allowed) or 'none'})",
             extra={"current_status": current.value, "allowed_actions": allowed},
         )
-    orders.ensure_allowed(order, action)
+    moves.ensure_allowed(order, action)
     return action
 
 
@@ -73,7 +73,7 @@ async def change_status(
     account_defaults = (await defaults.get_defaults(session, account_id=order.account_id)
                         if target == Status.FOC_DATE_CONFIRMED else None)
     before = outbox.baseline(order)
-    changes = [orders.status_changed(order, orders.move(order, action))]
+    changes = [moves.status_changed(order, moves.move(order, action))]
     order.status_details = details
     if target == Status.FOC_DATE_CONFIRMED and body.foc_date is not None:
         changes += _confirm_foc(order, _foc_moment(order, body.foc_date, account_defaults),
@@ -99,7 +99,7 @@ def _confirm_foc(
     if not pending:
         return []
     return [outbox.Change(order, EventType.PORTING_ORDER_NUMBERS_CONFIRMED,
-                          orders.numbers_data(pending))]
+                          moves.numbers_data(pending))]
 
 
 def _foc_moment(
@@ -137,13 +137,13 @@ async def move_numbers(
         raise Conflict(f"cannot {move.value} numbers of porting order {order.id}: it is "
                        f"{order.status} (numbers can be {move.value}ed in: {allowed})")
     if move == rules.NumberMove.ACTIVATE:
-        await orders.activate_numbers(session, order=order, phone_numbers=body.phone_numbers,
+        await moves.activate_numbers(session, order=order, phone_numbers=body.phone_numbers,
                                       activate_user=OPERATOR, now=now)
         return order
     if move != rules.NumberMove.CONFIRM and not body.reason:
         raise Unprocessable(f"a reason is required to {move.value} numbers",
                             errors=[FieldError(field="reason", message="required")])
-    chosen = orders.select_numbers(order, body.phone_numbers, move)
+    chosen = moves.select_numbers(order, body.phone_numbers, move)
     foc_date = (_foc_moment(order, body.foc_date,
                             await defaults.get_defaults(session, account_id=order.account_id))
                 if body.foc_date is not None else order.foc_date)
@@ -151,13 +151,13 @@ async def move_numbers(
     for number in chosen:
         _apply_number_move(number, move, body.reason, foc_date, now)
     event = NUMBER_EVENTS.get(move)
-    changes = [outbox.Change(order, event, orders.numbers_data(chosen)) if event else
+    changes = [outbox.Change(order, event, moves.numbers_data(chosen)) if event else
                outbox.Change(order, EventType.PORTING_ORDER_UPDATED,
                              {"changed_fields": ["phone_numbers"]})]
     if order.status == Status.FOC_DATE_CONFIRMED and rules.should_port(
         NumberStatus(n.status) for n in order.numbers
     ):
-        changes.append(orders.status_changed(order, orders.move(order, rules.Action.PORT)))
+        changes.append(moves.status_changed(order, moves.move(order, rules.Action.PORT)))
     await outbox.publish(session, before=before, changes=changes, now=now)
     return order
 
@@ -190,7 +190,7 @@ async def split_order(
         allowed = ", ".join(sorted(rules.SPLITTABLE_STATUSES))
         raise Conflict(f"porting order {order.id} is {order.status}; orders can be split "
                        f"while {allowed}")
-    chosen = orders.select_numbers(order, phone_numbers, rules.NumberMove.EXCLUDE)
+    chosen = moves.select_numbers(order, phone_numbers, rules.NumberMove.EXCLUDE)
     if len(chosen) == len(order.numbers):
         raise Unprocessable("a split must leave at least one number on the original order",
                             errors=[FieldError(field="phone_numbers", message="all numbers")])

@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.porting import rules
-from porthook.porting import service as orders
+from porthook.porting import moves, rules
 from porthook.porting.models import PortingOrder
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ async def activate_due_orders(session: AsyncSession, *, now: datetime) -> int:
             # Nothing to activate (all rejected or excluded): stop re-selecting it.
             order.activation_due_at = None
             continue
-        await orders.activate_numbers(session, order=order, phone_numbers=None,
+        await moves.activate_numbers(session, order=order, phone_numbers=None,
                                       activate_user=SYSTEM_USER, now=now)
         done += 1
     return done
@@ -63,7 +62,7 @@ async def expire_drafts(session: AsyncSession, *, now: datetime, settings: Setti
         if not rules.draft_expired(status=Status(order.status), updated_at=order.updated_at,
                                    now=now, expiry_days=settings.draft_expiry_days):
             continue
-        await orders.expire_draft(session, order=order, now=now)
+        await moves.expire_draft(session, order=order, now=now)
         done += 1
     return done
 

@@ -88,11 +88,8 @@ async def publish(
     try:
         await session.flush()
     except IntegrityError as exc:
-        if "held_number" not in str(exc.orig):
-            raise
-        # The pre-checks name the holding order; this is the race they cannot see.
-        raise Conflict("a phone number of this order was just put on another open "
-                       "porting order; retry to see which") from exc
+        raise_if_held(exc)
+        raise
     await _ensure_order_endpoints(session, orders, now)
     snapshots = {order.id: snapshot(order) for order in orders}
     new = [
@@ -117,6 +114,15 @@ async def publish(
     new += also
     # One batch: the events' numbers, rows and deliveries in a few statements.
     await events.record_many(session, new)
+
+
+def raise_if_held(exc: IntegrityError) -> None:
+    """409 for a number that another open order took meanwhile (the unique
+    ``held_number``): the pre-checks name the holding order; this is the race
+    they cannot see. Any other integrity error is the caller's to raise."""
+    if "held_number" in str(exc.orig):
+        raise Conflict("a phone number of this order was just put on another open "
+                       "porting order; retry to see which") from exc
 
 
 async def publish_summary(session: AsyncSession, *, change: Change, now: datetime) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from porthook.deps import AccountIdDep, ClockDep, PrincipalDep, SessionDep, SettingsDep
 from porthook.pagination import Page, PageParams, page_params
-from porthook.porting import attachments, defaults, desk_routes, service
+from porthook.porting import attachments, creation, defaults, desk_routes, moves, service
 from porthook.porting.exception_types import EXCEPTION_TYPES
 from porthook.porting.schemas import (
     CommentCreate,
@@ -50,7 +50,7 @@ async def create_porting_order(
     """Create a porting order as a draft. Drafts can be edited (`PATCH`) until submitted
     with `actions/submit`; untouched drafts are deleted after 30 days. Answers 409 when a
     number is already in another open order of this account."""
-    order = await service.create_order(session, account_id=account_id, body=body,
+    order = await creation.create_order(session, account_id=account_id, body=body,
                                        settings=settings, now=clock.now())
     await session.commit()
     return to_public(order)
@@ -99,7 +99,7 @@ async def delete_porting_order(
 ) -> Response:
     """Delete a draft. Submitted orders cannot be deleted (409): cancel them with
     `actions/cancel` instead."""
-    await service.delete_order(session, account_id=account_id, order_id=order_id,
+    await moves.delete_order(session, account_id=account_id, order_id=order_id,
                                now=clock.now())
     await session.commit()
     return Response(status_code=204)
@@ -113,7 +113,7 @@ async def submit_porting_order(
     """Submit a draft to the porting desk. Every required field must be set (422 lists
     each missing one); the order becomes `in-process` and a
     `porting_order.status_changed` event is sent."""
-    order = await service.submit_order(session, account_id=account_id, order_id=order_id,
+    order = await moves.submit_order(session, account_id=account_id, order_id=order_id,
                                        now=clock.now())
     await session.commit()
     return to_public(order)
@@ -130,7 +130,7 @@ async def resubmit_porting_order(
     `submitted` with its details cleared, and a `porting_order.status_changed` event is sent.
     422 lists each field still missing or unchanged since the exception; 409 when the
     order is not in `exception`."""
-    order = await service.resubmit_order(session, account_id=account_id, order_id=order_id,
+    order = await moves.resubmit_order(session, account_id=account_id, order_id=order_id,
                                          now=clock.now())
     await session.commit()
     return to_public(order)
@@ -143,7 +143,7 @@ async def cancel_porting_order(
 ) -> PortingOrderPublic:
     """Ask to cancel an order not yet ported: it becomes `cancel-pending` until the
     porting desk cancels it. Ported or cancelled orders answer 409."""
-    order = await service.cancel_order(session, account_id=account_id, order_id=order_id,
+    order = await moves.cancel_order(session, account_id=account_id, order_id=order_id,
                                        now=clock.now())
     await session.commit()
     return to_public(order)
@@ -155,7 +155,7 @@ async def activate_porting_order(
     order_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, clock: ClockDep
 ) -> PortingOrderPublic:
     """On-demand activation of every confirmed number (seed 000's ``:activate``)."""
-    order = await service.activate_on_demand(session, account_id=account_id,
+    order = await moves.activate_on_demand(session, account_id=account_id,
                                              order_id=order_id, now=clock.now())
     await session.commit()
     return to_public(order)

@@ -1,9 +1,12 @@
-"""Porting-order use cases of the customer, and the one activation path.
+"""Reading and editing porting orders, and the checks and rules their use
+cases share (numbers held or already active, the port date, support keys).
 
 Given a session; never commits. Every change goes out through
 ``outbox.publish`` (events and lnp record events in the same transaction).
-Operator use cases live in ``desk.py``, comments and documents in
-``attachments.py``, defaults and portability checks in ``defaults.py``.
+Creation lives in ``creation.py``, status moves and activation in
+``moves.py``, operator use cases in ``desk.py``, comments and documents in
+``attachments.py``, defaults and portability checks in ``defaults.py``: each
+imports this module, never the reverse.
 """
 
 from __future__ import annotations
@@ -12,24 +15,22 @@ import functools
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, lazyload, raiseload
+from sqlalchemy.orm import lazyload, raiseload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from porthook.config import Settings
 from porthook.delivery import ssrf
-from porthook.events.models import Event
 from porthook.events.types import EventType
 from porthook.pagination import POSITION, decode_cursor, encode_cursor
 from porthook.porting import numbers, outbox, rules
 from porthook.porting.models import PortingComment, PortingDocument, PortingNumber, PortingOrder
-from porthook.porting.schemas import PortingOrderCreate, PortingOrderUpdate
-from porthook.porting.snapshot import number_public, snapshot
+from porthook.porting.schemas import PortingOrderUpdate
+from porthook.porting.snapshot import snapshot
 from porthook.problems import Conflict, FieldError, NotFound, Unprocessable
 from porthook.records import service as records
 
@@ -47,55 +48,81 @@ async def get_order(
 
     ``collections=False``: its numbers, comments and documents are not loaded
     (touching them raises), for a change whose cost must not grow with them."""
-    query = sa.select(PortingOrder).where(
-        PortingOrder.id == order_id, PortingOrder.status != Status.DELETED
-    )
     if collections:
-        # The numbers come with the order, in its statement (one round trip
-        # less); comments and documents together in a second one
-        # (_load_attachments), as joining them here would multiply the rows.
-        query = query.options(joinedload(PortingOrder.numbers),
-                              lazyload(PortingOrder.comments), lazyload(PortingOrder.documents))
-    else:
-        query = query.options(raiseload(PortingOrder.numbers),
-                              raiseload(PortingOrder.comments),
-                              raiseload(PortingOrder.documents))
-    if account_id is not None:
-        query = query.where(PortingOrder.account_id == account_id)
+        return await _get_with_collections(session, order_id=order_id, account_id=account_id,
+                                           for_update=for_update)
+    query = sa.select(PortingOrder).where(*_which_order(order_id, account_id)).options(
+        raiseload(PortingOrder.numbers), raiseload(PortingOrder.comments),
+        raiseload(PortingOrder.documents))
     if for_update:
-        # Serialises concurrent changes of one order on PostgreSQL. OF: the
-        # numbers' outer join cannot be locked, and need not be (the order's
-        # lock covers them).
         query = (query.with_for_update(of=PortingOrder)
                  .execution_options(populate_existing=True))
-    order = (await session.scalars(query)).unique().one_or_none()
+    order = await session.scalar(query)
     if order is None:
         raise NotFound(f"porting order {order_id} does not exist")
-    if collections:
-        await _load_attachments(session, order, populate_existing=for_update)
     return order
 
 
-async def _load_attachments(
-    session: AsyncSession, order: PortingOrder, *, populate_existing: bool
-) -> None:
-    """The order's comments and documents in ONE statement instead of a
-    ``selectin`` SELECT each: a two-row key (1, 2) left-joined to the comments
-    on 1 and to the documents on 2, so each row holds a comment or a
-    document (or neither: the ORM gives None), never both."""
-    key = sa.union_all(sa.select(sa.literal(1).label("k")),
-                       sa.select(sa.literal(2).label("k"))).subquery()
-    statement = (
-        sa.select(PortingComment, PortingDocument).select_from(key)
-        .outerjoin(PortingComment, sa.and_(key.c.k == 1, PortingComment.order_id == order.id))
-        .outerjoin(PortingDocument, sa.and_(key.c.k == 2, PortingDocument.order_id == order.id))
-        # The relationships' own order_by, each within its half.
-        .order_by(key.c.k, PortingComment.inserted_at, PortingDocument.created_at)
-        .execution_options(populate_existing=populate_existing)
+def _which_order(order_id: uuid.UUID, account_id: uuid.UUID | None
+                 ) -> list[sa.ColumnElement[bool]]:
+    which = [PortingOrder.id == order_id, PortingOrder.status != Status.DELETED]
+    if account_id is not None:
+        which.append(PortingOrder.account_id == account_id)
+    return which
+
+
+async def _get_with_collections(
+    session: AsyncSession, *, order_id: uuid.UUID, account_id: uuid.UUID | None,
+    for_update: bool,
+) -> PortingOrder:
+    """The order with its numbers, comments and documents in ONE statement
+    (every move reads them: its events carry the whole order), where it took
+    two (the numbers joined, then the comments and documents)."""
+    rows = (await session.execute(_with_collections(account_id is not None, for_update),
+                                  {"order_id": order_id, "account_id": account_id})).all()
+    if not rows:
+        raise NotFound(f"porting order {order_id} does not exist")
+    order: PortingOrder = rows[0][0]
+    set_committed_value(order, "numbers", [r[1] for r in rows if r[1] is not None])
+    set_committed_value(order, "comments", [r[2] for r in rows if r[2] is not None])
+    set_committed_value(order, "documents", [r[3] for r in rows if r[3] is not None])
+    return order
+
+
+@functools.cache
+def _with_collections(for_account: bool, for_update: bool
+                      ) -> sa.Select[PortingOrder, PortingNumber, PortingComment, PortingDocument]:
+    """``_get_with_collections``' statement, built once per shape (building it
+    cost about as much as running it): a three-row key (0, 1, 2) joined to
+    the order and left-joined to the numbers on 0, the comments on 1 and the
+    documents on 2, so each row holds one of them (or none: the ORM gives
+    None) and the rows add up instead of multiplying."""
+    key = sa.union_all(*(sa.select(sa.literal(k).label("k")) for k in (0, 1, 2))).subquery()
+    which = [PortingOrder.id == sa.bindparam("order_id"), PortingOrder.status != Status.DELETED]
+    if for_account:
+        which.append(PortingOrder.account_id == sa.bindparam("account_id"))
+    query = (
+        sa.select(PortingOrder, PortingNumber, PortingComment, PortingDocument)
+        .select_from(key).join(PortingOrder, sa.true()).where(*which)
+        .outerjoin(PortingNumber, sa.and_(key.c.k == 0, PortingNumber.order_id == PortingOrder.id))
+        .outerjoin(PortingComment,
+                   sa.and_(key.c.k == 1, PortingComment.order_id == PortingOrder.id))
+        .outerjoin(PortingDocument,
+                   sa.and_(key.c.k == 2, PortingDocument.order_id == PortingOrder.id))
+        # The relationships' own order_by, each within its part.
+        .order_by(key.c.k, PortingNumber.position, PortingComment.inserted_at,
+                  PortingDocument.created_at)
+        # Filled from these rows (set_committed_value), not by SELECTs of their own.
+        .options(lazyload(PortingOrder.numbers), lazyload(PortingOrder.comments),
+                 lazyload(PortingOrder.documents))
     )
-    rows = (await session.execute(statement)).all()
-    set_committed_value(order, "comments", [c for c, _ in rows if c is not None])
-    set_committed_value(order, "documents", [d for _, d in rows if d is not None])
+    if for_update:
+        # Serialises concurrent changes of one order on PostgreSQL. OF: the
+        # outer joins cannot be locked, and need not be (the order's lock
+        # covers its collections).
+        query = (query.with_for_update(of=PortingOrder)
+                 .execution_options(populate_existing=True))
+    return query
 
 
 async def touch_order(
@@ -189,16 +216,19 @@ async def holders(
     """Which open order (id, account id) holds each of these numbers."""
     if not e164s:
         return {}
-    rows = await session.execute(_holders_select(e164s))
+    rows = await session.execute(holders_select(e164s))
     return {str(r[0]): (r[1], r[2]) for r in rows}
 
 
-def _holders_select(e164s: Sequence[str], *extra: sa.ColumnElement[Any]) -> sa.Select[Any]:
-    """(number, order id, account id, *extra) of the open orders holding these numbers."""
+def holders_select(e164s: Sequence[str] | sa.BindParameter[Any], *extra: sa.ColumnElement[Any]
+                   ) -> sa.Select[Any]:
+    """(number, order id, account id, *extra) of the open orders holding these
+    numbers (or an expanding parameter of them)."""
+    held = e164s if isinstance(e164s, sa.BindParameter) else list(e164s)
     return (
         sa.select(PortingNumber.held_number, PortingOrder.id, PortingOrder.account_id, *extra)
         .join(PortingOrder, PortingOrder.id == PortingNumber.order_id)
-        .where(PortingNumber.held_number.in_(list(e164s)))
+        .where(PortingNumber.held_number.in_(held))
     )
 
 
@@ -215,11 +245,11 @@ async def ensure_free(
     account_id: uuid.UUID, order_id: uuid.UUID | None,
 ) -> None:
     """409 naming, per number, the open order that already holds it."""
-    _refuse_held(await holders(session, [p.e164 for p in parsed]), account_id=account_id,
+    refuse_held(await holders(session, [p.e164 for p in parsed]), account_id=account_id,
                  order_id=order_id)
 
 
-def _refuse_held(held: dict[str, tuple[uuid.UUID, uuid.UUID]], *, account_id: uuid.UUID,
+def refuse_held(held: dict[str, tuple[uuid.UUID, uuid.UUID]], *, account_id: uuid.UUID,
                  order_id: uuid.UUID | None) -> None:
     errors = [
         FieldError(field="phone_numbers", message=f"{e164}: {held_reason(h, account_id)}")
@@ -235,11 +265,11 @@ async def ensure_not_active(
     session: AsyncSession, parsed: Sequence[numbers.ParsedNumber], *, account_id: uuid.UUID
 ) -> None:
     """409 for numbers the account already has as active DIDs: ported in, or its own."""
-    _refuse_active(await records.active_dids(session, account_id=account_id,
+    refuse_active(await records.active_dids(session, account_id=account_id,
                                              numbers_e164=[p.e164 for p in parsed]))
 
 
-def _refuse_active(active: dict[str, int]) -> None:
+def refuse_active(active: dict[str, int]) -> None:
     errors = [FieldError(field="phone_numbers", message=f"{e164}: {active_reason(did_id)}")
               for e164, did_id in active.items()]
     if errors:
@@ -248,61 +278,24 @@ def _refuse_active(active: dict[str, int]) -> None:
                        errors=errors)
 
 
-@dataclass(frozen=True)
-class _Checks:
-    """What a new order's numbers and support key meet in the database."""
-
-    held: dict[str, tuple[uuid.UUID, uuid.UUID]]
-    active: dict[str, int]
-    support_key: str | None  # the first free candidate
-
-
-async def _check_new_order(
-    session: AsyncSession, parsed: Sequence[numbers.ParsedNumber], *, account_id: uuid.UUID
-) -> _Checks:
-    """``holders``, ``records.active_dids`` and ``new_support_key``'s lookup in
-    ONE statement (UNION ALL): each statement is a round trip, and the API's
-    CPU per round trip (the socket write, the driver) outweighs what these
-    three small index lookups cost."""
-    e164s = [p.e164 for p in parsed]
-    candidates = [_support_key() for _ in range(SUPPORT_KEY_ATTEMPTS)]
-    dids = records.ActiveDids(account_id=account_id, numbers_e164=e164s)
-    no_id, no_uuid = sa.cast(sa.null(), sa.BigInteger), sa.cast(sa.null(), sa.Uuid)
-    # Columns: (value, order id, account id, DID id, kind); the first SELECT
-    # gives the types of the rows.
-    statement = sa.union_all(
-        _holders_select(e164s, no_id, sa.literal("held")),
-        sa.select(PortingOrder.support_key, no_uuid, no_uuid, no_id, sa.literal("key"))
-        .where(PortingOrder.support_key.in_(candidates)),
-        dids.select(dids.number, no_uuid, no_uuid, dids.did_id, sa.literal("did")),
-    )
-    rows = (await session.execute(statement)).all()
-    taken = {r[0] for r in rows if r[4] == "key"}
-    return _Checks(
-        held={str(r[0]): (r[1], r[2]) for r in rows if r[4] == "held"},
-        active=dids.found((r[0], r[3]) for r in rows if r[4] == "did"),
-        support_key=next((k for k in candidates if k not in taken), None),
-    )
-
-
 def active_reason(did_id: int) -> str:
     return f"already active in this account (DID {did_id} in /v1/records/dids)"
 
 
-def _ensure_port_date(desired: date | None, *, time_zone: str | None, now: datetime) -> None:
+def ensure_port_date(desired: date | None, *, time_zone: str | None, now: datetime) -> None:
     why = rules.past_port_date(desired, time_zone=time_zone, now=now) if desired else None
     if why:
         raise Unprocessable(f"desired_port_date: {why}",
                             errors=[FieldError(field="desired_port_date", message=why)])
 
 
-def _support_key() -> str:
+def support_key() -> str:
     return f"sr_{secrets.token_hex(3)}"
 
 
 async def new_support_key(session: AsyncSession) -> str:
     for _ in range(SUPPORT_KEY_ATTEMPTS):
-        key = _support_key()
+        key = support_key()
         taken = await session.scalar(
             sa.select(PortingOrder.order_number).where(PortingOrder.support_key == key)
         )
@@ -311,12 +304,12 @@ async def new_support_key(session: AsyncSession) -> str:
     raise Conflict(NO_SUPPORT_KEY)
 
 
-def _new_number(parsed: numbers.ParsedNumber, position: int) -> PortingNumber:
+def new_number(parsed: numbers.ParsedNumber, position: int) -> PortingNumber:
     return PortingNumber(id=uuid.uuid4(), position=position, phone_number=parsed.e164,
                          country_code=parsed.country_code, status=rules.NumberStatus.PENDING)
 
 
-def _split_port_out(port_out: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_port_out(port_out: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     secrets_: dict[str, Any] = {
         k: port_out.pop(k) for k in ("pin", "wireless_pin") if k in port_out
     }
@@ -331,39 +324,6 @@ def _merge(stored: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-
-
-async def create_order(
-    session: AsyncSession, *, account_id: uuid.UUID, body: PortingOrderCreate,
-    settings: Settings, now: datetime,
-) -> PortingOrder:
-    parsed = numbers.parse_all(body.phone_numbers)
-    if body.webhook_url:
-        await ssrf.check_url(body.webhook_url, settings, field="webhook_url")
-    _ensure_port_date(body.desired_port_date, time_zone=body.desired_port_time_zone, now=now)
-    checks = await _check_new_order(session, parsed, account_id=account_id)
-    _refuse_held(checks.held, account_id=account_id, order_id=None)
-    _refuse_active(checks.active)
-    if checks.support_key is None:
-        raise Conflict(NO_SUPPORT_KEY)
-    data = body.model_dump(exclude={"phone_numbers", "messaging", "end_user", "port_out"})
-    port_out, pins = _split_port_out(body.port_out.model_dump(exclude_none=True)
-                                     if body.port_out else {})
-    enable = bool(body.messaging and body.messaging.enable_messaging)
-    order = PortingOrder(
-        id=uuid.uuid4(), account_id=account_id, support_key=checks.support_key,
-        status=Status.DRAFT, status_details=[], **data,
-        end_user=body.end_user.model_dump(exclude_none=True) if body.end_user else {},
-        port_out=port_out, port_out_pin=pins.get("pin"), wireless_pin=pins.get("wireless_pin"),
-        enable_messaging=enable, messaging_capable=True,
-        messaging_port_status="pending" if enable else "not_applicable",
-        created_at=now, updated_at=now, status_changed_at=now,
-        numbers=[_new_number(p, i) for i, p in enumerate(parsed)], comments=[], documents=[],
-    )
-    session.add(order)
-    await outbox.publish(session, before=outbox.Baseline(),
-                         changes=[outbox.Change(order, EventType.PORTING_ORDER_CREATED)], now=now)
-    return order
 
 
 def _ensure_editable(order: PortingOrder) -> None:
@@ -383,7 +343,7 @@ async def update_order(
     if body.webhook_url:
         await ssrf.check_url(body.webhook_url, settings, field="webhook_url")
     if "desired_port_date" in body.model_fields_set:
-        _ensure_port_date(body.desired_port_date, now=now, time_zone=(
+        ensure_port_date(body.desired_port_date, now=now, time_zone=(
             body.desired_port_time_zone or order.desired_port_time_zone))
     before, old_public = outbox.baseline(order), snapshot(order)
     patch = body.model_dump(exclude_unset=True)
@@ -418,7 +378,7 @@ def _pin_sent(body: PortingOrderUpdate) -> bool:
 
 
 def _patch_port_out(order: PortingOrder, patch: dict[str, Any]) -> None:
-    port_out, pins = _split_port_out(dict(patch))
+    port_out, pins = split_port_out(dict(patch))
     order.port_out = _merge(order.port_out, port_out)
     if "pin" in pins:
         order.port_out_pin = pins["pin"]
@@ -448,197 +408,4 @@ async def _replace_numbers(session: AsyncSession, order: PortingOrder, raws: lis
     for number in [n for n in order.numbers if n.phone_number not in wanted]:
         order.numbers.remove(number)
     start = max((n.position for n in order.numbers), default=-1) + 1
-    order.numbers.extend(_new_number(p, start + i) for i, p in enumerate(added))
-
-
-def ensure_allowed(order: PortingOrder, action: rules.Action) -> rules.OrderStatus:
-    """The status ``action`` leads to, or 409 naming the current status and the
-    allowed moves."""
-    current = Status(order.status)
-    decision = rules.decide(current, action)
-    if not decision.allowed or decision.target is None:
-        raise Conflict(decision.message, extra={
-            "current_status": current.value,
-            "allowed_actions": [a.value for a in rules.allowed_actions(current)],
-        })
-    return decision.target
-
-
-def move(order: PortingOrder, action: rules.Action) -> str:
-    """Apply a status move (or raise 409); returns the previous status."""
-    previous = order.status
-    order.status = ensure_allowed(order, action)
-    return previous
-
-
-def status_changed(order: PortingOrder, previous: str) -> outbox.Change:
-    return outbox.Change(order, EventType.PORTING_ORDER_STATUS_CHANGED,
-                         {"previous_status": previous})
-
-
-async def delete_order(
-    session: AsyncSession, *, account_id: uuid.UUID | None, order_id: uuid.UUID, now: datetime
-) -> PortingOrder:
-    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
-    await expire_draft(session, order=order, now=now)
-    return order
-
-
-async def expire_draft(session: AsyncSession, *, order: PortingOrder, now: datetime) -> None:
-    """Soft-delete a draft (customer DELETE, or seed 001's 30 days untouched)."""
-    before = outbox.baseline(order)
-    move(order, rules.Action.DELETE)
-    order.deleted_at = now
-    change = outbox.Change(order, EventType.PORTING_ORDER_DELETED,
-                           {"deleted_at": now.isoformat().replace("+00:00", "Z")})
-    await outbox.publish(session, before=before, changes=[change], now=now)
-
-
-async def submit_order(
-    session: AsyncSession, *, account_id: uuid.UUID, order_id: uuid.UUID, now: datetime
-) -> PortingOrder:
-    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
-    before = outbox.baseline(order)
-    ensure_allowed(order, rules.Action.SUBMIT)
-    missing = rules.missing_for_submit(snapshot(order))
-    if missing:
-        raise Unprocessable(
-            f"the order is incomplete; missing: {', '.join(missing)}",
-            errors=[FieldError(field=f, message="required to submit") for f in missing],
-        )
-    _ensure_port_date(order.desired_port_date, time_zone=order.desired_port_time_zone, now=now)
-    previous = move(order, rules.Action.SUBMIT)
-    await outbox.publish(session, before=before, changes=[status_changed(order, previous)],
-                         now=now)
-    return order
-
-
-async def cancel_order(
-    session: AsyncSession, *, account_id: uuid.UUID, order_id: uuid.UUID, now: datetime
-) -> PortingOrder:
-    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
-    before = outbox.baseline(order)
-    previous = move(order, rules.Action.CANCEL)
-    await outbox.publish(session, before=before, changes=[status_changed(order, previous)],
-                         now=now)
-    return order
-
-
-async def snapshot_at_exception(session: AsyncSession, order: PortingOrder) -> dict[str, Any]:
-    """The order as it was when the desk raised its exception: the snapshot
-    carried by its latest ``status_changed`` event (recorded in the outbox).
-    Empty if that event is past the event retention: then every field set
-    counts as changed, and the resubmit is not held back by what is gone."""
-    data = await session.scalar(
-        sa.select(Event.data)
-        .where(Event.subject_id == str(order.id),
-               Event.type == EventType.PORTING_ORDER_STATUS_CHANGED)
-        .order_by(Event.position.desc()).limit(1)
-    )
-    return dict(data["porting_order"]) if data else {}
-
-
-async def resubmit_order(
-    session: AsyncSession, *, account_id: uuid.UUID, order_id: uuid.UUID, now: datetime
-) -> PortingOrder:
-    """The customer's way out of ``exception`` (seed 001: "when resolved, the
-    order will transition back to a submitted status"): the order must be
-    complete, and each exception code's fields changed since the desk raised
-    it (422 naming them); its status details are then cleared."""
-    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
-    ensure_allowed(order, rules.Action.RESUBMIT)
-    current = snapshot(order)
-    changed = rules.changed_paths(await snapshot_at_exception(session, order), current)
-    codes = [d["code"] for d in order.status_details]
-    errors = [FieldError(field=f, message="required to resubmit")
-              for f in rules.missing_for_submit(current)]
-    errors += [FieldError(field=field, message=message)
-               for field, message in rules.unfixed_exceptions(codes, changed)]
-    if errors:
-        raise Unprocessable("the order cannot be resubmitted yet: "
-                            + "; ".join(f"{e.field}: {e.message}" for e in errors),
-                            errors=errors)
-    _ensure_port_date(order.desired_port_date, time_zone=order.desired_port_time_zone, now=now)
-    before = outbox.baseline(order)
-    previous = move(order, rules.Action.RESUBMIT)
-    order.status_details = []
-    await outbox.publish(session, before=before, changes=[status_changed(order, previous)],
-                         now=now)
-    return order
-
-
-def select_numbers(
-    order: PortingOrder, raws: Sequence[str] | None, move_: rules.NumberMove
-) -> list[PortingNumber]:
-    """The order's numbers named in ``raws`` (every number the move applies to
-    when ``None``); 422 for numbers not on the order, 409 for wrong statuses."""
-    if raws is None:
-        return [n for n in order.numbers
-                if rules.number_move_allowed(rules.NumberStatus(n.status), move_)]
-    by_number = {n.phone_number: n for n in order.numbers}
-    parsed = numbers.parse_all(raws)
-    unknown = [FieldError(field="phone_numbers", message=f"{p.e164}: not on this order")
-               for p in parsed if p.e164 not in by_number]
-    if unknown:
-        raise Unprocessable("; ".join(e.message for e in unknown), errors=unknown)
-    chosen = [by_number[p.e164] for p in parsed]
-    wrong = [f"{n.phone_number} is {n.status}" for n in chosen
-             if not rules.number_move_allowed(rules.NumberStatus(n.status), move_)]
-    if wrong:
-        allowed = ", ".join(sorted(rules.NUMBER_MOVES[move_][0]))
-        raise Conflict(f"cannot {move_.value} {'; '.join(wrong)} (only {allowed} numbers can be)")
-    return chosen
-
-
-def numbers_data(chosen: Sequence[PortingNumber]) -> dict[str, Any]:
-    return {"phone_numbers": [number_public(n).model_dump(mode="json") for n in chosen]}
-
-
-async def activate_numbers(
-    session: AsyncSession, *, order: PortingOrder, phone_numbers: Sequence[str] | None,
-    activate_user: str, now: datetime,
-) -> list[PortingNumber]:
-    """The one path of every activation (customer on demand, operator, scheduled).
-
-    Activates the named confirmed numbers (all confirmed ones when ``None``),
-    emits ``numbers_activated``, and ports the order once no confirmed number
-    is left unactivated.
-    """
-    if order.status != Status.FOC_DATE_CONFIRMED:
-        raise Conflict(f"numbers are activated once the order is foc-date-confirmed; "
-                       f"porting order {order.id} is {order.status}")
-    chosen = select_numbers(order, phone_numbers, rules.NumberMove.ACTIVATE)
-    if not chosen:
-        raise Conflict(f"porting order {order.id} has no confirmed number waiting for activation")
-    before = outbox.baseline(order)
-    for number in chosen:
-        number.status = rules.NumberStatus.ACTIVATED
-        number.activate_time = now
-        number.activate_user = activate_user
-    changes = [outbox.Change(order, EventType.PORTING_ORDER_NUMBERS_ACTIVATED,
-                             numbers_data(chosen))]
-    if rules.should_port(rules.NumberStatus(n.status) for n in order.numbers):
-        changes.append(status_changed(order, move(order, rules.Action.PORT)))
-        order.activation_due_at = None
-    # PRODUCT.md "Records": activated port-ins become DIDs of the account
-    # (record.dids.inserted, after the order's events), in this same
-    # transaction and the same batch of events. No autoflush: the numbers'
-    # changes go out in publish's flush, complete (holds included), once.
-    with session.no_autoflush:
-        dids = await records.new_ported_dids(
-            session, account_id=order.account_id,
-            numbers_e164=[n.phone_number for n in chosen], now=now)
-    await outbox.publish(session, before=before, changes=changes, now=now, also=dids)
-    return chosen
-
-
-async def activate_on_demand(
-    session: AsyncSession, *, account_id: uuid.UUID, order_id: uuid.UUID, now: datetime
-) -> PortingOrder:
-    order = await get_order(session, order_id=order_id, account_id=account_id, for_update=True)
-    if not order.on_demand_activation:
-        raise Conflict("this order is activated at its desired port date and time; "
-                       "actions/activate is for orders with on_demand_activation")
-    await activate_numbers(session, order=order, phone_numbers=None,
-                           activate_user="customer", now=now)
-    return order
+    order.numbers.extend(new_number(p, start + i) for i, p in enumerate(added))

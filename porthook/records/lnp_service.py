@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
 from porthook.pagination import UUID_KEY, decode_cursor, encode_cursor
-from porthook.porting import lnp
+from porthook.porting import creation, lnp, moves
 from porthook.porting import service as porting
 from porthook.porting.models import PortingNumber, PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, PortingOrderUpdate
@@ -52,7 +52,7 @@ async def create_request(
     session: AsyncSession, *, account_id: uuid.UUID, body: PortingOrderCreate,
     settings: Settings, now: datetime,
 ) -> PortingOrder:
-    return await porting.create_order(session, account_id=account_id, body=body,
+    return await creation.create_order(session, account_id=account_id, body=body,
                                       settings=settings, now=now)
 
 
@@ -67,7 +67,7 @@ async def update_request(
 async def delete_request(
     session: AsyncSession, *, account_id: uuid.UUID, request_id: uuid.UUID, now: datetime
 ) -> None:
-    await porting.delete_order(session, account_id=account_id, order_id=request_id, now=now)
+    await moves.delete_order(session, account_id=account_id, order_id=request_id, now=now)
 
 
 def _numbers_query(account_id: uuid.UUID) -> sa.Select[PortingNumber]:

@@ -17,7 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from porthook.config import Settings
 from porthook.deps import ClockDep, SessionDep, SettingsDep
 from porthook.pagination import DEFAULT_LIMIT
-from porthook.porting import attachments, defaults, rules
+from porthook.porting import attachments, creation, defaults, moves, rules
 from porthook.porting import service as orders
 from porthook.porting.models import PortingOrder
 from porthook.porting.schemas import (
@@ -132,7 +132,7 @@ async def create_order(
 
     async def work() -> PortingOrder:
         body = forms.validated(PortingOrderCreate, forms.order_fields(form))
-        order = await orders.create_order(session, account_id=account_id, body=body,
+        order = await creation.create_order(session, account_id=account_id, body=body,
                                           settings=settings, now=now)
         await _attach_loa(session, form, settings, order_id=order.id, account_id=account_id,
                           now=now)
@@ -216,7 +216,7 @@ async def update_order(
                 session, order_id=order_id, account_id=account_id, body=note,
                 user_type="user", user_id=str(account_id), now=now)
         if resubmit:
-            await orders.resubmit_order(session, account_id=account_id, order_id=order_id,
+            await moves.resubmit_order(session, account_id=account_id, order_id=order_id,
                                         now=now)
 
     async def again(**problem: Any) -> Response:
@@ -227,10 +227,10 @@ async def update_order(
 
 
 ACTIONS = {
-    "submit": (orders.submit_order, "submitted"),
-    "resubmit": (orders.resubmit_order, "resubmitted"),
-    "cancel": (orders.cancel_order, "cancelled"),
-    "activate": (orders.activate_on_demand, "activated"),
+    "submit": (moves.submit_order, "submitted"),
+    "resubmit": (moves.resubmit_order, "resubmitted"),
+    "cancel": (moves.cancel_order, "cancelled"),
+    "activate": (moves.activate_on_demand, "activated"),
 }
 
 

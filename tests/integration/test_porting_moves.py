@@ -13,7 +13,7 @@ from porthook.clock import ShiftableClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.events.models import Event
-from porthook.porting import attachments, desk, service
+from porthook.porting import attachments, creation, desk, moves, service
 from porthook.porting.models import PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, StatusChange
 from porthook.records import service as records
@@ -25,7 +25,7 @@ from tests.porting_helpers import CHICAGO, NY, PDF, TORONTO, order_body
 async def _submitted(session: AsyncSession, account_id: uuid.UUID, settings: Settings,
                      clock: ShiftableClock, *numbers: str) -> PortingOrder:
     body = PortingOrderCreate.model_validate(order_body(*numbers))
-    order = await service.create_order(session, account_id=account_id, body=body,
+    order = await creation.create_order(session, account_id=account_id, body=body,
                                        settings=settings, now=clock.now())
     order.status = "submitted"  # the customer's and desk's earlier steps are tested elsewhere
     await session.commit()
@@ -48,8 +48,8 @@ async def test_foc_confirmation_updates_the_order_once(
     await session.commit()
     updates = [s for s in seen if s.startswith("UPDATE porting_orders")]
     assert len(updates) == 1, seen
-    # The order with its numbers, its comments and documents, the defaults.
-    assert len([s for s in seen[:seen.index(updates[0])] if s.startswith("SELECT")]) == 3
+    # The order with its numbers, comments and documents (one statement), the defaults.
+    assert len([s for s in seen[:seen.index(updates[0])] if s.startswith("SELECT")]) == 2
     assert order.foc_date is not None and order.activation_due_at is not None
 
 
@@ -65,7 +65,7 @@ async def test_activation_records_new_dids_last_in_the_numbers_order(
                                  now=clock.now())
     await session.commit()
     start = await session.scalar(sa.select(sa.func.max(Event.position)))
-    await service.activate_numbers(session, order=order, phone_numbers=None,
+    await moves.activate_numbers(session, order=order, phone_numbers=None,
                                    activate_user="operator", now=clock.now())
     await session.commit()
     recorded = (await session.scalars(sa.select(Event).where(Event.position > start)
@@ -108,7 +108,8 @@ async def test_the_whole_order_loads_its_comments_and_documents_in_order(
     with statements(database) as seen:
         loaded = await service.get_order(session, order_id=order.id, account_id=account_id,
                                          for_update=True)
-    assert [s for s in seen if s != "BEGIN"] == ["SELECT", "SELECT"]  # SQLite: BEGIN too
+    # The order, its numbers, comments and documents in one statement (SQLite: BEGIN too).
+    assert [s for s in seen if s != "BEGIN"] == ["SELECT"]
     assert [c.body for c in loaded.comments] == ["c0", "c1", "c2"]
     assert [c.internal for c in loaded.comments] == [False, True, False]
     assert [d.filename for d in loaded.documents] == ["b.pdf", "a.pdf"]

@@ -14,7 +14,7 @@ from porthook.clock import ShiftableClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.events.models import Event
-from porthook.porting import desk, due, service
+from porthook.porting import creation, desk, due, moves
 from porthook.porting.models import PortingNumber, PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, StatusChange
 from porthook.problems import Conflict, Unprocessable
@@ -25,7 +25,7 @@ from tests.porting_helpers import CHICAGO, NY, order_body
 async def _create(session: AsyncSession, account_id: uuid.UUID, settings: Settings,
                   clock: ShiftableClock, *numbers: str) -> PortingOrder:
     body = PortingOrderCreate.model_validate(order_body(*numbers))
-    return await service.create_order(session, account_id=account_id, body=body,
+    return await creation.create_order(session, account_id=account_id, body=body,
                                       settings=settings, now=clock.now())
 
 
@@ -70,15 +70,15 @@ async def test_refused_moves_leave_no_event(
     await session.commit()
     before = await count_rows(session, "events")
     with pytest.raises(Unprocessable):  # no LOA yet: incomplete
-        await service.submit_order(session, account_id=account_id, order_id=order_id,
+        await moves.submit_order(session, account_id=account_id, order_id=order_id,
                                    now=clock.now())
     await session.rollback()
-    await service.cancel_order(session, account_id=account_id, order_id=order_id,
+    await moves.cancel_order(session, account_id=account_id, order_id=order_id,
                                now=clock.now())
     await session.commit()
     after_cancel = await count_rows(session, "events")
     with pytest.raises(Conflict):  # cancelling twice is not a move
-        await service.cancel_order(session, account_id=account_id, order_id=order_id,
+        await moves.cancel_order(session, account_id=account_id, order_id=order_id,
                                    now=clock.now())
     await session.rollback()
     assert await count_rows(session, "events") == after_cancel == before + 2
@@ -118,7 +118,7 @@ async def test_the_database_refuses_a_second_open_holder(
         await session.flush()
     await session.rollback()
     # Once the first order is deleted, the number is free.
-    await service.delete_order(session, account_id=account_id, order_id=first_id,
+    await moves.delete_order(session, account_id=account_id, order_id=first_id,
                                now=clock.now())
     await session.commit()
     third = await _create(session, account_id, settings, clock, NY)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from porthook.clock import ShiftableClock
 from porthook.config import Settings
 from porthook.db import Database
-from porthook.porting import desk, service
+from porthook.porting import creation, desk
 from porthook.porting.models import PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, StatusChange
 from porthook.ui import queries
@@ -30,7 +30,7 @@ async def _orders(session: AsyncSession, account_id: uuid.UUID, settings: Settin
     made = []
     for index in range(count):
         body = PortingOrderCreate.model_validate(order_body(f"+1212555{first + index:04d}"))
-        made.append(await service.create_order(session, account_id=account_id, body=body,
+        made.append(await creation.create_order(session, account_id=account_id, body=body,
                                                settings=settings, now=clock.now()))
         clock.advance(timedelta(minutes=1))
     return made
