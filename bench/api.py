@@ -502,6 +502,7 @@ class WriteSpec:
     flat_comments: int
     profile: Path | None = None
     worker_processes: int | None = None  # None: porthook worker's default (the cores)
+    worker_notify_gap_s: float | None = None  # None: porthook's default
 
 
 @dataclass
@@ -691,8 +692,15 @@ async def write_servers(spec: WriteSpec, env: dict[str, str],
                                profile=spec.profile and spec.profile / "api.txt")
                 as (url, api_pid),
                 background_process(Path(f"{log}-worker.log"), sys.executable, "-m",
-                                   "porthook", "worker", *_processes(spec), env=env) as worker_pid):
+                                   "porthook", "worker", *_processes(spec),
+                                   env=_worker_env(spec, env)) as worker_pid):
         yield url, {"api": api_pid, "worker": worker_pid}
+
+
+def _worker_env(spec: WriteSpec, env: dict[str, str]) -> dict[str, str]:
+    if spec.worker_notify_gap_s is None:
+        return env
+    return {**env, "PORTHOOK_WORKER_NOTIFY_GAP_S": str(spec.worker_notify_gap_s)}
 
 
 def _processes(spec: WriteSpec) -> list[str]:
@@ -813,6 +821,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker-processes", type=int,
                         help="writes on PostgreSQL: porthook worker --processes N "
                         "(default: its own, the machine's cores)")
+    parser.add_argument("--worker-notify-gap", type=float,
+                        help="writes on PostgreSQL: the worker's worker_notify_gap_s, seconds "
+                        "(default: porthook's)")
     parser.add_argument("--profile", type=Path, help="run the API (writes on SQLite: serve) "
                         "under py-spy record, raw stacks into this folder (CPU figures then "
                         "include py-spy's)")
@@ -838,7 +849,7 @@ def write_specs(args: argparse.Namespace) -> list[WriteSpec]:
         (args.profile / backend).mkdir(parents=True, exist_ok=True)
     return [WriteSpec(b, args.rate, args.move_rate, args.duration, args.comment_orders,
                       args.flat_comments, args.profile and args.profile / b,
-                      args.worker_processes) for b in backends]
+                      args.worker_processes, args.worker_notify_gap) for b in backends]
 
 
 async def main_writes(args: argparse.Namespace) -> dict[str, Any]:
