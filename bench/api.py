@@ -694,7 +694,28 @@ async def write_servers(spec: WriteSpec, env: dict[str, str],
                 background_process(Path(f"{log}-worker.log"), sys.executable, "-m",
                                    "porthook", "worker", *_processes(spec),
                                    env=_worker_env(spec, env)) as worker_pid):
+        await until_listening(env["PORTHOOK_DATABASE_URL"],
+                              spec.worker_processes or os.cpu_count() or 1)
         yield url, {"api": api_pid, "worker": worker_pid}
+
+
+WORKER_START_LIMIT_S = 120.0
+
+
+async def until_listening(database_url: str, processes: int) -> None:
+    """Until each worker process holds its LISTEN connection: on a loaded
+    machine a spawned child spends ten seconds and more (about 1.8 s of CPU)
+    importing, and that start-up, counted in the measured window, inflated
+    the worker's CPU per write with two processes."""
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        async with asyncio.timeout(WORKER_START_LIMIT_S):
+            while await connection.fetchval(  # noqa: ASYNC110  (polling the server, bounded)
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND query LIKE 'LISTEN%'") < processes:
+                await asyncio.sleep(0.1)
+    finally:
+        await connection.close()
 
 
 def _worker_env(spec: WriteSpec, env: dict[str, str]) -> dict[str, str]:
