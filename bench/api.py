@@ -463,6 +463,28 @@ DRAIN_TIMEOUT_S = 300.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def _pid_cpu_s(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+async def pg_backends_cpu_s(database_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the database
+    (the API's and the worker's connections, its autovacuum), by pid: the
+    server shares the cores with the API, so its work per write counts too."""
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        pids = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    finally:
+        await connection.close()
+    return {row["pid"]: cpu for row in pids if (cpu := _pid_cpu_s(row["pid"])) is not None}
+
+
 def group_cpu_s(pgid: int) -> float:
     """User + system CPU seconds of every live process of a process group
     (the server and its children), from /proc."""
@@ -757,14 +779,21 @@ async def run_writes(spec: WriteSpec, workdir: Path) -> dict[str, Any]:
                                     comment_orders, moves)
                     delivered_before = await sink_count(sink_url)
                     cpu_before = {name: group_cpu_s(pid) for name, pid in pids.items()}
+                    pg_before = await pg_backends_cpu_s(url) if spec.backend != "sqlite" else {}
                     stats = await open_loop(loop_client, keys, spec, comment_orders, moves)
                     cpu_after = {name: group_cpu_s(pid) for name, pid in pids.items()}
+                    if pg_before:
+                        pg_after = await pg_backends_cpu_s(url)
+                        # Backends alive at the end, from their start in the window if new.
+                        cpu_after["postgresql"] = sum(pg_after.values())
+                        cpu_before["postgresql"] = sum(pg_before.get(pid, 0.0)
+                                                       for pid in pg_after)
                 ok = sum(len(v) for v in stats.latencies_s.values())
                 drain_s = await wait_drained(sink_url, delivered_before + ok)
                 flat = await flat_cost(client, keys, flat_order, spec.flat_comments)
             sizes = await comment_event_sizes(url, flat_order)
     return writes_figures(spec, stats, ok, drain_s, flat, sizes,
-                          {k: cpu_after[k] - cpu_before[k] for k in pids})
+                          {k: cpu_after[k] - cpu_before[k] for k in cpu_after})
 
 
 def writes_figures(spec: WriteSpec, stats: WriteStats, ok: int, drain_s: float,
