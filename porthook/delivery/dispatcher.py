@@ -72,8 +72,8 @@ PROBE_BACKOFF_MAX_S = 5.0  # longest pause between probes for other endpoints th
 # claimed for every API write and all but one found nothing, a statement each
 # for PostgreSQL too. The first wakes them here when it has more work than it
 # takes (rules.wake_siblings). With the notify gap, at 88 API writes/s and two
-# processes: worker CPU 1.5-1.6 -> 0.9-1.0 ms per write, PostgreSQL's 2.3-2.4
-# -> 0.7-0.9 ms (bench/api.py --mode writes).
+# processes: worker CPU 1.4-1.7 -> 0.9-1.0 ms per write, PostgreSQL's 0.9-1.7
+# ms less (bench/api.py --mode writes).
 SIBLINGS_CHANNEL = "porthook_deliveries_siblings"
 SIBLINGS_GAP_S = 0.1  # the first wakes its siblings at most this often
 # A claimed row waits in this worker (its lease renewed) at most this long
