@@ -463,6 +463,28 @@ DRAIN_TIMEOUT_S = 300.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def _pid_cpu_s(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+async def pg_backends_cpu_s(database_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the database
+    (the API's and the worker's connections, its autovacuum), by pid: the
+    server shares the cores with the API, so its work per write counts too."""
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        pids = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    finally:
+        await connection.close()
+    return {row["pid"]: cpu for row in pids if (cpu := _pid_cpu_s(row["pid"])) is not None}
+
+
 def group_cpu_s(pgid: int) -> float:
     """User + system CPU seconds of every live process of a process group
     (the server and its children), from /proc."""
@@ -502,6 +524,7 @@ class WriteSpec:
     flat_comments: int
     profile: Path | None = None
     worker_processes: int | None = None  # None: porthook worker's default (the cores)
+    worker_notify_gap_s: float | None = None  # None: porthook's default
 
 
 @dataclass
@@ -691,8 +714,36 @@ async def write_servers(spec: WriteSpec, env: dict[str, str],
                                profile=spec.profile and spec.profile / "api.txt")
                 as (url, api_pid),
                 background_process(Path(f"{log}-worker.log"), sys.executable, "-m",
-                                   "porthook", "worker", *_processes(spec), env=env) as worker_pid):
+                                   "porthook", "worker", *_processes(spec),
+                                   env=_worker_env(spec, env)) as worker_pid):
+        await until_listening(env["PORTHOOK_DATABASE_URL"],
+                              spec.worker_processes or os.cpu_count() or 1)
         yield url, {"api": api_pid, "worker": worker_pid}
+
+
+WORKER_START_LIMIT_S = 120.0
+
+
+async def until_listening(database_url: str, processes: int) -> None:
+    """Until each worker process holds its LISTEN connection: on a loaded
+    machine a spawned child spends ten seconds and more (about 1.8 s of CPU)
+    importing, and that start-up, counted in the measured window, inflated
+    the worker's CPU per write with two processes."""
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        async with asyncio.timeout(WORKER_START_LIMIT_S):
+            while await connection.fetchval(  # noqa: ASYNC110  (polling the server, bounded)
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND query LIKE 'LISTEN%'") < processes:
+                await asyncio.sleep(0.1)
+    finally:
+        await connection.close()
+
+
+def _worker_env(spec: WriteSpec, env: dict[str, str]) -> dict[str, str]:
+    if spec.worker_notify_gap_s is None:
+        return env
+    return {**env, "PORTHOOK_WORKER_NOTIFY_GAP_S": str(spec.worker_notify_gap_s)}
 
 
 def _processes(spec: WriteSpec) -> list[str]:
@@ -728,14 +779,21 @@ async def run_writes(spec: WriteSpec, workdir: Path) -> dict[str, Any]:
                                     comment_orders, moves)
                     delivered_before = await sink_count(sink_url)
                     cpu_before = {name: group_cpu_s(pid) for name, pid in pids.items()}
+                    pg_before = await pg_backends_cpu_s(url) if spec.backend != "sqlite" else {}
                     stats = await open_loop(loop_client, keys, spec, comment_orders, moves)
                     cpu_after = {name: group_cpu_s(pid) for name, pid in pids.items()}
+                    if pg_before:
+                        pg_after = await pg_backends_cpu_s(url)
+                        # Backends alive at the end, from their start in the window if new.
+                        cpu_after["postgresql"] = sum(pg_after.values())
+                        cpu_before["postgresql"] = sum(pg_before.get(pid, 0.0)
+                                                       for pid in pg_after)
                 ok = sum(len(v) for v in stats.latencies_s.values())
                 drain_s = await wait_drained(sink_url, delivered_before + ok)
                 flat = await flat_cost(client, keys, flat_order, spec.flat_comments)
             sizes = await comment_event_sizes(url, flat_order)
     return writes_figures(spec, stats, ok, drain_s, flat, sizes,
-                          {k: cpu_after[k] - cpu_before[k] for k in pids})
+                          {k: cpu_after[k] - cpu_before[k] for k in cpu_after})
 
 
 def writes_figures(spec: WriteSpec, stats: WriteStats, ok: int, drain_s: float,
@@ -813,6 +871,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker-processes", type=int,
                         help="writes on PostgreSQL: porthook worker --processes N "
                         "(default: its own, the machine's cores)")
+    parser.add_argument("--worker-notify-gap", type=float,
+                        help="writes on PostgreSQL: the worker's worker_notify_gap_s, seconds "
+                        "(default: porthook's)")
     parser.add_argument("--profile", type=Path, help="run the API (writes on SQLite: serve) "
                         "under py-spy record, raw stacks into this folder (CPU figures then "
                         "include py-spy's)")
@@ -838,7 +899,7 @@ def write_specs(args: argparse.Namespace) -> list[WriteSpec]:
         (args.profile / backend).mkdir(parents=True, exist_ok=True)
     return [WriteSpec(b, args.rate, args.move_rate, args.duration, args.comment_orders,
                       args.flat_comments, args.profile and args.profile / b,
-                      args.worker_processes) for b in backends]
+                      args.worker_processes, args.worker_notify_gap) for b in backends]
 
 
 async def main_writes(args: argparse.Namespace) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -25,6 +25,9 @@ from porthook.delivery import listen_cli
 from porthook.events import cli as events_cli
 from porthook.porting import cli as porting_cli
 from porthook.ui import cli as ui_cli
+
+if TYPE_CHECKING:  # the engine is imported by the worker commands only, when they run
+    from porthook.delivery.dispatcher import WakeRole
 
 # Defaults shown in every --help (typer shows them for options only when asked).
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -104,10 +107,14 @@ def worker_process(number: int, count: int) -> None:
 
     settings = support.settings(server=True)
     tag_logs(number, count)
-    _run_worker(settings, parent=os.getppid())
+    # One process hears every NOTIFY and wakes the others when it has more
+    # than it takes (dispatcher.WakeRole); the supervisor restarts it with its number.
+    _run_worker(settings, parent=os.getppid(), wake_role="first" if number == 1 else "sibling")
 
 
-def _run_worker(settings: Settings, *, parent: int | None = None) -> None:
+def _run_worker(
+    settings: Settings, *, parent: int | None = None, wake_role: WakeRole = "alone"
+) -> None:
     """Until SIGTERM or SIGINT; a child of ``--processes`` also stops
     (cleanly) when its ``parent`` is gone, killed with -9 say."""
     from porthook.worker import Worker, tune_collector
@@ -122,7 +129,7 @@ def _run_worker(settings: Settings, *, parent: int | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         watcher = asyncio.create_task(watch_parent(parent, stop)) if parent else None
         try:
-            await Worker(settings).run(stop)
+            await Worker(settings, wake_role=wake_role).run(stop)
         finally:
             if watcher is not None:
                 watcher.cancel()

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     # by another within about this long. A send may outlast it.
     worker_lease_s: float = 10.0
     worker_poll_interval_s: float = 1.0
+    # A claim woken by a NOTIFY waits until this long after the previous
+    # claim began (delivery.rules.claim_delay_s): API writes trickling in
+    # then share claims instead of paying one each. It adds at most this much
+    # to the commit -> delivery latency, and only while wake-ups come faster
+    # than one per gap. 0: claim at every NOTIFY.
+    worker_notify_gap_s: float = Field(default=0.02, ge=0)
     due_work_interval_s: float = 5.0
 
     # A `porthook listen` listener not seen for this long is deleted with its

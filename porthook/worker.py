@@ -16,7 +16,7 @@ from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import listeners
-from porthook.delivery.dispatcher import Dispatcher
+from porthook.delivery.dispatcher import Dispatcher, WakeRole
 from porthook.events import service as events
 from porthook.idempotency import service as idempotency
 from porthook.porting import defaults as porting_defaults
@@ -43,16 +43,19 @@ def tune_collector() -> None:
 
 class Worker:
     def __init__(
-        self, settings: Settings, *, database: Database | None = None, clock: Clock | None = None
+        self, settings: Settings, *, database: Database | None = None, clock: Clock | None = None,
+        wake_role: WakeRole = "alone",
     ) -> None:
         self.settings = settings
+        self.wake_role = wake_role
         self.database = database or Database(settings)
         self.clock = clock or SystemClock()
         self._owns_database = database is None
 
     async def run(self, stop: asyncio.Event) -> None:
         dispatcher = Dispatcher(self.settings, database=self.database, clock=self.clock,
-                                contact_fallback=porting_defaults.contact_email)
+                                contact_fallback=porting_defaults.contact_email,
+                                wake_role=self.wake_role)
         try:
             await asyncio.gather(dispatcher.run(stop), self._due_work_loop(stop))
         finally:

@@ -7,7 +7,9 @@ semaphore (``flow.FlowControl`` leaves it out of claims while its queue is
 full; rows held too long, or whose lease the renewals failed to keep, are
 released unsent), so the rest of the traffic keeps flowing. A change committed in
 this process (``porthook serve``) wakes the claim loop directly; PostgreSQL
-wakes it from other processes with LISTEN/NOTIFY; polling every
+wakes it from other processes with LISTEN/NOTIFY (a wake-up shortly after
+a claim waits ``worker_notify_gap_s`` for more commits; in a pool of worker
+processes only the first listens, see ``WakeRole``); polling every
 ``worker_poll_interval_s`` is the fallback (and, across processes, SQLite's
 only way). Claims and outcomes go through ``store`` (held connections on
 PostgreSQL, sessions on SQLite).
@@ -25,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import aiosmtplib
 import asyncpg  # type: ignore[import-untyped]  # no stubs: used for one LISTEN connection
@@ -65,6 +67,15 @@ FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease e
 LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
 DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
 PROBE_BACKOFF_MAX_S = 5.0  # longest pause between probes for other endpoints that find nothing
+# The processes of one `porthook worker --processes N` beyond the first listen
+# here instead of on fanout.NOTIFY_CHANNEL: woken by every NOTIFY, each one
+# claimed for every API write and all but one found nothing, a statement each
+# for PostgreSQL too. The first wakes them here when it has more work than it
+# takes (rules.wake_siblings). With the notify gap, at 88 API writes/s and two
+# processes: worker CPU 1.4-1.7 -> 0.9-1.0 ms per write, PostgreSQL's 0.9-1.7
+# ms less (bench/api.py --mode writes).
+SIBLINGS_CHANNEL = "porthook_deliveries_siblings"
+SIBLINGS_GAP_S = 0.1  # the first wakes its siblings at most this often
 # A claimed row waits in this worker (its lease renewed) at most this long
 # before it is sent; after that it is given back (see rules.may_send).
 HOLD_MAX_S = 60.0
@@ -88,6 +99,14 @@ class Target:
     headers: dict[str, str] | None = None  # the endpoint's custom headers
     rate_limit_per_s: float | None = None
 
+
+# Who hears NOTIFYs (PostgreSQL). ``alone``: a worker of its own (``porthook
+# worker``, ``serve``, ``--processes 1``) hears them all. Within ``--processes
+# N``, the ``first`` process hears them all and wakes the others, each a
+# ``sibling``, on SIBLINGS_CHANNEL when it has more than it takes. A sibling
+# killed changes nothing; the first killed, the siblings poll (every
+# worker_poll_interval_s) until the supervisor has restarted it.
+WakeRole = Literal["alone", "first", "sibling"]
 
 # A webhook call's body and headers, made at claim time (None: made at send time).
 _Prepared = tuple[bytes, dict[str, str]] | None
@@ -114,8 +133,10 @@ class Dispatcher:
         random_source: Callable[[], float] = random.random,
         mail: senders.MailSender | None = None,
         contact_fallback: notices.ContactLookup | None = None,
+        wake_role: WakeRole = "alone",
     ) -> None:
         self.settings = settings
+        self._wake_role = wake_role
         self.database = database
         self.clock = clock
         self._random = random_source
@@ -148,6 +169,11 @@ class Dispatcher:
         # next flush makes room, so it wakes the claim loop.
         self._starved = False
         self._notified = False  # a NOTIFY came since the last claim
+        # A wake-up other than a NOTIFY came since the last claim (room made,
+        # a lane drained, stop): the claim runs at once, not after the gap.
+        self._prompted = False
+        self._last_claim_at: float | None = None  # monotonic, when it began
+        self._siblings_woken_at: float | None = None
         # A lane ran dry since the last claim: its endpoint is no longer among
         # the wanted ones, and only a probe finds its next rows.
         self._emptied = False
@@ -185,12 +211,17 @@ class Dispatcher:
 
     async def _wake_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
+        self._wake_now()
+
+    def _wake_now(self) -> None:
+        self._prompted = True
         self._wake.set()
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()
+            self._prompted = False
             room = self._room()
             now = loop.time()
             full = self._flow.full_endpoints(now)
@@ -209,6 +240,7 @@ class Dispatcher:
                 # Kept until a claim runs: one cut short by the allowance
                 # would otherwise lose them, and nothing else wakes the loop.
                 self._notified = self._emptied = False
+                self._last_claim_at = loop.time()
                 try:
                     again, elsewhere = await self._claim_and_start(room, full, wanted, probe)
                 except Exception:  # the database may be briefly away: poll again
@@ -219,8 +251,36 @@ class Dispatcher:
                         self._probe.barren(loop.time())
                     elif full and probe:
                         self._probe.reset()
+            elif self._notified:
+                await self._maybe_wake_siblings(claimed=0, room=0)
             if not again:
                 await self._sleep()
+                await self._gather_notifies()
+
+    async def _gather_notifies(self) -> None:
+        """Woken by a NOTIFY only, shortly after the last claim: wait a few
+        milliseconds for the commits that follow (rules.claim_delay_s)."""
+        if self._prompted or not self._notified:
+            return
+        delay_s = rules.claim_delay_s(now=asyncio.get_running_loop().time(),
+                                      last_claim_at=self._last_claim_at,
+                                      gap_s=self.settings.worker_notify_gap_s)
+        if delay_s > 0:
+            # Not cut short by a prompt wake-up or a stop: a few milliseconds at most.
+            await asyncio.sleep(delay_s)
+
+    async def _maybe_wake_siblings(self, *, claimed: int, room: int) -> None:
+        if self._wake_role != "first":
+            return
+        now = asyncio.get_running_loop().time()
+        if not rules.wake_siblings(claimed=claimed, room=room, now=now,
+                                   last_woken_at=self._siblings_woken_at, gap_s=SIBLINGS_GAP_S):
+            return
+        self._siblings_woken_at = now
+        try:
+            await self._store.notify(SIBLINGS_CHANNEL)
+        except Exception:  # they poll meanwhile
+            log.exception("waking the other worker processes failed")
 
     def _open_lanes(self, full: set[uuid.UUID], now: float) -> list[tuple[uuid.UUID, int]]:
         """The endpoints held here that are not full, and the rows each may take."""
@@ -273,6 +333,8 @@ class Dispatcher:
         full_now = set(self._flow.full_endpoints(asyncio.get_running_loop().time()))
         self._watch = full_now | set(targets)
         elsewhere = sum(1 for item, _ in claimed if item.endpoint_id not in held)
+        # After the sends have started: they need not wait for this round trip.
+        await self._maybe_wake_siblings(claimed=len(claimed), room=room)
         return len(claimed) == room and bool(set(targets) - full_now), elsewhere
 
     def _target(self, row: Mapping[str, Any], now: datetime) -> Target:
@@ -379,7 +441,7 @@ class Dispatcher:
         if endpoint_id in self._watch and self._flow.drained(
                 endpoint_id, asyncio.get_running_loop().time()):
             self._watch.discard(endpoint_id)
-            self._wake.set()  # room again for an endpoint the last claim left out
+            self._wake_now()  # room again for an endpoint the last claim left out
 
     async def _attempt_safely(
         self, item: queue.Claimed, view: formats.EventView, target: Target, prepared: _Prepared
@@ -474,7 +536,7 @@ class Dispatcher:
                 # Room for a claim that was cut short; a finished row may
                 # also unblock the next of a strictly ordered subject.
                 if self._starved or any(o.claimed.ordered for o in batch):
-                    self._wake.set()
+                    self._wake_now()
             if self._closing and not self._outcomes:
                 return
 
@@ -533,8 +595,9 @@ class Dispatcher:
             lost = asyncio.Event()
             try:
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await connection.add_listener(fanout.NOTIFY_CHANNEL,
-                                              lambda *_args: self._on_notify())
+                channel = (SIBLINGS_CHANNEL if self._wake_role == "sibling"
+                           else fanout.NOTIFY_CHANNEL)
+                await connection.add_listener(channel, lambda *_args: self._on_notify())
                 waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(lost.wait())]
                 await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
                 for waiter in waiters:

@@ -179,6 +179,32 @@ def may_send(
             and (now - claimed_at).total_seconds() <= hold_max_s)
 
 
+def claim_delay_s(*, now: float, last_claim_at: float | None, gap_s: float) -> float:
+    """How long a claim woken by a NOTIFY waits first: until ``gap_s`` after
+    the previous claim began (monotonic seconds). Each claim statement costs
+    the worker and PostgreSQL about a millisecond whatever its size, and API
+    writes trickling in at 100/s would otherwise make a claim of one row each;
+    waiting lets one claim take the rows of several commits. A NOTIFY after a
+    quiet spell (the last claim longer than ``gap_s`` ago) claims at once, so
+    the wait only ever applies when wake-ups come faster than one per gap."""
+    if last_claim_at is None:
+        return 0.0
+    return max(0.0, min(gap_s, last_claim_at + gap_s - now))
+
+
+def wake_siblings(
+    *, claimed: int, room: int, now: float, last_woken_at: float | None, gap_s: float
+) -> bool:
+    """Whether the one process of a worker pool that hears every NOTIFY should
+    wake the others: its claim took all it had room for (more rows may be
+    due; ``room`` 0: it could take none), and it has not woken them within
+    ``gap_s`` (a woken sibling claims until its claims come back short, so one
+    wake-up per gap keeps it busy while the work lasts)."""
+    if claimed < room:
+        return False
+    return last_woken_at is None or now - last_woken_at >= gap_s
+
+
 def in_flight(*, lease_token_set: bool, lease_expires_at: datetime | None, now: datetime
               ) -> bool:
     """A worker holds the row: leased and the lease not yet run out. A retry

@@ -63,6 +63,10 @@ class Store(Protocol):
         """Extend to ``expires`` the leases of ``ids`` still under ``tokens``."""
         ...
 
+    async def notify(self, channel: str) -> None:
+        """Wake the processes listening on ``channel`` (PostgreSQL's NOTIFY)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -132,6 +136,9 @@ class SessionStore:
         async with self._database.sessions() as session:
             await queue.renew(session, ids=ids, tokens=tokens, expires=expires)
             await session.commit()
+
+    async def notify(self, channel: str) -> None:
+        return None  # SQLite has no NOTIFY: its workers poll
 
     async def close(self) -> None:
         return None
@@ -231,6 +238,10 @@ class PgStore:
             statement = _driver_statement("renew")
             await driver.execute(statement.sql, *statement.args({
                 "b_ids": list(ids), "b_tokens": list(tokens), "b_expires": expires}))
+
+    async def notify(self, channel: str) -> None:
+        async with self._claims.driver() as driver:
+            await driver.execute("SELECT pg_notify($1, '')", channel)
 
     async def close(self) -> None:
         await self._claims.close()

@@ -157,3 +157,40 @@ def test_may_send(left_s: float, held_s: float, expected: bool) -> None:
     assert rules.may_send(claimed_at=NOW - timedelta(seconds=held_s),
                           lease_expires_at=NOW + timedelta(seconds=left_s), now=NOW,
                           lease_s=10.0, hold_max_s=60.0) is expected
+
+
+@pytest.mark.parametrize(
+    ("now", "last_claim_at", "gap_s", "expected"),
+    [
+        (100.0, None, 0.02, 0.0),  # the first claim ever: at once
+        (100.0, 99.0, 0.02, 0.0),  # a NOTIFY after a quiet spell: at once
+        (100.0, 99.98, 0.02, 0.0),  # exactly one gap after the last claim: at once
+        (100.0, 99.99, 0.02, 0.01),  # half a gap after: wait the other half
+        (100.0, 100.0, 0.02, 0.02),  # woken during the claim that just began: a whole gap
+        (100.0, 100.5, 0.02, 0.02),  # a clock read out of order: never more than a gap
+        (100.0, 100.0, 0.0, 0.0),  # gap 0: every NOTIFY claims at once
+    ],
+)
+def test_claim_delay_s(now: float, last_claim_at: float | None, gap_s: float,
+                       expected: float) -> None:
+    assert rules.claim_delay_s(now=now, last_claim_at=last_claim_at,
+                               gap_s=gap_s) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("claimed", "room", "now", "last_woken_at", "expected"),
+    [
+        (1, 200, 10.0, None, False),  # a trickle: the first process takes it all
+        (199, 200, 10.0, None, False),  # short by one: nothing more was due
+        (200, 200, 10.0, None, True),  # a full batch: more may be due, wake the others
+        (50, 50, 10.0, None, True),  # full for the room it had (unrecorded rows)
+        (0, 0, 10.0, None, True),  # notified with no room at all: the others take it
+        (200, 200, 10.0, 9.95, False),  # woken them 50 ms ago: they are claiming still
+        (200, 200, 10.0, 9.85, True),  # more than a gap since the last wake-up: again
+        (10, 200, 10.0, 0.0, False),  # short, however long ago the last wake-up
+    ],
+)
+def test_wake_siblings(claimed: int, room: int, now: float, last_woken_at: float | None,
+                       expected: bool) -> None:
+    assert rules.wake_siblings(claimed=claimed, room=room, now=now, last_woken_at=last_woken_at,
+                               gap_s=0.1) is expected
