@@ -56,6 +56,9 @@ async def _until_listening(settings: Settings, count: int) -> None:
             while await session.scalar(sa.text(  # noqa: ASYNC110  (polling the server, bounded)
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND query LIKE 'LISTEN%'")) < count:
+                # pg_stat_activity is read once per transaction: a new one
+                # for each look, or a LISTEN issued after the first is missed.
+                await session.rollback()
                 await asyncio.sleep(0.05)
     finally:
         await admin.dispose()
