@@ -38,8 +38,8 @@ bench-delivery: install
 # Regenerate a migration from the models: make migration MESSAGE="add x"
 migration: install
 	rm -f /tmp/porthook-migration.db
-	PORTHOOK_DATABASE_URL=sqlite+aiosqlite:////tmp/porthook-migration.db $(BIN)/porthook db upgrade
-	$(BIN)/python -c 'from porthook import migrate; migrate.revision("sqlite+aiosqlite:////tmp/porthook-migration.db", "$(MESSAGE)")'
+	PORTHOOK_DATABASE_URL=sqlite:////tmp/porthook-migration.db $(BIN)/porthook db upgrade
+	$(BIN)/python -c 'from porthook import migrate; migrate.revision("sqlite:////tmp/porthook-migration.db", "$(MESSAGE)")'
 
 clean:
 	rm -rf $(VENV) porthook.db porthook.db-* mail

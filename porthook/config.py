@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTHOOK_", extra="ignore",
                                       hide_input_in_errors=True)
 
-    database_url: str = "sqlite+aiosqlite:///porthook.db"
+    database_url: str = "sqlite:///porthook.db"  # any SQLite URL runs on sqlite_driver
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
