@@ -31,6 +31,7 @@ import math
 import os
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -716,8 +717,7 @@ async def write_servers(spec: WriteSpec, env: dict[str, str],
                 background_process(Path(f"{log}-worker.log"), sys.executable, "-m",
                                    "porthook", "worker", *_processes(spec),
                                    env=_worker_env(spec, env)) as worker_pid):
-        await until_listening(env["PORTHOOK_DATABASE_URL"],
-                              spec.worker_processes or os.cpu_count() or 1)
+        await until_listening(env["PORTHOOK_DATABASE_URL"], _expected_workers(spec))
         yield url, {"api": api_pid, "worker": worker_pid}
 
 
@@ -744,6 +744,17 @@ def _worker_env(spec: WriteSpec, env: dict[str, str]) -> dict[str, str]:
     if spec.worker_notify_gap_s is None:
         return env
     return {**env, "PORTHOOK_WORKER_NOTIFY_GAP_S": str(spec.worker_notify_gap_s)}
+
+
+def _expected_workers(spec: WriteSpec) -> int:
+    """Worker processes ``porthook worker`` starts. A porthook older than
+    ``--processes`` (issue 17's baseline, run with this script for a side by
+    side) runs one whatever the machine's cores."""
+    if spec.worker_processes is not None:
+        return spec.worker_processes
+    usage = subprocess.run([sys.executable, "-m", "porthook", "worker", "--help"],
+                           capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=True)
+    return (os.cpu_count() or 1) if "--processes" in usage.stdout else 1
 
 
 def _processes(spec: WriteSpec) -> list[str]:
