@@ -22,6 +22,8 @@ from tests.functional.delivery_support import running_dispatcher, seed_due_deliv
 from tests.functional.sinks import Sink
 
 WAIT_S = 20.0  # every wait is bounded
+# SQLite has no NOTIFY (its workers poll): these run on PostgreSQL alone.
+POSTGRESQL_ONLY = pytest.mark.parametrize("backend", ["postgresql"])
 QUIET_S = 0.5  # a wake-up that is not to come is given this long to show it did
 
 
@@ -53,7 +55,7 @@ async def _until_listening(settings: Settings, count: int) -> None:
     admin = Database(settings)
     try:
         async with asyncio.timeout(WAIT_S), admin.sessions() as session:
-            while await session.scalar(sa.text(  # noqa: ASYNC110  (polling the server, bounded)
+            while await session.scalar(sa.text(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND query LIKE 'LISTEN%'")) < count:
                 # pg_stat_activity is read once per transaction: a new one
@@ -71,11 +73,10 @@ async def _notify(database: Database, channel: str) -> None:
         await session.commit()
 
 
+@POSTGRESQL_ONLY
 async def test_the_leading_process_wakes_a_sibling_when_it_has_more_than_it_takes(
     backend: str, database: Database, idle: Settings, sink: Sink
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite has no NOTIFY: its workers poll")
     sink.hold("/pool")
     try:
         async with workers(idle, "first", "sibling"):
@@ -90,11 +91,10 @@ async def test_the_leading_process_wakes_a_sibling_when_it_has_more_than_it_take
             sink.release("/pool")
 
 
+@POSTGRESQL_ONLY
 async def test_a_sibling_hears_the_first_process_not_the_api(
     backend: str, database: Database, idle: Settings, sink: Sink
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite has no NOTIFY: its workers poll")
     async with workers(idle, "sibling"):
         await seed_due_deliveries(database, sink.url("/pool"), 3, account="Pool")
         await _notify(database, fanout.NOTIFY_CHANNEL)
