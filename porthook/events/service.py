@@ -113,8 +113,7 @@ async def record_many(session: AsyncSession, new: Sequence[NewEvent]) -> list[Ev
     await session.flush()
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
-        events = ([await _insert_one_numbered(connection, new[0])] if len(new) == 1
-                  else await _insert_many_numbered(connection, new))
+        events = await _insert_many_numbered(connection, new)
     else:
         events = await _insert_numbered(connection, new)
     await fanout.enqueue_many(session, events)
@@ -139,43 +138,14 @@ async def _insert_numbered(connection: AsyncConnection, new: Sequence[NewEvent])
     return events
 
 
-async def _insert_one_numbered(connection: AsyncConnection, new: NewEvent) -> Event:
-    """One event and its number in ONE statement (PostgreSQL): the upsert of
-    the subject's sequence in a WITH, the event inserted from what it
-    returned. Most changes record a single event (a comment, a record, an
-    endpoint's health); this saves them a round trip."""
-    event = Event(id=uuid.uuid4(), account_id=new.account_id, type=new.type,
-                  subject_type=new.subject_type, subject_id=str(new.subject_id),
-                  occurred_at=new.occurred_at, data=new.data)
-    params = {column: getattr(event, column) for column in _EVENT_COLUMNS if column != "sequence"}
-    row = (await connection.execute(_insert_one_statement(), params)).one()
-    event.position, event.sequence = row[0], row[1]
-    return event
-
-
-@functools.cache
-def _insert_one_statement() -> sa.Insert:
-    def param(name: str) -> sa.BindParameter[Any]:
-        return sa.bindparam(name, type_=_EVENTS.c[name].type)
-
-    sequence = _upsert_sequences("postgresql").values(
-        subject_type=param("subject_type"), subject_id=param("subject_id"), last_sequence=1,
-    ).cte("sequence")
-    values = [sequence.c.last_sequence if column == "sequence" else param(column)
-              for column in _EVENT_COLUMNS]
-    return (sa.insert(_EVENTS)
-            .from_select(list(_EVENT_COLUMNS), sa.select(*values).select_from(sequence))
-            .returning(_EVENTS.c.position, _EVENTS.c.sequence))
-
-
 async def _insert_many_numbered(connection: AsyncConnection, new: Sequence[NewEvent]
                                 ) -> list[Event]:
     """The events of one change and their numbers in ONE statement
-    (PostgreSQL): ``_insert_numbered``'s two round trips in one, as
-    ``_insert_one_numbered`` does for a single event. An order's creation and
-    every move record several events (the order's, its lnp records'). The
-    rows go as one array per column (one statement shape whatever their
-    number, so it is compiled once)."""
+    (PostgreSQL): ``_insert_numbered``'s two round trips in one, whether the
+    change records one event (a comment, a record) or several (an order's
+    creation and every move: the order's and its lnp records'). The rows go
+    as one array per column (one statement shape whatever their number, so
+    it is compiled once)."""
     events = [Event(id=uuid.uuid4(), account_id=n.account_id, type=n.type,
                     subject_type=n.subject_type, subject_id=str(n.subject_id),
                     occurred_at=n.occurred_at, data=n.data) for n in new]
