@@ -327,11 +327,12 @@ class Dispatcher:
         self._leases.hold([item for item, _, _ in kept])
         for item, view, target in kept:
             self._start(item, view, target, self._prepare(item, view, target, now))
-        # Whoever is full now, or got rows, wakes the loop once drained to half:
-        # an endpoint claimed for up to its room only may no longer be full by
-        # the time the claim returns, and would otherwise run dry unnoticed.
+        # Whoever this claim left out as full, is full now, or got rows wakes
+        # the loop once drained to half: an endpoint claimed for up to its
+        # room only, or left out, may no longer be full by the time the claim
+        # returns, and would otherwise run dry unnoticed with its backlog due.
         full_now = set(self._flow.full_endpoints(asyncio.get_running_loop().time()))
-        self._watch = full_now | set(targets)
+        self._watch = set(full) | full_now | set(targets)
         elsewhere = sum(1 for item, _ in claimed if item.endpoint_id not in held)
         # After the sends have started: they need not wait for this round trip.
         await self._maybe_wake_siblings(claimed=len(claimed), room=room)

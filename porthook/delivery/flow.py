@@ -73,9 +73,12 @@ class FlowControl:
             rows = min(rows, max(1, round(rate * QUEUE_HORIZON_S)))
         return min(rows, self._batch_size)
 
+    def waiting(self, endpoint_id: uuid.UUID) -> int:
+        return self._waiting.get(endpoint_id, 0)
+
     def room(self, endpoint_id: uuid.UUID, now: float) -> int:
         """Rows the endpoint may still take before it is full."""
-        return max(0, self.allowance(endpoint_id, now) - self._waiting.get(endpoint_id, 0))
+        return max(0, self.allowance(endpoint_id, now) - self.waiting(endpoint_id))
 
     def full_endpoints(self, now: float) -> list[uuid.UUID]:
         return [endpoint_id for endpoint_id, count in self._waiting.items()
@@ -83,7 +86,7 @@ class FlowControl:
 
     def drained(self, endpoint_id: uuid.UUID, now: float) -> bool:
         """Down to half its allowance: worth a claim again (a full batch, not a trickle)."""
-        return self._waiting.get(endpoint_id, 0) * 2 <= self.allowance(endpoint_id, now)
+        return self.waiting(endpoint_id) * 2 <= self.allowance(endpoint_id, now)
 
     def queue_full(self) -> bool:
         return sum(self._waiting.values()) >= QUEUE_LIMIT_BATCHES * self._batch_size

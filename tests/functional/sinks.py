@@ -35,13 +35,34 @@ class Reply:
     hang: bool = False  # never answer (a dead receiver)
 
 
+class _Gate:
+    """Held calls to one path: all let go at once, or a counted few."""
+
+    def __init__(self) -> None:
+        self.open = False
+        self.passes = 0
+        self.changed = asyncio.Condition()
+
+    async def wait(self) -> None:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.open or self.passes > 0)
+            if not self.open:
+                self.passes -= 1
+
+    async def let(self, *, passes: int = 0, open: bool = False) -> None:
+        async with self.changed:
+            self.passes += passes
+            self.open = self.open or open
+            self.changed.notify_all()
+
+
 class Sink:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self._scripts: dict[str, list[Reply]] = {}
         self._default: dict[str, Reply] = {}
         self._arrived = asyncio.Condition()
-        self._gates: dict[str, asyncio.Event] = {}
+        self._gates: dict[str, _Gate] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -55,10 +76,16 @@ class Sink:
 
     def hold(self, path: str) -> None:
         """Calls to ``path`` wait unanswered until ``release(path)``."""
-        self._gates[path] = asyncio.Event()
+        self._gates[path] = _Gate()
 
     def release(self, path: str) -> None:
-        self._gates.pop(path).set()
+        gate = self._gates.pop(path)
+        asyncio.get_running_loop().create_task(gate.let(open=True))
+
+    async def let_through(self, path: str, count: int) -> None:
+        """Answer ``count`` more of the held calls to ``path`` (those waiting
+        first, then the next to come); the others stay held."""
+        await self._gates[path].let(passes=count)
 
     def at(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path == path]

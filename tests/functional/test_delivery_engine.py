@@ -153,6 +153,61 @@ async def test_a_lane_that_runs_dry_before_the_claim_loop_comes_round_is_refille
     assert {c.headers["webhook-id"] for c in healthy} == {str(e) for e in events}
 
 
+async def test_an_endpoint_that_stops_being_full_while_a_claim_runs_is_still_watched(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A claim leaves the full stuck endpoint out and finds nothing else; while
+    # it runs, the endpoint answers a few calls and is no longer full, though
+    # not yet drained to half. Its draining later must still wake the loop, or
+    # its backlog waits the whole poll interval (seen in CI, about one run in
+    # ten of test_an_endpoint_that_does_not_answer_holds_up_no_other).
+    claim_and_start = dispatcher_module.Dispatcher._claim_and_start
+    armed = asyncio.Event()
+
+    async def answering_meanwhile(self: dispatcher_module.Dispatcher, room: int,
+                                  full: list[uuid.UUID], *args: Any) -> tuple[bool, int]:
+        if full and armed.is_set():
+            armed.clear()
+            [stuck_id] = full
+            flow, now = self._flow, asyncio.get_running_loop().time()
+            answered = flow.waiting(stuck_id) - flow.allowance(stuck_id, now) + 1
+            # Each answered call lets the next waiting row go out and arrive.
+            arrived = len(sink.at("/stuck")) + answered
+            await sink.let_through("/stuck", answered)
+            await sink.wait_for(arrived, "/stuck")
+            assert not flow.full_endpoints(now) and not flow.drained(stuck_id, now)
+        return await claim_and_start(self, room, full, *args)
+
+    monkeypatch.setattr(dispatcher_module.Dispatcher, "_claim_and_start", answering_meanwhile)
+    account_id, headers = await make_account()
+    # Ten slots (as many as a batch): the stuck endpoint's allowance stays ten
+    # rows however slow it is, so "no longer full" and "drained to half" differ.
+    await create_endpoint(client, headers, url=sink.url("/stuck"), max_concurrency=10)
+    await create_endpoint(client, headers, url=sink.url("/healthy"))
+    sink.hold("/stuck")
+    quick = settings.model_copy(update={"worker_batch_size": 10, "request_timeout_s": 60.0,
+                                      "worker_lease_s": 120.0, "worker_poll_interval_s": 60.0})
+    events = [await record_event(database, clock, account_id=account_id) for _ in range(60)]
+    async with running_dispatcher(quick, database, clock) as dispatcher:
+        await sink.wait_for(60, "/healthy")
+
+        async def stuck_is_full() -> bool:
+            return bool(dispatcher._flow.full_endpoints(asyncio.get_running_loop().time()))
+
+        await eventually(stuck_is_full)
+        armed.set()
+        dispatcher._wake_now()  # as a flush making room would: a claim, the stuck one full
+
+        async def claimed_meanwhile() -> bool:
+            return not armed.is_set()
+
+        await eventually(claimed_meanwhile)
+        sink.release("/stuck")
+        stuck = await sink.wait_for(60, "/stuck")
+    assert {c.headers["webhook-id"] for c in stuck} == {str(e) for e in events}
+
+
 async def test_outcomes_are_written_before_the_unrecorded_allowance_runs_out(
     client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
     database: Database, clock: ShiftableClock, monkeypatch: pytest.MonkeyPatch,
