@@ -7,9 +7,10 @@ one of its due rows it *parks* it (``PARKED_AT``, see ``dispatcher``), and the
 listener's stream route claims its own rows, due or parked, under a lease,
 renders and signs each exactly as a webhook call, and sends it down the stream.
 The CLI forwards it and reports the local answer back (``record_result``),
-which goes through ``queue.record_outcomes`` like any attempt: same retry
-schedule, same attempt log. Whatever process holds the stream, the queue is
-the only shared state, so this works with ``serve`` and with api + workers.
+which goes through ``recording.record_outcomes`` like any attempt: same
+retry schedule, same attempt log. Whatever process holds the stream, the
+queue is the only shared state, so this works with ``serve`` and with api +
+workers.
 
 A listener is named per API key and name; its ``whsec_`` secret is derived
 from the key's stored hash and the name, so it is the same across restarts
@@ -34,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.accounts.models import ApiKey
 from porthook.config import Settings
-from porthook.delivery import formats, models, queue, rules, senders, signing
+from porthook.delivery import formats, models, queue, recording, rules, senders, signing
 from porthook.delivery.models import Delivery, Endpoint
 from porthook.events.models import Event
 from porthook.problems import Conflict, NotFound
@@ -167,8 +168,8 @@ async def take(
                                  event_type=view.type)
                    for c, view in claimed if not formats.supports(endpoint.format, view.type)]
     if unsupported:
-        await queue.record_outcomes(session, unsupported, now=now, settings=settings,
-                                    random=random.random)
+        await recording.record_outcomes(session, unsupported, now=now, settings=settings,
+                                        random=random.random)
     return [message(c, view, endpoint, telnyx_key=telnyx_key, now=now)
             for c, view in claimed if formats.supports(endpoint.format, view.type)]
 
@@ -222,7 +223,7 @@ async def record_result(
     session: AsyncSession, *, endpoint: Endpoint, delivery_id: uuid.UUID, answer: LocalAnswer,
     now: datetime, settings: Settings,
 ) -> str:
-    """Record the forwarded call as the delivery's attempt (``queue.record_outcomes``:
+    """Record the forwarded call as the delivery's attempt (``recording.record_outcomes``:
     the dispatcher's outcome and retry rules); the delivery's status after it."""
     # Read afresh: the claim that leased it was a Core UPDATE the session never saw.
     row = await session.scalar(sa.select(Delivery).where(
@@ -245,8 +246,8 @@ async def record_result(
         event_type=event_type or "")
     if answer.retry_schedule:
         settings = settings.model_copy(update={"retry_schedule": answer.retry_schedule})
-    await queue.record_outcomes(session, [outcome], now=now, settings=settings,
-                                random=random.random)
+    await recording.record_outcomes(session, [outcome], now=now, settings=settings,
+                                    random=random.random)
     await session.refresh(row)
     return row.status
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import AwareDatetime
 
-from porthook.delivery import actions, probe, queue, search, service, signing, stats
+from porthook.delivery import actions, probe, search, service, signing, stats
 from porthook.delivery.models import DeliveryAttempt
 from porthook.delivery.schemas import (
     REQUEUED_IDS_SHOWN,
@@ -211,8 +211,8 @@ async def read_delivery(
 ) -> DeliveryDetail:
     """Read one delivery with every attempt: when, to where, the status code and an excerpt
     of the answer."""
-    delivery, attempts = await queue.get_delivery(session, account_id=account_id,
-                                                  delivery_id=delivery_id)
+    delivery, attempts = await search.get_delivery(session, account_id=account_id,
+                                                   delivery_id=delivery_id)
     return DeliveryDetail(**_delivery(delivery).model_dump(),
                           attempt_log=[_attempt(a) for a in attempts])
 
@@ -227,7 +227,7 @@ async def read_event_deliveries(
     event_id: uuid.UUID, session: SessionDep, account_id: AccountIdDep, page: PageDep
 ) -> Page[DeliveryPublic]:
     """List the deliveries of one event, one per endpoint that receives it."""
-    rows, next_cursor = await queue.list_event_deliveries(
+    rows, next_cursor = await search.list_event_deliveries(
         session, account_id=account_id, event_id=event_id, cursor=page.cursor, limit=page.limit)
     return Page(data=[_delivery(d) for d in rows], next_cursor=next_cursor)
 

@@ -1,13 +1,16 @@
-"""Finding deliveries: ``GET /v1/deliveries`` and the CLI's ``deliveries list``.
+"""Reading deliveries: finding them (``GET /v1/deliveries`` and the CLI's
+``deliveries list``), one with its attempts (``get_delivery``) and an event's
+(``list_event_deliveries``).
 
-Newest first, cursor-paginated on ``(created_at, id)``. Each filter is a
-clause on the deliveries row itself, whose last attempt's facts the outcome
-write keeps (``last_*``), so a page reads no attempts. The event's type is
-copied onto the row at fan-out (``event_type``); its subject is looked up
-through the events of that subject. Indexes: ``ix_deliveries_account_created``,
-``ix_deliveries_endpoint_created``, ``ix_deliveries_account_type`` and, for the
-rows not delivered among millions that were, the partial
-``ix_deliveries_account_open`` (timed by ``bench/ops.py``).
+A search is newest first, cursor-paginated on ``(created_at, id)``. Each
+filter is a clause on the deliveries row itself, whose last attempt's facts
+the outcome write keeps (``last_*``), so a page reads no attempts. The
+event's type is copied onto the row at fan-out (``event_type``); its subject
+is looked up through the events of that subject. Indexes:
+``ix_deliveries_account_created``, ``ix_deliveries_endpoint_created``,
+``ix_deliveries_account_type`` and, for the rows not delivered among
+millions that were, the partial ``ix_deliveries_account_open`` (timed by
+``bench/ops.py``).
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from sqlalchemy.orm import aliased
 
 from porthook.accounts.models import Account
 from porthook.delivery import filters, models, rules
-from porthook.delivery.models import Delivery
+from porthook.delivery.models import Delivery, DeliveryAttempt
 from porthook.delivery.schemas import DeliveryPublic
 from porthook.events import service as events
 from porthook.events.models import Event
-from porthook.pagination import MOMENT_AND_ID, decode_cursor, encode_cursor
+from porthook.pagination import MOMENT_AND_ID, UUID_KEY, decode_cursor, encode_cursor
+from porthook.problems import NotFound
 from porthook.sqlite_driver import OFF_LOOP
 
 
@@ -86,6 +90,40 @@ def _every_account(where: DeliveryFilter, after: tuple[datetime, uuid.UUID] | No
     rows = aliased(Delivery, newest)
     return (sa.select(rows).select_from(Account).join(newest, sa.true())
             .order_by(rows.created_at.desc(), rows.id.desc()).limit(limit + 1))
+
+
+async def get_delivery(
+    session: AsyncSession, *, account_id: uuid.UUID | None, delivery_id: uuid.UUID
+) -> tuple[Delivery, list[DeliveryAttempt]]:
+    """The delivery and its attempts, oldest first; ``account_id`` None: any
+    account's (the desk's)."""
+    query = sa.select(Delivery).where(Delivery.id == delivery_id)
+    if account_id is not None:
+        query = query.where(Delivery.account_id == account_id)
+    delivery = await session.scalar(query)
+    if delivery is None:
+        raise NotFound(f"delivery {delivery_id} does not exist")
+    attempts = (await session.scalars(
+        sa.select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery.id)
+        .order_by(DeliveryAttempt.id))).all()
+    return delivery, list(attempts)
+
+
+async def list_event_deliveries(
+    session: AsyncSession, *, account_id: uuid.UUID, event_id: uuid.UUID, cursor: str | None,
+    limit: int,
+) -> tuple[list[Delivery], str | None]:
+    await events.get(session, account_id=account_id, event_id=event_id)
+    query = (sa.select(Delivery).where(Delivery.event_id == event_id,
+                                       Delivery.account_id == account_id)
+             .order_by(Delivery.id).limit(limit + 1))
+    after = decode_cursor(cursor, UUID_KEY)
+    if after is not None:
+        query = query.where(Delivery.id > after)
+    rows = list((await session.scalars(query)).all())
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], encode_cursor(str(rows[limit - 1].id))
 
 
 def to_public(delivery: Delivery) -> DeliveryPublic:

@@ -1,16 +1,17 @@
 """How the dispatcher claims and records its batches: through sessions, or
 on PostgreSQL through held connections.
 
-``SessionStore`` runs ``queue``'s functions in one short session per batch:
-SQLite's way (its one writer serialises claims whatever the client does).
+``SessionStore`` runs the functions of ``queue`` (claims) and ``recording``
+(outcomes) in one short session per batch: SQLite's way (its one writer
+serialises claims whatever the client does).
 
 ``PgStore`` is PostgreSQL's hot path. A worker drains thousands of rows a
 second, and through a session each batch paid for a pool checkout with its
 ping (three round trips), BEGIN and COMMIT, and SQLAlchemy's per-row result
 processing: more CPU than the HTTP calls themselves. Here each loop of the
-dispatcher (claims, outcomes) holds one connection and runs ``queue``'s own
-statements, compiled once for asyncpg, on the driver connection with
-autocommit. Each statement is atomic on its own: the claim's
+dispatcher (claims, outcomes) holds one connection and runs the statements
+``queue`` and ``recording`` build, compiled once for asyncpg, on the driver
+connection with autocommit. Each statement is atomic on its own: the claim's
 ``UPDATE ... RETURNING`` joins the events its rows carry, and a batch of
 outcomes and their attempts is one statement. Batches with skipped rows or
 an endpoint whose health may change go through a session, so that the
@@ -35,7 +36,7 @@ from sqlalchemy.sql.expression import ClauseElement
 from porthook.accounts.models import Account
 from porthook.config import Settings
 from porthook.db import Database, DriverStatement
-from porthook.delivery import formats, queue
+from porthook.delivery import formats, queue, recording
 from porthook.delivery.models import Endpoint
 from porthook.events.models import Event
 
@@ -126,8 +127,8 @@ class SessionStore:
     async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,
                      settings: Settings, random: Callable[[], float]) -> list[Endpoint]:
         async with self._database.sessions() as session:
-            disabled = await queue.record_outcomes(session, outcomes, now=now,
-                                                   settings=settings, random=random)
+            disabled = await recording.record_outcomes(session, outcomes, now=now,
+                                                       settings=settings, random=random)
             await session.commit()
         return disabled
 
@@ -182,7 +183,7 @@ def _driver_statement(name: str) -> DriverStatement:
         "claim_one": lambda: queue.claim_with_events_statement(one_endpoint=True),
         "endpoints_due": lambda: queue.endpoints_due_statement(arrays=True),
         "endpoints": lambda: _endpoints_statement(arrays=True),
-        "outcomes": lambda: queue.OUTCOMES_PG,
+        "outcomes": lambda: recording.OUTCOMES_PG,
         "renew": lambda: queue.renew_statement(arrays=True),
     }
     return DriverStatement.compile(statements[name]())
@@ -223,10 +224,10 @@ class PgStore:
 
     async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,
                      settings: Settings, random: Callable[[], float]) -> list[Endpoint]:
-        if queue.needs_session(outcomes):
+        if recording.needs_session(outcomes):
             return await self._sessions.record(outcomes, now=now, settings=settings,
                                                random=random)
-        columns = queue.outcome_columns(outcomes, now=now, settings=settings, random=random)
+        columns = recording.outcome_columns(outcomes, now=now, settings=settings, random=random)
         async with self._outcomes.driver() as driver:
             statement = _driver_statement("outcomes")
             await driver.execute(statement.sql, *statement.args(columns))

@@ -1,6 +1,6 @@
 """The delivery log: the portal's (one account's) with its filters, a
 delivery with every attempt and "Retry now", and the desk's view of any
-account's delivery. On delivery's own search, queue and actions: the same
+account's delivery. On delivery's own search and actions: the same
 filters, scoping and retry rules as ``GET /v1/deliveries``."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from porthook.delivery import actions, queue, rules, search
+from porthook.delivery import actions, rules, search
 from porthook.delivery import service as endpoints
 from porthook.deps import ClockDep, SessionDep
 from porthook.pagination import DEFAULT_LIMIT
@@ -90,8 +90,8 @@ async def read_deliveries(
 async def _delivery_page(request: Request, session: SessionDep, *,
                          account_id: uuid.UUID | None, delivery_id: uuid.UUID,
                          status_code: int = 200, **context: Any) -> Response:
-    delivery, attempts = await queue.get_delivery(session, account_id=account_id,
-                                                  delivery_id=delivery_id)
+    delivery, attempts = await search.get_delivery(session, account_id=account_id,
+                                                   delivery_id=delivery_id)
     row = (await queries.delivery_rows(session, [delivery]))[0]
     return render(request, "delivery.html", status_code=status_code,
                   title=f"Delivery {delivery.id}", row=row, attempts=attempts,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.clock import ShiftableClock
 from porthook.config import Settings
-from porthook.delivery import actions, models, queue, service
+from porthook.delivery import actions, models, queue, recording, service
 from porthook.delivery.models import Delivery, Endpoint
 from porthook.delivery.schemas import EndpointCreate, EndpointUpdate
 from porthook.events import service as events
@@ -120,8 +120,8 @@ async def test_retry_leaves_a_row_under_lease_to_its_worker(
     assert again.requeued == [] and again.in_flight == [claimed.id]
     # The worker's outcome still lands: its lease was not touched.
     outcome = queue.Outcome(claimed=claimed, attempted_at=now, status_code=500)
-    await queue.record_outcomes(session, [outcome], now=now, settings=settings,
-                                random=lambda: 0.5)
+    await recording.record_outcomes(session, [outcome], now=now, settings=settings,
+                                    random=lambda: 0.5)
     await session.commit()
     row = await _row(session, claimed.id)
     assert row.status == models.PENDING and row.attempts == 1 and row.lease_token is None

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.clock import ShiftableClock
 from porthook.config import Settings
-from porthook.delivery import queue, service
+from porthook.delivery import queue, recording, service
 from porthook.delivery.models import Endpoint
 from porthook.delivery.schemas import EndpointCreate
 from porthook.events import service as events
@@ -55,7 +55,7 @@ async def test_a_failed_attempt_and_a_dead_delivery_each_leave_one_line(
     now = clock.now()
     ok, flaky, gone = [await _endpoint(session, settings, account_id, now) for _ in range(3)]
     claimed = {c.endpoint_id: c for c in await _claimed(session, account_id, now)}
-    await queue.record_outcomes(session, [
+    await recording.record_outcomes(session, [
         queue.Outcome(claimed=claimed[ok.id], attempted_at=now, status_code=204,
                       event_type=TYPE),
         queue.Outcome(claimed=claimed[flaky.id], attempted_at=now, status_code=500,
@@ -90,7 +90,7 @@ async def test_a_row_of_a_disabled_endpoint_is_held_with_a_line(
     now = clock.now()
     endpoint = await _endpoint(session, settings, account_id, now)
     [claimed] = await _claimed(session, account_id, now)
-    await queue.record_outcomes(session, [
+    await recording.record_outcomes(session, [
         queue.Outcome(claimed=claimed, attempted_at=now, skipped="held", event_type=TYPE),
         ], now=now, settings=settings, random=lambda: 0.5)
     await session.commit()

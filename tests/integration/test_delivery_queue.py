@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.clock import ShiftableClock
 from porthook.config import Settings
-from porthook.delivery import models, queue, service
+from porthook.delivery import models, queue, recording, service
 from porthook.delivery.models import Delivery, Endpoint
 from porthook.delivery.schemas import EndpointCreate
 from porthook.events import service as events
@@ -100,7 +100,8 @@ async def test_claim_leases_and_an_expired_lease_is_taken_over(
     assert {c.attempt for c in taken} == {2}  # ...counting the lost attempt
     # The first worker wakes up late: its lease is gone, so it records nothing.
     stale = [queue.Outcome(claimed=c, attempted_at=now, status_code=200) for c in first]
-    await queue.record_outcomes(session, stale, now=later, settings=settings, random=lambda: 0.5)
+    await recording.record_outcomes(session, stale, now=later, settings=settings,
+                                    random=lambda: 0.5)
     await session.commit()
     statuses = (await session.scalars(sa.select(Delivery.status))).all()
     assert set(statuses) == {models.PENDING}
@@ -127,8 +128,8 @@ async def test_batch_outcomes_set_status_retry_time_and_health(
                       response_excerpt="x" * 5000),
         queue.Outcome(claimed=claimed[gone.id], attempted_at=now, status_code=410),
     ]
-    disabled = await queue.record_outcomes(session, outcomes, now=now, settings=settings,
-                                           random=lambda: 0.5)
+    disabled = await recording.record_outcomes(session, outcomes, now=now, settings=settings,
+                                               random=lambda: 0.5)
     await session.commit()
     assert [e.id for e in disabled] == [gone.id]
     # (the endpoint.* events this batch records fan out too: look at the first event only)
@@ -167,7 +168,7 @@ async def test_strict_ordering_holds_the_next_event_of_a_subject(
     await session.commit()
     assert {c.event_id for c in claimed} == {first.id, other.id}  # n+1 waits for n
     done = [queue.Outcome(claimed=c, attempted_at=now, status_code=200) for c in claimed]
-    await queue.record_outcomes(session, done, now=now, settings=settings, random=lambda: 0.5)
+    await recording.record_outcomes(session, done, now=now, settings=settings, random=lambda: 0.5)
     await session.commit()
     [next_one] = await queue.claim(session, now=now, limit=10, lease_s=LEASE_S)
     assert next_one.event_id == second.id

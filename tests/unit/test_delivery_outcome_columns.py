@@ -1,5 +1,5 @@
-"""The worker's one-pass outcome parameters (``queue.outcome_columns``) are
-the values the row-by-row builders give (``_sent_row``, ``_attempt_row``),
+"""The worker's one-pass outcome parameters (``recording.outcome_columns``)
+are the values the row-by-row builders give (``_sent_row``, ``_attempt_row``),
 whatever the outcome; ``needs_session`` picks out the batches that need
 the session path (a row not sent, or a health verdict)."""
 
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from porthook.config import Settings
-from porthook.delivery import queue
+from porthook.delivery import queue, recording
 
 NOW = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
 
@@ -39,11 +39,11 @@ OUTCOMES = [
 
 def test_outcome_columns_are_the_row_builders_values() -> None:
     settings = Settings(retry_schedule=(0.0, 1.0, 5.0, 30.0), retry_jitter=0.2)
-    rows = [queue._sent_row(o, now=NOW, settings=settings, random=lambda: 0.25)
+    rows = [recording._sent_row(o, now=NOW, settings=settings, random=lambda: 0.25)
             for o in OUTCOMES]
-    expected = queue._pg_params(OUTCOMES, rows, now=NOW)
-    assert queue.outcome_columns(OUTCOMES, now=NOW, settings=settings,
-                                 random=lambda: 0.25) == expected
+    expected = recording._pg_params(OUTCOMES, rows, now=NOW)
+    assert recording.outcome_columns(OUTCOMES, now=NOW, settings=settings,
+                                     random=lambda: 0.25) == expected
 
 
 @pytest.mark.parametrize(("outcome", "expected"), [
@@ -54,6 +54,6 @@ def test_outcome_columns_are_the_row_builders_values() -> None:
     (_outcome(1, skipped="released"), True),
 ])
 def test_needs_session(outcome: queue.Outcome, expected: bool) -> None:
-    assert queue.needs_session([_outcome(1, status_code=201), outcome]) is expected
-    assert queue.needs_session([outcome]) == bool(
-        outcome.skipped is not None or queue.health_concerns([outcome]))
+    assert recording.needs_session([_outcome(1, status_code=201), outcome]) is expected
+    assert recording.needs_session([outcome]) == bool(
+        outcome.skipped is not None or recording.health_concerns([outcome]))
