@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.delivery import failure_log, models, rules
+from porthook.delivery import failure_log, health, models, rules
 from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
 from porthook.delivery.queue import ERROR_CHARS, EXCERPT_CHARS, PARKED_AT, Outcome
 
@@ -299,8 +299,6 @@ def health_concerns(sent: Sequence[Outcome]) -> dict[uuid.UUID, list[Outcome]]:
 async def _apply_health(
     session: AsyncSession, sent: Sequence[Outcome], *, now: datetime, settings: Settings
 ) -> list[Endpoint]:
-    from porthook.delivery import health
-
     concerned = health_concerns(sent)
     if not concerned:
         return []
