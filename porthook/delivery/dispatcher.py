@@ -1,8 +1,9 @@
 """The delivery engine: claim due deliveries, send them, record what happened.
 
 One loop claims batches (``queue.claim``, one short statement), one task per
-delivery sends it outside any transaction under a per-endpoint semaphore, and
-one flusher writes the outcomes in batches. A slow endpoint only fills its own
+delivery sends it outside any transaction under a per-endpoint semaphore (the
+webhook call or e-mail made by ``calls``), and one flusher writes the outcomes
+in batches. A slow endpoint only fills its own
 semaphore (``flow.FlowControl`` leaves it out of claims while its queue is
 full; rows held too long, or whose lease the renewals failed to keep, are
 released unsent), so the rest of the traffic keeps flowing. A change committed in
@@ -24,17 +25,14 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
-
-import aiosmtplib
 
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import (
+    calls,
     flow,
     formats,
     leases,
@@ -48,7 +46,7 @@ from porthook.delivery import (
     store,
     wakeups,
 )
-from porthook.delivery.formats import email as email_format
+from porthook.delivery.calls import Target
 from porthook.delivery.models import Endpoint
 
 log = logging.getLogger(__name__)
@@ -69,27 +67,8 @@ PROBE_BACKOFF_MAX_S = 5.0  # longest pause between probes for other endpoints th
 HOLD_MAX_S = 60.0
 
 
-@dataclass(frozen=True)
-class Target:
-    """An endpoint as read in the claim's transaction."""
-
-    id: uuid.UUID
-    account_id: uuid.UUID
-    account_name: str
-    channel: str
-    address: str  # URL or e-mail address
-    format: str
-    credentials: dict[str, Any] | None
-    secrets: list[str]
-    enabled: bool
-    cap: int
-    failing: bool
-    headers: dict[str, str] | None = None  # the endpoint's custom headers
-    rate_limit_per_s: float | None = None
-
-
 # A webhook call's body and headers, made at claim time (None: made at send time).
-_Prepared = tuple[bytes, dict[str, str]] | None
+_Prepared = calls.WebhookCall | None
 
 
 class _Lane:
@@ -259,7 +238,9 @@ class Dispatcher:
         claimed, rows = await self._store.claim(
             now=now, limit=room, lease_s=self.settings.worker_lease_s, full=full,
             wanted=wanted, probe=probe)
-        targets = {row["id"]: self._target(row, now) for row in rows}
+        targets = {row["id"]: calls.target_of(row, now=now,
+                                              default_cap=self.settings.endpoint_concurrency)
+                   for row in rows}
         metrics.CLAIM_BATCH_SIZE.observe(len(claimed))
         kept = [(item, view, target) for item, view in claimed
                 if (target := targets.get(item.endpoint_id)) is not None]
@@ -277,21 +258,6 @@ class Dispatcher:
         await self._wakeups.maybe_wake_siblings(claimed=len(claimed), room=room)
         return len(claimed) == room and bool(set(targets) - full_now), elsewhere
 
-    def _target(self, row: Mapping[str, Any], now: datetime) -> Target:
-        webhook = row["channel"] == "webhook"
-        return Target(
-            id=row["id"], account_id=row["account_id"], account_name=row["account_name"],
-            channel=row["channel"],
-            address=(row["url"] if webhook else row["email_address"]) or "",
-            format=row["format"], credentials=row["credentials"],
-            secrets=rules.signing_secrets(row["secret"], row["previous_secret"],
-                                          row["previous_secret_expires_at"], now),
-            enabled=row["enabled"],
-            cap=row["max_concurrency"] or self.settings.endpoint_concurrency,
-            failing=row["failing_since"] is not None,
-            headers=row["headers"] or None, rate_limit_per_s=row["rate_limit_per_s"],
-        )
-
     def _prepare(
         self, item: queue.Claimed, view: formats.EventView, target: Target, now: datetime
     ) -> _Prepared:
@@ -304,21 +270,9 @@ class Dispatcher:
                 or not formats.supports(target.format, view.type)):
             return None
         try:
-            return self._webhook_call(item, view, target, now)
+            return calls.webhook_call(item, view, target, now=now, telnyx_key=self._telnyx_key)
         except Exception:  # made again at send time, where a failure is recorded
             return None
-
-    def _webhook_call(
-        self, item: queue.Claimed, view: formats.EventView, target: Target, now: datetime
-    ) -> tuple[bytes, dict[str, str]]:
-        body = formats.render(target.format, view, formats.Attempt(item.attempt, target.address))
-        headers = senders.webhook_headers(
-            event_id=view.id, body=body, timestamp=now, secrets=target.secrets,
-            credentials=target.credentials,
-            telnyx_key=self._telnyx_key if target.format == "telnyx" else None,
-            custom=target.headers,
-        )
-        return body, headers
 
     def _start(self, item: queue.Claimed, view: formats.EventView, target: Target,
                prepared: _Prepared) -> None:
@@ -415,9 +369,11 @@ class Dispatcher:
         self._flow.started(target.id, item.id, clock())
         try:
             if target.channel == "email":
-                result = await self._send_mail(item, view, target)
+                result = await calls.send_mail(item, view, target, mail=self._mail,
+                                               sender=self.settings.mail_from, clock=self.clock)
             else:
-                body, headers = prepared or self._webhook_call(item, view, target, now)
+                body, headers = prepared or calls.webhook_call(
+                    item, view, target, now=now, telnyx_key=self._telnyx_key)
                 result = await self._http.post(target.address, body, headers)
         finally:
             self._flow.finished(target.id, item.id, clock())
@@ -434,28 +390,6 @@ class Dispatcher:
         metrics.ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
         ok = rules.succeeded(result.status_code, result.error)
         metrics.attempts_counter(ok=ok, channel=target.channel).inc()
-
-    async def _send_mail(
-        self, item: queue.Claimed, view: formats.EventView, target: Target
-    ) -> senders.SendResult:
-        content = email_format.render_email(view, account_name=target.account_name)
-        message = senders.build_message(
-            sender=self.settings.mail_from, to=target.address, subject=content.subject,
-            text=content.text, html=content.html, sent_at=self.clock.now(),
-            # One notification, one Message-ID: every retry of this delivery keeps it.
-            message_key=f"{view.id}.{target.id}",
-            headers={"X-Porthook-Event-Id": str(view.id), "X-Porthook-Attempt": str(item.attempt)},
-        )
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        try:
-            await self._mail.send(message)
-        except (aiosmtplib.SMTPException, OSError) as error:
-            return senders.SendResult(duration_ms=int((loop.time() - started) * 1000),
-                                      error=f"{type(error).__name__}: {error}")
-        # No status code: an e-mail attempt succeeds when the server (or the
-        # mail folder) accepted the message without error.
-        return senders.SendResult(duration_ms=int((loop.time() - started) * 1000))
 
     async def _flush_loop(self) -> None:
         while True:
