@@ -25,7 +25,7 @@ BENCH = ("raw_rate", "sender_rate", "seed", "make_endpoints", "fresh_database",
 # (part, frame-name prefixes): a sample belongs to the first part matched.
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("format + sign at claim time", ("Dispatcher._prepare",)),
-    ("claim statement, Python side", ("PgStore.claim", "Dispatcher._target")),
+    ("claim statement, Python side", ("PgStore.claim", "target_of")),
     ("outcome statement, Python side", ("PgStore.record", "Dispatcher._flush_loop")),
     ("HTTP call (HttpSender.post)", ("HttpSender.post",)),
     ("bookkeeping: attempt, lanes, flow, metrics, leases",

@@ -27,7 +27,7 @@ from porthook.porting import cli as porting_cli
 from porthook.ui import cli as ui_cli
 
 if TYPE_CHECKING:  # the engine is imported by the worker commands only, when they run
-    from porthook.delivery.dispatcher import WakeRole
+    from porthook.delivery.wakeups import WakeRole
 
 # Defaults shown in every --help (typer shows them for options only when asked).
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -108,7 +108,7 @@ def worker_process(number: int, count: int) -> None:
     settings = support.settings(server=True)
     tag_logs(number, count)
     # One process hears every NOTIFY and wakes the others when it has more
-    # than it takes (dispatcher.WakeRole); the supervisor restarts it with its number.
+    # than it takes (wakeups.WakeRole); the supervisor restarts it with its number.
     _run_worker(settings, parent=os.getppid(), wake_role="first" if number == 1 else "sibling")
 
 

@@ -16,7 +16,8 @@ from porthook.clock import Clock, SystemClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import listeners
-from porthook.delivery.dispatcher import Dispatcher, WakeRole
+from porthook.delivery.dispatcher import Dispatcher
+from porthook.delivery.wakeups import WakeRole
 from porthook.events import service as events
 from porthook.idempotency import service as idempotency
 from porthook.porting import defaults as porting_defaults

@@ -1,18 +1,19 @@
 """The delivery engine: claim due deliveries, send them, record what happened.
 
 One loop claims batches (``queue.claim``, one short statement), one task per
-delivery sends it outside any transaction under a per-endpoint semaphore, and
-one flusher writes the outcomes in batches. A slow endpoint only fills its own
+delivery sends it outside any transaction under a per-endpoint semaphore (the
+webhook call or e-mail made by ``calls``), and one flusher writes the outcomes
+in batches. A slow endpoint only fills its own
 semaphore (``flow.FlowControl`` leaves it out of claims while its queue is
 full; rows held too long, or whose lease the renewals failed to keep, are
 released unsent), so the rest of the traffic keeps flowing. A change committed in
 this process (``porthook serve``) wakes the claim loop directly; PostgreSQL
 wakes it from other processes with LISTEN/NOTIFY (a wake-up shortly after
 a claim waits ``worker_notify_gap_s`` for more commits; in a pool of worker
-processes only the first listens, see ``WakeRole``); polling every
-``worker_poll_interval_s`` is the fallback (and, across processes, SQLite's
-only way). Claims and outcomes go through ``store`` (held connections on
-PostgreSQL, sessions on SQLite).
+processes only the first listens); polling every ``worker_poll_interval_s``
+is the fallback (and, across processes, SQLite's only way): see ``wakeups``.
+Claims and outcomes go through ``store`` (held connections on PostgreSQL,
+sessions on SQLite).
 """
 
 from __future__ import annotations
@@ -24,20 +25,14 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
-
-import aiosmtplib
-import asyncpg  # type: ignore[import-untyped]  # no stubs: used for one LISTEN connection
-from sqlalchemy.engine import make_url
 
 from porthook.clock import Clock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import (
-    fanout,
+    calls,
     flow,
     formats,
     leases,
@@ -49,8 +44,9 @@ from porthook.delivery import (
     senders,
     service,
     store,
+    wakeups,
 )
-from porthook.delivery.formats import email as email_format
+from porthook.delivery.calls import Target
 from porthook.delivery.models import Endpoint
 
 log = logging.getLogger(__name__)
@@ -64,52 +60,15 @@ FLUSH_DELAY_S = 0.05  # outcomes wait up to this long to share a transaction wit
 # batches of 200), and the other half still leaves sends room meanwhile.
 FLUSH_SHARE = 2
 FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease expiry
-LISTEN_RETRY_S = 5.0  # seconds between LISTEN reconnections (polling covers the gap)
 DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
 PROBE_BACKOFF_MAX_S = 5.0  # longest pause between probes for other endpoints that find nothing
-# The processes of one `porthook worker --processes N` beyond the first listen
-# here instead of on fanout.NOTIFY_CHANNEL: woken by every NOTIFY, each one
-# claimed for every API write and all but one found nothing, a statement each
-# for PostgreSQL too. The first wakes them here when it has more work than it
-# takes (rules.wake_siblings). With the notify gap, at 88 API writes/s and two
-# processes: worker CPU 1.4-1.7 -> 0.9-1.0 ms per write, PostgreSQL's 0.9-1.7
-# ms less (bench/api.py --mode writes).
-SIBLINGS_CHANNEL = "porthook_deliveries_siblings"
-SIBLINGS_GAP_S = 0.1  # the first wakes its siblings at most this often
 # A claimed row waits in this worker (its lease renewed) at most this long
 # before it is sent; after that it is given back (see rules.may_send).
 HOLD_MAX_S = 60.0
 
 
-@dataclass(frozen=True)
-class Target:
-    """An endpoint as read in the claim's transaction."""
-
-    id: uuid.UUID
-    account_id: uuid.UUID
-    account_name: str
-    channel: str
-    address: str  # URL or e-mail address
-    format: str
-    credentials: dict[str, Any] | None
-    secrets: list[str]
-    enabled: bool
-    cap: int
-    failing: bool
-    headers: dict[str, str] | None = None  # the endpoint's custom headers
-    rate_limit_per_s: float | None = None
-
-
-# Who hears NOTIFYs (PostgreSQL). ``alone``: a worker of its own (``porthook
-# worker``, ``serve``, ``--processes 1``) hears them all. Within ``--processes
-# N``, the ``first`` process hears them all and wakes the others, each a
-# ``sibling``, on SIBLINGS_CHANNEL when it has more than it takes. A sibling
-# killed changes nothing; the first killed, the siblings poll (every
-# worker_poll_interval_s) until the supervisor has restarted it.
-WakeRole = Literal["alone", "first", "sibling"]
-
 # A webhook call's body and headers, made at claim time (None: made at send time).
-_Prepared = tuple[bytes, dict[str, str]] | None
+_Prepared = calls.WebhookCall | None
 
 
 class _Lane:
@@ -133,10 +92,9 @@ class Dispatcher:
         random_source: Callable[[], float] = random.random,
         mail: senders.MailSender | None = None,
         contact_fallback: notices.ContactLookup | None = None,
-        wake_role: WakeRole = "alone",
+        wake_role: wakeups.WakeRole = "alone",
     ) -> None:
         self.settings = settings
-        self._wake_role = wake_role
         self.database = database
         self.clock = clock
         self._random = random_source
@@ -146,7 +104,10 @@ class Dispatcher:
                                      lease_s=settings.worker_lease_s)
         self._mail = mail or senders.mail_sender(settings)
         self._contact_fallback = contact_fallback
-        self._wake = asyncio.Event()
+        self._wakeups = wakeups.Wakeups(
+            database_url=database.url, notify=self._store.notify, role=wake_role,
+            notify_gap_s=settings.worker_notify_gap_s,
+            poll_interval_s=settings.worker_poll_interval_s)
         self._outcomes: list[queue.Outcome] = []
         self._outcomes_ready = asyncio.Event()
         self._outcomes_plenty = asyncio.Event()
@@ -168,12 +129,6 @@ class Dispatcher:
         # The last claim was cut short by unrecorded rows or a full queue: the
         # next flush makes room, so it wakes the claim loop.
         self._starved = False
-        self._notified = False  # a NOTIFY came since the last claim
-        # A wake-up other than a NOTIFY came since the last claim (room made,
-        # a lane drained, stop): the claim runs at once, not after the gap.
-        self._prompted = False
-        self._last_claim_at: float | None = None  # monotonic, when it began
-        self._siblings_woken_at: float | None = None
         # A lane ran dry since the last claim: its endpoint is no longer among
         # the wanted ones, and only a probe finds its next rows.
         self._emptied = False
@@ -187,12 +142,12 @@ class Dispatcher:
         self._monotonic = asyncio.get_running_loop().time
         await self._http.start()
         # Changes committed in this process (porthook serve) wake it at once.
-        unlisten = self.database.on_wake(self._on_notify)
+        unlisten = self.database.on_wake(self._wakeups.on_notify)
         # Until the last outcome is written (cancelled with the other helpers).
-        helpers = [asyncio.create_task(self._wake_on(stop)),
+        helpers = [asyncio.create_task(self._wakeups.wake_on(stop)),
                    asyncio.create_task(self._leases.keep())]
         if self.database.is_postgres:
-            helpers.append(asyncio.create_task(self._listen(stop)))
+            helpers.append(asyncio.create_task(self._wakeups.listen(stop)))
         flusher = asyncio.create_task(self._flush_loop())
         try:
             await self._claim_loop(stop)
@@ -209,19 +164,10 @@ class Dispatcher:
             await self._http.close()
             await self._store.close()
 
-    async def _wake_on(self, stop: asyncio.Event) -> None:
-        await stop.wait()
-        self._wake_now()
-
-    def _wake_now(self) -> None:
-        self._prompted = True
-        self._wake.set()
-
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
-            self._wake.clear()
-            self._prompted = False
+            self._wakeups.rearm()
             room = self._room()
             now = loop.time()
             full = self._flow.full_endpoints(now)
@@ -231,16 +177,17 @@ class Dispatcher:
             # are spaced out while they come back empty; a NOTIFY (new rows
             # somewhere) always probes.
             wanted = self._open_lanes(set(full), now) if full else []
-            probe = (not full or self._notified or self._emptied
+            probe = (not full or self._wakeups.notified or self._emptied
                      or self._probe.allows(now))
             if full and not wanted and not probe:
                 room = 0
             again = False
             if room > 0:
-                # Kept until a claim runs: one cut short by the allowance
-                # would otherwise lose them, and nothing else wakes the loop.
-                self._notified = self._emptied = False
-                self._last_claim_at = loop.time()
+                # A NOTIFY and a lane run dry are kept until a claim runs: one
+                # cut short by the allowance would otherwise lose them, and
+                # nothing else wakes the loop.
+                self._emptied = False
+                self._wakeups.claiming(loop.time())
                 try:
                     again, elsewhere = await self._claim_and_start(room, full, wanted, probe)
                 except Exception:  # the database may be briefly away: poll again
@@ -251,36 +198,11 @@ class Dispatcher:
                         self._probe.barren(loop.time())
                     elif full and probe:
                         self._probe.reset()
-            elif self._notified:
-                await self._maybe_wake_siblings(claimed=0, room=0)
+            elif self._wakeups.notified:
+                await self._wakeups.maybe_wake_siblings(claimed=0, room=0)
             if not again:
-                await self._sleep()
-                await self._gather_notifies()
-
-    async def _gather_notifies(self) -> None:
-        """Woken by a NOTIFY only, shortly after the last claim: wait a few
-        milliseconds for the commits that follow (rules.claim_delay_s)."""
-        if self._prompted or not self._notified:
-            return
-        delay_s = rules.claim_delay_s(now=asyncio.get_running_loop().time(),
-                                      last_claim_at=self._last_claim_at,
-                                      gap_s=self.settings.worker_notify_gap_s)
-        if delay_s > 0:
-            # Not cut short by a prompt wake-up or a stop: a few milliseconds at most.
-            await asyncio.sleep(delay_s)
-
-    async def _maybe_wake_siblings(self, *, claimed: int, room: int) -> None:
-        if self._wake_role != "first":
-            return
-        now = asyncio.get_running_loop().time()
-        if not rules.wake_siblings(claimed=claimed, room=room, now=now,
-                                   last_woken_at=self._siblings_woken_at, gap_s=SIBLINGS_GAP_S):
-            return
-        self._siblings_woken_at = now
-        try:
-            await self._store.notify(SIBLINGS_CHANNEL)
-        except Exception:  # they poll meanwhile
-            log.exception("waking the other worker processes failed")
+                await self._wakeups.sleep()
+                await self._wakeups.gather_notifies()
 
     def _open_lanes(self, full: set[uuid.UUID], now: float) -> list[tuple[uuid.UUID, int]]:
         """The endpoints held here that are not full, and the rows each may take."""
@@ -294,10 +216,6 @@ class Dispatcher:
             room = 0
         self._starved = room < batch
         return room
-
-    async def _sleep(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=self.settings.worker_poll_interval_s)
 
     async def _claim_and_start(
         self, room: int, full: list[uuid.UUID], wanted: list[tuple[uuid.UUID, int]],
@@ -320,7 +238,9 @@ class Dispatcher:
         claimed, rows = await self._store.claim(
             now=now, limit=room, lease_s=self.settings.worker_lease_s, full=full,
             wanted=wanted, probe=probe)
-        targets = {row["id"]: self._target(row, now) for row in rows}
+        targets = {row["id"]: calls.target_of(row, now=now,
+                                              default_cap=self.settings.endpoint_concurrency)
+                   for row in rows}
         metrics.CLAIM_BATCH_SIZE.observe(len(claimed))
         kept = [(item, view, target) for item, view in claimed
                 if (target := targets.get(item.endpoint_id)) is not None]
@@ -335,23 +255,8 @@ class Dispatcher:
         self._watch = set(full) | full_now | set(targets)
         elsewhere = sum(1 for item, _ in claimed if item.endpoint_id not in held)
         # After the sends have started: they need not wait for this round trip.
-        await self._maybe_wake_siblings(claimed=len(claimed), room=room)
+        await self._wakeups.maybe_wake_siblings(claimed=len(claimed), room=room)
         return len(claimed) == room and bool(set(targets) - full_now), elsewhere
-
-    def _target(self, row: Mapping[str, Any], now: datetime) -> Target:
-        webhook = row["channel"] == "webhook"
-        return Target(
-            id=row["id"], account_id=row["account_id"], account_name=row["account_name"],
-            channel=row["channel"],
-            address=(row["url"] if webhook else row["email_address"]) or "",
-            format=row["format"], credentials=row["credentials"],
-            secrets=rules.signing_secrets(row["secret"], row["previous_secret"],
-                                          row["previous_secret_expires_at"], now),
-            enabled=row["enabled"],
-            cap=row["max_concurrency"] or self.settings.endpoint_concurrency,
-            failing=row["failing_since"] is not None,
-            headers=row["headers"] or None, rate_limit_per_s=row["rate_limit_per_s"],
-        )
 
     def _prepare(
         self, item: queue.Claimed, view: formats.EventView, target: Target, now: datetime
@@ -365,21 +270,9 @@ class Dispatcher:
                 or not formats.supports(target.format, view.type)):
             return None
         try:
-            return self._webhook_call(item, view, target, now)
+            return calls.webhook_call(item, view, target, now=now, telnyx_key=self._telnyx_key)
         except Exception:  # made again at send time, where a failure is recorded
             return None
-
-    def _webhook_call(
-        self, item: queue.Claimed, view: formats.EventView, target: Target, now: datetime
-    ) -> tuple[bytes, dict[str, str]]:
-        body = formats.render(target.format, view, formats.Attempt(item.attempt, target.address))
-        headers = senders.webhook_headers(
-            event_id=view.id, body=body, timestamp=now, secrets=target.secrets,
-            credentials=target.credentials,
-            telnyx_key=self._telnyx_key if target.format == "telnyx" else None,
-            custom=target.headers,
-        )
-        return body, headers
 
     def _start(self, item: queue.Claimed, view: formats.EventView, target: Target,
                prepared: _Prepared) -> None:
@@ -442,7 +335,7 @@ class Dispatcher:
         if endpoint_id in self._watch and self._flow.drained(
                 endpoint_id, asyncio.get_running_loop().time()):
             self._watch.discard(endpoint_id)
-            self._wake_now()  # room again for an endpoint the last claim left out
+            self._wakeups.wake_now()  # room again for an endpoint the last claim left out
 
     async def _attempt_safely(
         self, item: queue.Claimed, view: formats.EventView, target: Target, prepared: _Prepared
@@ -476,9 +369,11 @@ class Dispatcher:
         self._flow.started(target.id, item.id, clock())
         try:
             if target.channel == "email":
-                result = await self._send_mail(item, view, target)
+                result = await calls.send_mail(item, view, target, mail=self._mail,
+                                               sender=self.settings.mail_from, clock=self.clock)
             else:
-                body, headers = prepared or self._webhook_call(item, view, target, now)
+                body, headers = prepared or calls.webhook_call(
+                    item, view, target, now=now, telnyx_key=self._telnyx_key)
                 result = await self._http.post(target.address, body, headers)
         finally:
             self._flow.finished(target.id, item.id, clock())
@@ -495,28 +390,6 @@ class Dispatcher:
         metrics.ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
         ok = rules.succeeded(result.status_code, result.error)
         metrics.attempts_counter(ok=ok, channel=target.channel).inc()
-
-    async def _send_mail(
-        self, item: queue.Claimed, view: formats.EventView, target: Target
-    ) -> senders.SendResult:
-        content = email_format.render_email(view, account_name=target.account_name)
-        message = senders.build_message(
-            sender=self.settings.mail_from, to=target.address, subject=content.subject,
-            text=content.text, html=content.html, sent_at=self.clock.now(),
-            # One notification, one Message-ID: every retry of this delivery keeps it.
-            message_key=f"{view.id}.{target.id}",
-            headers={"X-Porthook-Event-Id": str(view.id), "X-Porthook-Attempt": str(item.attempt)},
-        )
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        try:
-            await self._mail.send(message)
-        except (aiosmtplib.SMTPException, OSError) as error:
-            return senders.SendResult(duration_ms=int((loop.time() - started) * 1000),
-                                      error=f"{type(error).__name__}: {error}")
-        # No status code: an e-mail attempt succeeds when the server (or the
-        # mail folder) accepted the message without error.
-        return senders.SendResult(duration_ms=int((loop.time() - started) * 1000))
 
     async def _flush_loop(self) -> None:
         while True:
@@ -537,7 +410,7 @@ class Dispatcher:
                 # Room for a claim that was cut short; a finished row may
                 # also unblock the next of a strictly ordered subject.
                 if self._starved or any(o.claimed.ordered for o in batch):
-                    self._wake_now()
+                    self._wakeups.wake_now()
             if self._closing and not self._outcomes:
                 return
 
@@ -579,30 +452,3 @@ class Dispatcher:
         for task in late:  # their leases expire and another worker sends them
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
-
-    def _on_notify(self) -> None:
-        self._notified = True
-        self._wake.set()
-
-    async def _listen(self, stop: asyncio.Event) -> None:
-        dsn = make_url(self.database.url).set(drivername="postgresql")
-        while not stop.is_set():
-            try:
-                connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-            except (OSError, asyncpg.PostgresError):
-                log.warning("LISTEN connection failed; polling until it is back")
-                await asyncio.sleep(LISTEN_RETRY_S)
-                continue
-            lost = asyncio.Event()
-            try:
-                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
-                channel = (SIBLINGS_CHANNEL if self._wake_role == "sibling"
-                           else fanout.NOTIFY_CHANNEL)
-                await connection.add_listener(channel, lambda *_args: self._on_notify())
-                waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(lost.wait())]
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in waiters:
-                    waiter.cancel()
-            finally:
-                with contextlib.suppress(Exception):
-                    await connection.close()

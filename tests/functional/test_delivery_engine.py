@@ -17,7 +17,7 @@ from porthook.clock import ShiftableClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import dispatcher as dispatcher_module
-from porthook.delivery import signing
+from porthook.delivery import signing, wakeups
 from tests.conftest import AccountFactory
 from tests.functional.delivery_support import (
     create_endpoint,
@@ -132,13 +132,13 @@ async def test_a_lane_that_runs_dry_before_the_claim_loop_comes_round_is_refille
     # whose draining woke it, has sent its last row and gone: the endpoint is
     # no longer held here, the stuck one is full and the probes backed off,
     # so that claim took nothing and the loop slept the whole poll interval.
-    awake = dispatcher_module.Dispatcher._sleep
+    awake = wakeups.Wakeups.sleep
 
-    async def late(self: dispatcher_module.Dispatcher) -> None:
+    async def late(self: wakeups.Wakeups) -> None:
         await awake(self)
         await asyncio.sleep(0.1)
 
-    monkeypatch.setattr(dispatcher_module.Dispatcher, "_sleep", late)
+    monkeypatch.setattr(wakeups.Wakeups, "sleep", late)
     account_id, headers = await make_account()
     await create_endpoint(client, headers, url=sink.url("/stuck"), max_concurrency=2)
     await create_endpoint(client, headers, url=sink.url("/healthy"))
@@ -197,7 +197,7 @@ async def test_an_endpoint_that_stops_being_full_while_a_claim_runs_is_still_wat
 
         await eventually(stuck_is_full)
         armed.set()
-        dispatcher._wake_now()  # as a flush making room would: a claim, the stuck one full
+        dispatcher._wakeups.wake_now()  # as a flush making room would: a claim, the stuck one full
 
         async def claimed_meanwhile() -> bool:
             return not armed.is_set()

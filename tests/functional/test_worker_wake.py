@@ -1,6 +1,6 @@
 """Who wakes on a NOTIFY in a pool of worker processes (PostgreSQL): only the
 first process hears the API's NOTIFYs; it wakes its siblings when it has more
-work than it takes (``dispatcher.WakeRole``). Dispatchers here run in this
+work than it takes (``wakeups.WakeRole``). Dispatchers here run in this
 process, each with a Database of its own as a separate process would have, and
 an idle poll of a minute, so that only a wake-up can make them claim."""
 
@@ -17,7 +17,7 @@ from porthook.clock import SystemClock
 from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import fanout
-from porthook.delivery.dispatcher import SIBLINGS_CHANNEL, WakeRole
+from porthook.delivery.wakeups import SIBLINGS_CHANNEL, WakeRole
 from tests.functional.delivery_support import running_dispatcher, seed_due_deliveries
 from tests.functional.sinks import Sink
 
