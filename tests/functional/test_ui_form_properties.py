@@ -63,7 +63,8 @@ DESK = (
     "/ui/desk/orders/{order}/comments",
 )
 _ACCOUNTS: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
-# Raise for a deeper local run: PORTHOOK_UI_FORM_EXAMPLES=1000 pytest tests/functional/test_ui_form_properties.py
+# Raise for a deeper local run:
+# PORTHOOK_UI_FORM_EXAMPLES=1000 pytest tests/functional/test_ui_form_properties.py
 EXAMPLES = int(os.environ.get("PORTHOOK_UI_FORM_EXAMPLES", "60"))
 # A path part: the real one, another account's or none's (a random id), or junk.
 PART = st.sampled_from(["real", "random", "junk"])
