@@ -63,6 +63,7 @@ class Sink:
         self._default: dict[str, Reply] = {}
         self._arrived = asyncio.Condition()
         self._gates: dict[str, _Gate] = {}
+        self._releases: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -80,7 +81,10 @@ class Sink:
 
     def release(self, path: str) -> None:
         gate = self._gates.pop(path)
-        asyncio.get_running_loop().create_task(gate.let(open=True))
+        # Held until done: the loop keeps only a weak reference to a task.
+        task = asyncio.get_running_loop().create_task(gate.let(open=True))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
 
     async def let_through(self, path: str, count: int) -> None:
         """Answer ``count`` more of the held calls to ``path`` (those waiting
