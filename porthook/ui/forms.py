@@ -3,8 +3,11 @@ validation applies unchanged), and back for re-display."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -19,7 +22,7 @@ Model = TypeVar("Model", bound=BaseModel)
 NUMBER_SEPARATORS = re.compile(r"[\s,;]+")
 
 
-def text(form: FormData, name: str) -> str | None:
+def text(form: Mapping[str, Any], name: str) -> str | None:
     """A trimmed text field; empty means absent."""
     value = form.get(name)
     if not isinstance(value, str):
@@ -41,7 +44,7 @@ def many(form: FormData, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str) and v]
 
 
-def checked(form: FormData, name: str) -> bool:
+def checked(form: Mapping[str, Any], name: str) -> bool:
     return form.get(name) in ("on", "true", "1")
 
 
@@ -151,7 +154,65 @@ PORT_OUT_FIELDS = ("losing_carrier", "account_number", "pin", "btn", "partial_po
 PORT_OUT_FLAGS = ("partial_port", "wireless_number")
 
 
-def order_fields(form: FormData) -> dict[str, Any]:
+# A CSV of numbers (UI.md: the references take one beside pasting, Sinch up
+# to 500): far more than 1,000 numbers' worth of text is not a number list.
+CSV_MAX_BYTES = 256 * 1024
+CSV_FIELD = "numbers_csv"
+_NUMBER_CELL = re.compile(r"\+?[\d\s().-]+")
+_NOT_DIGITS = re.compile(r"\D")
+_CELL_SEPARATORS = re.compile(r"[;\t]")
+
+
+def csv_numbers(content: bytes) -> list[str]:
+    """The phone numbers in an uploaded CSV file, in order, as E.164: every
+    cell that reads as one (with its +, or 10 digits, or 11 starting with 1,
+    in any punctuation), whatever its column; headers and other cells are
+    skipped. 422 naming the field when the file is not such a list."""
+    if len(content) > CSV_MAX_BYTES:
+        raise _csv_problem(f"the file is over {CSV_MAX_BYTES // 1024} kB; "
+                           "expected a list of at most 1,000 numbers")
+    try:
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    except (UnicodeDecodeError, csv.Error):
+        raise _csv_problem("expected a CSV text file (UTF-8), one number per row or cell"
+                           ) from None
+    # Exports in some locales separate columns with ; or tabs, not commas.
+    cells = (part for row in rows for cell in row for part in _CELL_SEPARATORS.split(cell))
+    found = [number for cell in cells if (number := _number_cell(cell.strip()))]
+    if not found:
+        raise _csv_problem("no phone numbers found in the file; expected numbers such as "
+                           "+13035550143 or 3035550143, one per row or cell")
+    return found
+
+
+def _number_cell(cell: str) -> str | None:
+    if not _NUMBER_CELL.fullmatch(cell):
+        return None
+    digits = _NOT_DIGITS.sub("", cell)
+    if cell.startswith("+"):
+        return f"+{digits}" if 8 <= len(digits) <= 15 else None
+    # Spreadsheets drop a leading +: a North American number (the only kind
+    # porthook ports) comes out as 10 digits, or 11 starting with its 1.
+    if len(digits) == 10:
+        return f"+1{digits}"
+    return f"+{digits}" if len(digits) == 11 and digits[0] == "1" else None
+
+
+def _csv_problem(message: str) -> Unprocessable:
+    return Unprocessable(f"{CSV_FIELD}: {message}",
+                         errors=[FieldError(field=CSV_FIELD, message=message)])
+
+
+def with_numbers(form: FormData, more: list[str]) -> dict[str, Any]:
+    """The form's fields, the numbers of a CSV added to the pasted ones (those
+    not pasted already): what the order form shows again after a problem,
+    so that the file need not be chosen again."""
+    pasted = number_list(text(form, "phone_numbers"))
+    merged = pasted + [n for n in dict.fromkeys(more) if n not in set(pasted)]
+    return {**dict(form), "phone_numbers": "\n".join(merged)}
+
+
+def order_fields(form: Mapping[str, Any]) -> dict[str, Any]:
     """The create/update order form as the API's JSON body (fields left blank
     are not sent: on an update they stay as they are)."""
     data: dict[str, Any] = {

@@ -118,6 +118,16 @@ async def _upload(form: FormData, name: str, settings: Settings) -> bytes | None
     return await upload.read(settings.document_max_bytes + 1)
 
 
+async def _with_csv(form: FormData) -> dict[str, Any]:
+    """The form's fields with the numbers of its CSV file, if one was chosen,
+    added to the pasted ones (``forms.csv_numbers``)."""
+    upload = form.get(forms.CSV_FIELD)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return dict(form)
+    content = await upload.read(forms.CSV_MAX_BYTES + 1)
+    return forms.with_numbers(form, forms.csv_numbers(content))
+
+
 def _filename(form: FormData, name: str) -> str:
     upload = form.get(name)
     return (upload.filename or "document") if isinstance(upload, UploadFile) else "document"
@@ -129,9 +139,12 @@ async def create_order(
     settings: SettingsDep, account_id: PortalAccountDep,
 ) -> Response:
     now = clock.now()
+    shown: dict[str, Any] = dict(form)
 
     async def work() -> PortingOrder:
-        body = forms.validated(PortingOrderCreate, forms.order_fields(form))
+        nonlocal shown
+        shown = await _with_csv(form)
+        body = forms.validated(PortingOrderCreate, forms.order_fields(shown))
         order = await creation.create_order(session, account_id=account_id, body=body,
                                           settings=settings, now=now)
         await _attach_loa(session, form, settings, order_id=order.id, account_id=account_id,
@@ -139,7 +152,7 @@ async def create_order(
         return order
 
     async def again(**problem: Any) -> Response:
-        return _form_page(request, order=None, values=dict(form), **problem)
+        return _form_page(request, order=None, values=shown, **problem)
     return await form_action(session, work, again=again,
                              done=lambda order: _back(order.id, "created"))
 
@@ -204,9 +217,12 @@ async def update_order(
     nothing and the form shows why."""
     now = clock.now()
     resubmit = form.get("resubmit") is not None
+    shown: dict[str, Any] = dict(form)
 
     async def work() -> None:
-        body = forms.validated(PortingOrderUpdate, forms.order_fields(form))
+        nonlocal shown
+        shown = await _with_csv(form)
+        body = forms.validated(PortingOrderUpdate, forms.order_fields(shown))
         await orders.update_order(session, account_id=account_id, order_id=order_id,
                                   body=body, settings=settings, now=now)
         await _attach_loa(session, form, settings, order_id=order_id, account_id=account_id,
@@ -221,7 +237,7 @@ async def update_order(
 
     async def again(**problem: Any) -> Response:
         order = await orders.get_order(session, order_id=order_id, account_id=account_id)
-        return _form_page(request, order=order, values=dict(form), **problem)
+        return _form_page(request, order=order, values=shown, **problem)
     return await form_action(session, work, again=again,
                              done=_back(order_id, "resubmitted" if resubmit else "saved"))
 

@@ -95,14 +95,19 @@ def customer_creates_and_submits(customer: Any, served: Served, key: str) -> tup
     check_accessibility(customer)
     shot(customer, served, "portal-orders")
     visit(customer, f"{served.base}/ui/portal/orders/new")
-    fill_order(customer, "+12125550111\n+12125550112")
-    customer.get_by_text("+12125550112: portable").wait_for()  # checked as typed
+    fill_order(customer, "+12125550111")
+    customer.get_by_text("+12125550111: portable").wait_for()  # checked as typed
+    # The second number from a CSV file, as a spreadsheet exports it.
+    customer.get_by_label("Or a CSV file of numbers").set_input_files(files=[{
+        "name": "numbers.csv", "mimeType": "text/csv",
+        "buffer": b"phone_number,site\r\n(212) 555-0112,Head office\r\n"}])
     customer.get_by_label("LOA (PDF, PNG or JPEG)").set_input_files(
         files=[{"name": "loa.pdf", "mimeType": "application/pdf", "buffer": PDF}])
     shot(customer, served, "portal-order-form")
     customer.get_by_role("button", name="Create order").click()
     customer.wait_for_load_state()
     assert "Order saved as a draft" in customer.content()
+    assert "+12125550112" in customer.content()  # the CSV's number is on the order
     check_accessibility(customer)
     support_key = re.search(r"sr_[0-9a-f]{6}", customer.locator("h1").inner_text())
     assert support_key is not None

@@ -33,7 +33,7 @@ FIELDS = (
     "end_user.business_name", "end_user.location_type", "end_user.authorized_person",
     "address.line1", "address.city", "address.state", "address.zip",
     "port_out.losing_carrier", "port_out.account_number", "port_out.btn", "port_out.pin",
-    "port_out.partial_port", "webhook_url", "unknown", "csrf_token",
+    "port_out.partial_port", "webhook_url", "numbers_csv", "unknown", "csrf_token",
 )
 # Values that have broken parsers before, beside arbitrary text. URLs only
 # on loopback or unresolvable: a test call must reach no other machine.
