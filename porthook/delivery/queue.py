@@ -159,7 +159,7 @@ def unleased(table: sa.Table | sa.Alias, now: sa.ColumnElement[Any]) -> sa.Colum
 @functools.cache
 def endpoints_due_statement(*, arrays: bool = False) -> sa.Select[Any]:
     """Endpoints, other than the excluded, with a due row: one index probe each."""
-    table, endpoints = _table(), Endpoint.__table__
+    table, endpoints = deliveries_table(), Endpoint.__table__
     now = sa.bindparam("b_now", type_=table.c.next_attempt_at.type)
     due = sa.exists().where(
         table.c.endpoint_id == endpoints.c.id, table.c.status == _PENDING,
@@ -187,7 +187,7 @@ def _claim_statement(*, one_endpoint: bool, arrays: bool = False) -> sa.Update:
     SQLAlchemy construction and cache-key work, more than the query itself.
     ``one_endpoint``: the rows of ``b_endpoint`` (``claim_by_endpoint``), else
     of every endpoint but ``b_excluded`` (an array parameter with ``arrays``)."""
-    table = _table()
+    table = deliveries_table()
     earlier = table.alias("earlier")
     moment = table.c.next_attempt_at.type
     blocked = sa.exists().where(
@@ -248,7 +248,7 @@ def renew_statement(*, arrays: bool = False) -> sa.Update:
     of its tokens ``b_tokens`` (a row taken over by another worker, or whose
     outcome is written, carries another token or none). One statement per
     renewal whatever the number of rows, through the primary key."""
-    table = _table()
+    table = deliveries_table()
     held = (_among(table.c.id, "b_ids", arrays=arrays),
             _among(table.c.lease_token, "b_tokens", arrays=arrays),
             table.c.status == _PENDING)
@@ -276,7 +276,8 @@ async def renew(
             "b_expires": expires})
 
 
-def _table() -> sa.Table:
+def deliveries_table() -> sa.Table:
+    """The deliveries table as Core sees it (claims here, outcomes in ``recording``)."""
     table = Delivery.__table__
     assert isinstance(table, sa.Table)
     return table

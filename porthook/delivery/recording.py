@@ -26,19 +26,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.config import Settings
-from porthook.delivery import failure_log, health, models, rules
-from porthook.delivery.models import Delivery, DeliveryAttempt, Endpoint
+from porthook.delivery import failure_log, health, models, queue, rules
+from porthook.delivery.models import DeliveryAttempt, Endpoint
 from porthook.delivery.queue import ERROR_CHARS, EXCERPT_CHARS, PARKED_AT, Outcome
 
 
-def _table() -> sa.Table:
-    table = Delivery.__table__
-    assert isinstance(table, sa.Table)
-    return table
-
-
 def _guarded_update(**values: Any) -> sa.Update:
-    table = _table()
+    table = queue.deliveries_table()
     # The lease token guard: a worker whose lease was taken over records nothing.
     return (sa.update(table)
             .where(table.c.id == sa.bindparam("b_id", type_=sa.Uuid()),
@@ -215,7 +209,7 @@ SELECT * FROM unnest(CAST(:b_id AS uuid[]), CAST(:endpoint_id AS uuid[]),
 
 @functools.cache
 def _sent_statement() -> sa.Update:
-    moment = _table().c.next_attempt_at.type
+    moment = queue.deliveries_table().c.next_attempt_at.type
     return _guarded_update(
         status=sa.bindparam("b_status", type_=sa.String()),
         next_attempt_at=sa.bindparam("b_next", type_=moment),
@@ -265,7 +259,8 @@ async def _write_skipped(
             # Not sent, so the claim's attempt is given back.
             statement = _guarded_update(status=status, next_attempt_at=due, lease_token=None,
                                         lease_expires_at=None,
-                                        attempts=_table().c.attempts - 1, updated_at=now,
+                                        attempts=queue.deliveries_table().c.attempts - 1,
+                                        updated_at=now,
                                         **({"last_error": error} if error else {}))
             await session.execute(statement, params)
 
