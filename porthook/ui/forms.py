@@ -208,7 +208,9 @@ def with_numbers(form: FormData, more: list[str]) -> dict[str, Any]:
     not pasted already): what the order form shows again after a problem,
     so that the file need not be chosen again."""
     pasted = number_list(text(form, "phone_numbers"))
-    merged = pasted + [n for n in dict.fromkeys(more) if n not in set(pasted)]
+    already = set(pasted)
+    # A number the file itself repeats stays repeated: the API names it.
+    merged = pasted + [n for n in more if n not in already]
     return {**dict(form), "phone_numbers": "\n".join(merged)}
 
 

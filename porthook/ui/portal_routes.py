@@ -111,20 +111,21 @@ async def read_new_order(request: Request, _: PortalAccountDep) -> Response:
     return _form_page(request, order=None)
 
 
-async def _upload(form: FormData, name: str, settings: Settings) -> bytes | None:
+async def _upload(form: FormData, name: str, max_bytes: int) -> bytes | None:
+    """The chosen file's content, one byte past ``max_bytes`` at most (so
+    that its check can tell an oversized file); None if none was chosen."""
     upload = form.get(name)
     if not isinstance(upload, UploadFile) or not upload.filename:
         return None
-    return await upload.read(settings.document_max_bytes + 1)
+    return await upload.read(max_bytes + 1)
 
 
 async def _with_csv(form: FormData) -> dict[str, Any]:
     """The form's fields with the numbers of its CSV file, if one was chosen,
     added to the pasted ones (``forms.csv_numbers``)."""
-    upload = form.get(forms.CSV_FIELD)
-    if not isinstance(upload, UploadFile) or not upload.filename:
+    content = await _upload(form, forms.CSV_FIELD, forms.CSV_MAX_BYTES)
+    if content is None:
         return dict(form)
-    content = await upload.read(forms.CSV_MAX_BYTES + 1)
     return forms.with_numbers(form, forms.csv_numbers(content))
 
 
@@ -160,7 +161,7 @@ async def create_order(
 async def _attach_loa(session: SessionDep, form: FormData, settings: Settings, *,
                       order_id: uuid.UUID, account_id: uuid.UUID, now: datetime) -> None:
     """The form's LOA file, if one was chosen, as the API's document upload."""
-    loa = await _upload(form, "loa", settings)
+    loa = await _upload(form, "loa", settings.document_max_bytes)
     if loa is not None:
         await attachments.add_document(
             session, order_id=order_id, account_id=account_id, document_type="loa",
@@ -287,7 +288,7 @@ async def create_order_document(
 ) -> Response:
     async def work() -> object:
         document_type = forms.text(form, "document_type") or ""
-        content = await _upload(form, "file", settings)
+        content = await _upload(form, "file", settings.document_max_bytes)
         if document_type not in DOCUMENT_TYPES or content is None:
             raise Unprocessable("choose a document type and a file", errors=[
                 FieldError(field="file", message="a PDF, PNG or JPEG file")])

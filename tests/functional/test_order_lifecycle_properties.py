@@ -31,9 +31,8 @@ STEPS = 12
 
 # Two fresh numbers per order: a number on an open order, or active once
 # ported, cannot be ordered again (555-0100 to 0199 are valid fiction).
-_AREAS = ("212", "303", "312", "415", "617", "646", "702", "718", "303", "512")
-_FRESH = (f"+1{area}555{line:04d}" for area, line in
-          itertools.product(dict.fromkeys(_AREAS), range(100, 200)))
+_AREAS = ("212", "303", "312", "415", "512", "617", "646", "702", "718")
+_FRESH = (f"+1{area}555{line:04d}" for area, line in itertools.product(_AREAS, range(100, 200)))
 
 
 def _two_numbers() -> list[str]:

@@ -62,7 +62,6 @@ DESK = (
     "/ui/desk/orders/{order}/split", "/ui/desk/orders/{order}/messaging",
     "/ui/desk/orders/{order}/comments",
 )
-_ACCOUNTS: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
 # Raise for a deeper local run:
 # PORTHOOK_UI_FORM_EXAMPLES=1000 pytest tests/functional/test_ui_form_properties.py
 EXAMPLES = int(os.environ.get("PORTHOOK_UI_FORM_EXAMPLES", "60"))
@@ -105,11 +104,12 @@ async def test_generated_form_posts_never_get_a_5xx(
     operator_headers: dict[str, str], desk: bool, route: int, part: str, action: str,
     fields: list[tuple[str, str]], with_file: bool,
 ) -> None:
-    # Fixtures live for all the examples: one account and its rows serve them.
-    if id(app) not in _ACCOUNTS:
+    # Fixtures live for all the examples: one account and its rows serve
+    # them, kept on this app (an id() could be reused by the next test's).
+    if not hasattr(app.state, "form_property_account"):
         _, headers = await make_account()
-        _ACCOUNTS[id(app)] = headers, await _real_ids(client, headers)
-    headers, ids = _ACCOUNTS[id(app)]
+        app.state.form_property_account = headers, await _real_ids(client, headers)
+    headers, ids = app.state.form_property_account
     key = (operator_headers if desk else headers)["Authorization"].removeprefix("Bearer ")
     templates = DESK if desk else PORTAL
     path = _path(templates[route % len(templates)], ids, part, action)
