@@ -328,8 +328,15 @@ class Dispatcher:
     def _record(self, outcome: queue.Outcome) -> None:
         self._outcomes.append(outcome)
         self._outcomes_ready.set()
-        if len(self._outcomes) >= self._flush_at:
+        if self._flush_due():
             self._outcomes_plenty.set()
+
+    def _flush_due(self) -> bool:
+        """Enough outcomes wait to share a commit, or no send is in flight
+        whose outcome could join them: a batch's last outcome, or a quiet
+        stream's only one, is not kept waiting for company that is not coming."""
+        waiting = len(self._outcomes)
+        return waiting >= self._flush_at or waiting == self._unrecorded
 
     def _finished(self, endpoint_id: uuid.UUID) -> None:
         if endpoint_id in self._watch and self._flow.drained(
@@ -395,7 +402,7 @@ class Dispatcher:
         while True:
             await self._outcomes_ready.wait()
             self._outcomes_ready.clear()
-            if not self._closing and len(self._outcomes) < self._flush_at:
+            if not self._closing and not self._flush_due():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._outcomes_plenty.wait(), FLUSH_DELAY_S)
             self._outcomes_plenty.clear()
