@@ -32,7 +32,9 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("Dispatcher._attempt", "Dispatcher._run_lane", "Dispatcher._claim_and_start",
       "Dispatcher._claim_loop", "Leases.", "Dispatcher._record")),
 )
-AIOHTTP_FILES = ("aiohttp/", "yarl/", "multidict/")
+# The connection's own callbacks (the answer parsed as it arrives) run from
+# the event loop, outside any HttpSender.post frame.
+HTTP_FILES = ("delivery/http_client.py", "httptools/", "aiohttp/", "yarl/", "multidict/")
 
 
 def part_of(stack: str) -> str | None:
@@ -43,8 +45,8 @@ def part_of(stack: str) -> str | None:
     for part, prefixes in PARTS:
         if any(name.startswith(prefixes) for name in names):
             return part
-    if any(any(f in frame for f in AIOHTTP_FILES) for frame in frames):
-        return "HTTP call: aiohttp's writer and callbacks"
+    if any(any(f in frame for f in HTTP_FILES) for frame in frames):
+        return "HTTP call: the connection's callbacks"
     if names and names[-1] in ("Runner.run", "run", "run_until_complete"):
         return "event loop (uvloop, no Python frame)"
     if any("sqlalchemy/" in frame or "importlib" in frame for frame in frames):

@@ -1,6 +1,6 @@
 """Effects of the delivery engine behind small interfaces: HTTP posts and mail.
 
-``HttpSender`` holds one aiohttp ``ClientSession`` (keep-alive connections,
+``HttpSender`` holds one ``http_client.HttpClient`` (keep-alive connections,
 the SSRF-guarded resolver), opened at start and closed at stop. Mail goes
 through SMTP when ``settings.smtp_url`` is set, else to ``.eml`` files in
 ``settings.mail_dir`` so that nothing is lost and a person can read it.
@@ -18,16 +18,14 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-import aiohttp
 import aiosmtplib
 from yarl import URL
 
 from porthook import urls
 from porthook.config import Settings, SmtpTarget, parse_smtp_url
-from porthook.delivery import signing, ssrf
+from porthook.delivery import http_client, signing, ssrf
 
 USER_AGENT = "porthook-webhooks/0.1"
-EXCERPT_BYTES = 1024  # only this much of a response is read and kept
 SMTP_TIMEOUT_S = 15.0
 URL_CACHE_SIZE = 10_000  # distinct endpoint URLs remembered parsed
 MESSAGE_ID_DOMAIN = "porthook.invalid"  # when the sender names no domain (RFC 6761)
@@ -68,49 +66,41 @@ def webhook_headers(
 class HttpSender:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
+        self._client: http_client.HttpClient | None = None
         self._urls: dict[str, tuple[URL, str | None]] = {}
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            resolver=ssrf.GuardedResolver(self._settings),
-            limit=self._settings.worker_concurrency, limit_per_host=0, ttl_dns_cache=10,
+        self._client = http_client.HttpClient(
+            ssrf.GuardedResolver(self._settings),
+            connect_timeout_s=self._settings.connect_timeout_s,
+            request_timeout_s=self._settings.request_timeout_s,
         )
-        timeout = aiohttp.ClientTimeout(
-            total=self._settings.request_timeout_s, connect=self._settings.connect_timeout_s,
-            sock_connect=self._settings.connect_timeout_s,
-        )
-        # No cookie jar: a receiver's cookies must not ride along on later calls.
-        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                              auto_decompress=False,
-                                              cookie_jar=aiohttp.DummyCookieJar())
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
-        assert self._session is not None, "HttpSender.start() was not called"
+        assert self._client is not None, "HttpSender.start() was not called"
         started = time.perf_counter()
         target, refused = self._parsed(url)
         if refused:
             return SendResult(duration_ms=0, error=f"refused target: {refused}")
         try:
-            async with self._session.post(target, data=body, headers=headers,
-                                          allow_redirects=False) as response:
-                excerpt = await response.content.read(EXCERPT_BYTES)
-                return SendResult(
-                    duration_ms=_ms_since(started), status_code=response.status,
-                    response_excerpt=excerpt.decode("utf-8", errors="replace"),
-                    retry_after=response.headers.get("Retry-After"),
-                )
+            response = await self._client.post(target, body, headers)
         except TimeoutError:
             return SendResult(duration_ms=_ms_since(started), error="timed out")
-        except (aiohttp.ClientError, OSError, ValueError) as error:
+        except http_client.RequestError as error:
+            return SendResult(duration_ms=_ms_since(started), error=str(error))
+        except (OSError, ValueError) as error:
             return SendResult(duration_ms=_ms_since(started),
                               error=f"{type(error).__name__}: {error}")
-
+        return SendResult(
+            duration_ms=_ms_since(started), status_code=response.status,
+            response_excerpt=response.excerpt.decode("utf-8", errors="replace"),
+            retry_after=response.retry_after,
+        )
 
     def _parsed(self, url: str) -> tuple[URL, str | None]:
         """The URL parsed and its IP-literal check, once per URL, not per call."""
