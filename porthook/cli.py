@@ -135,7 +135,7 @@ def _run_worker(
                 watcher.cancel()
 
     # uvloop, as uvicorn already runs the API: the engine spends most of its
-    # time in the event loop and aiohttp's transport, which uvloop makes cheaper.
+    # time in the event loop and its transports, which uvloop makes cheaper.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_main())
 

@@ -1,5 +1,5 @@
 """HTTP URLs given to porthook (webhook targets, links in records), parsed once
-with yarl: the parser aiohttp later sends them with, so a URL accepted here is
+with yarl: the parser the worker later sends them with, so a URL accepted here is
 one the sender can send, and the host checked by the SSRF guard is the host
 connected to.
 
@@ -38,7 +38,7 @@ def ip_literal(url: URL) -> Address | None:
 
 def _check_dns_name(host: str) -> None:
     try:
-        # What socket.getaddrinfo does with the name when aiohttp resolves it.
+        # What socket.getaddrinfo does with the name when the worker resolves it.
         host.encode("idna")
     except UnicodeError:
         raise ValueError(f"{EXPECTED}: the host {host} is not a valid domain name "

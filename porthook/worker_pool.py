@@ -1,6 +1,6 @@
 """``porthook worker --processes N``: N worker processes under one command.
 
-One worker process is CPU-bound on one core (the event loop, aiohttp, the
+One worker process is CPU-bound on one core (the event loop, the HTTP calls, the
 claim and outcome statements), so a machine with more cores runs one per
 core. They share the queue as separate ``porthook worker`` commands would
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the one writer on SQLite).

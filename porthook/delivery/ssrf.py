@@ -4,12 +4,13 @@ Two gates, one classification:
 
 * ``check_url`` when a URL is accepted (endpoint, per-order ``webhook_url``,
   porting defaults): raises ``Unprocessable`` naming the field.
-* ``GuardedResolver`` at connect time: aiohttp asks it for the addresses of a
+* ``GuardedResolver`` at connect time: the worker's HTTP client
+  (``http_client``) asks it for the addresses of a
   host, it resolves once, drops refused addresses and returns only the allowed
   ones, so the address checked is the address connected to (a DNS answer that
   changes between check and connect — DNS rebinding — gains nothing). IP
-  literals never reach a resolver, so the sender checks them with
-  ``refused_literal`` before connecting.
+  literals are refused by the sender with ``refused_literal`` before any
+  connection, with a message that names the rule.
 
 ``settings.allow_private_targets`` lifts the guard; ``settings.allowed_networks``
 allows chosen networks (tests, on-premise receivers).
@@ -97,7 +98,7 @@ def _literal(host: str) -> Address | None:
 
 def refused_literal(host: str, settings: Settings) -> str | None:
     """For IP-literal hosts (which skip the resolver): why they are refused.
-    ``host`` is yarl's ``URL.host``, as aiohttp connects to it."""
+    ``host`` is yarl's ``URL.host``, as the HTTP client connects to it."""
     address = _literal(host)
     if address is None:
         return None
@@ -145,7 +146,8 @@ async def check_url(url: str, settings: Settings, *, field: str = "url") -> None
 
 
 class GuardedResolver(AbstractResolver):
-    """Resolves once and hands aiohttp only the allowed addresses."""
+    """Resolves once and hands the HTTP client only the allowed addresses
+    (an aiohttp resolver: its ``ThreadedResolver`` does the lookup)."""
 
     def __init__(self, settings: Settings, inner: AbstractResolver | None = None) -> None:
         self._settings = settings
