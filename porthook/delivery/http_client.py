@@ -47,6 +47,10 @@ RETRY_AFTER_CHARS = 100  # longer is not a Retry-After value
 KEEPALIVE_S = 15.0  # an idle connection is closed after this (aiohttp's default)
 DNS_TTL_S = 10.0  # a name's allowed addresses are reused this long
 DNS_CACHE_SIZE = 10_000
+# Calls' deadlines are checked this many times per request timeout (a call
+# times out up to a tenth of its timeout late, at most a second): one timer
+# for all calls, where ``asyncio.timeout`` per call cost a tenth of the call.
+WATCH_SHARE = 10
 
 _Key = tuple[str, str, int]  # scheme, host, port
 
@@ -80,6 +84,7 @@ class _Connection(asyncio.Protocol):
         self._answered = False  # a byte of the answer arrived
         self.reusable = False
         self.idle_since = 0.0
+        self.deadline = 0.0
 
     # --- asyncio.Protocol ------------------------------------------------------------
 
@@ -135,8 +140,9 @@ class _Connection(asyncio.Protocol):
 
     # --- the client's side -----------------------------------------------------------
 
-    def send(self, data: bytes) -> asyncio.Future[Response]:
+    def send(self, data: bytes, deadline: float) -> asyncio.Future[Response]:
         assert self._transport is not None and self._waiter is None
+        self.deadline = deadline
         self._waiter = asyncio.get_running_loop().create_future()
         self._excerpt = bytearray()
         self._body_bytes, self._status, self._answered = 0, 0, False
@@ -145,12 +151,17 @@ class _Connection(asyncio.Protocol):
         self._transport.write(data)
         return self._waiter
 
-    def timed_out(self) -> Response | None:
-        """The call's time is up: the answer so far if its status arrived."""
+    def expire(self) -> None:
+        """The call's time is up: the answer so far if its status arrived,
+        else ``TimeoutError``; the connection is closed either way."""
+        waiter = self._waiter
         self.close()
+        if waiter is None or waiter.done():
+            return
         if self._status:
-            return Response(self._status, bytes(self._excerpt), self._retry_after)
-        return None
+            waiter.set_result(Response(self._status, bytes(self._excerpt), self._retry_after))
+        else:
+            waiter.set_exception(TimeoutError())
 
     @property
     def usable(self) -> bool:
@@ -192,6 +203,8 @@ class HttpClient:
         self._addresses: dict[tuple[str, int], tuple[float, list[tuple[str, int]]]] = {}
         self._tls = tls  # None: the system's trust store, loaded at the first https call
         self._sweeper: asyncio.TimerHandle | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._watch_s = min(1.0, request_timeout_s / WATCH_SHARE)
 
     async def post(self, url: URL, body: bytes, headers: dict[str, str]) -> Response:
         """The receiver's answer; ``RequestError`` or ``TimeoutError`` without one."""
@@ -209,9 +222,10 @@ class HttpClient:
         return await self._exchange(connection, key, request, deadline)
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
+        for timer in (self._sweeper, self._watchdog):
+            if timer is not None:
+                timer.cancel()
+        self._sweeper = self._watchdog = None
         for connections in self._idle.values():
             for connection in connections:
                 connection.close()
@@ -223,22 +237,26 @@ class HttpClient:
     async def _exchange(self, connection: _Connection, key: _Key, request: bytes,
                         deadline: float) -> Response:
         self._busy.add(connection)
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().call_later(self._watch_s, self._watch)
         try:
-            async with asyncio.timeout_at(deadline):
-                response = await connection.send(request)
-        except TimeoutError:
-            answered = connection.timed_out()
-            if answered is None:
-                raise
-            return answered
+            response = await connection.send(request, deadline)
         except BaseException:
-            connection.close()  # cancelled, or failed: its state is unknown
+            connection.close()  # timed out, cancelled or failed: its state is unknown
             raise
         finally:
             self._busy.discard(connection)
         if connection.reusable:
             self._keep(key, connection)
         return response
+
+    def _watch(self) -> None:
+        """Time out the calls past their deadline (see ``WATCH_SHARE``)."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for connection in [c for c in self._busy if c.deadline <= now]:
+            connection.expire()
+        self._watchdog = loop.call_later(self._watch_s, self._watch) if self._busy else None
 
     def _take_idle(self, key: _Key, now: float) -> _Connection | None:
         connections = self._idle.get(key)
