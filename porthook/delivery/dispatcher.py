@@ -60,7 +60,9 @@ FLUSH_DELAY_S = 0.05  # outcomes wait up to this long to share a transaction wit
 # batches of 200), and the other half still leaves sends room meanwhile.
 FLUSH_SHARE = 2
 FLUSH_RETRIES = 3  # a failed outcome write is retried, then left to the lease expiry
-DRAIN_GRACE_S = 1.0  # beyond the request timeout, on stop
+# Beyond the request timeout, on stop: a call times out up to a second late
+# (http_client.WATCH_SHARE), and its outcome still needs recording.
+DRAIN_GRACE_S = 2.0
 PROBE_BACKOFF_MAX_S = 5.0  # longest pause between probes for other endpoints that find nothing
 # A claimed row waits in this worker (its lease renewed) at most this long
 # before it is sent; after that it is given back (see rules.may_send).
