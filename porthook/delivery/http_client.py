@@ -163,9 +163,10 @@ class _Connection(asyncio.Protocol):
         else:
             waiter.set_exception(TimeoutError())
 
-    @property
-    def usable(self) -> bool:
-        return self._transport is not None and not self._transport.is_closing()
+    def fresh(self, now: float) -> bool:
+        """Still open, and idle for less than ``KEEPALIVE_S``."""
+        return (self._transport is not None and not self._transport.is_closing()
+                and now - self.idle_since < KEEPALIVE_S)
 
     def close(self) -> None:
         self._waiter = None
@@ -262,7 +263,7 @@ class HttpClient:
         connections = self._idle.get(key)
         while connections:
             connection = connections.pop()
-            if connection.usable and now - connection.idle_since < KEEPALIVE_S:
+            if connection.fresh(now):
                 return connection
             connection.close()
         return None
@@ -278,18 +279,18 @@ class HttpClient:
         """Close what sat idle past ``KEEPALIVE_S``: receivers posted to once
         must not hold a socket each for the worker's lifetime."""
         self._sweeper = None
-        now = asyncio.get_running_loop().time()
-        for key in list(self._idle):
-            kept = [c for c in self._idle[key] if c.usable and now - c.idle_since < KEEPALIVE_S]
-            for connection in self._idle[key]:
-                if connection not in kept:
-                    connection.close()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for key, connections in list(self._idle.items()):
+            kept = [c for c in connections if c.fresh(now)]
+            for connection in set(connections) - set(kept):
+                connection.close()
             if kept:
                 self._idle[key] = kept
             else:
                 del self._idle[key]
         if self._idle:
-            self._sweeper = asyncio.get_running_loop().call_later(KEEPALIVE_S, self._sweep)
+            self._sweeper = loop.call_later(KEEPALIVE_S, self._sweep)
 
     async def _connect(self, key: _Key, deadline: float) -> _Connection:
         scheme, host, port = key
