@@ -4,6 +4,7 @@ connections): the same claims, events, endpoints and outcomes either way."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -273,3 +274,31 @@ async def test_renewal_skips_a_row_another_statement_holds_instead_of_waiting(
                                           .where(Delivery.id.in_([held.id, free.id])))).all())
     assert renewed[free.id] == expires
     assert (renewed[held.id] == expires) == (backend == "sqlite")
+
+
+async def test_the_claims_plan_is_kept_and_the_pool_gets_its_connection_back_as_it_was(
+    session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
+    settings: Settings, database: Database, backend: str,
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's plan cache and JIT")
+    now, _, _ = await _seeded(session, make_account, clock, settings, events=8)
+    pg = store.PgStore(database)
+    for _ in range(8):  # past the 5 runs after which PostgreSQL may choose a plan itself
+        await pg.claim(now=now, limit=1, lease_s=LEASE_S)
+    async with pg._claims.driver() as driver:
+        held = (await driver.fetchval("SELECT pg_backend_pid()"),
+                await driver.fetchval("SHOW plan_cache_mode"), await driver.fetchval("SHOW jit"))
+    assert held[1:] == ("force_generic_plan", "off")  # JIT: off on every connection
+    await pg.close()
+    # Any other use of that pooled connection plans as the server's settings say.
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(10):
+            connection = await stack.enter_async_context(database.engine.connect())
+            pid = await connection.scalar(sa.text("SELECT pg_backend_pid()"))
+            if pid == held[0]:
+                assert await connection.scalar(sa.text("SHOW plan_cache_mode")) == "auto"
+                assert await connection.scalar(sa.text("SHOW jit")) == "off"
+                break
+        else:
+            pytest.fail("the claims' connection did not go back to the pool")
