@@ -26,7 +26,7 @@ BENCH = ("raw_rate", "sender_rate", "seed", "make_endpoints", "fresh_database",
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("format + sign at claim time", ("Dispatcher._prepare",)),
     ("claim statement, Python side", ("PgStore.claim", "target_of")),
-    ("outcome statement, Python side", ("PgStore.record", "Dispatcher._flush_loop")),
+    ("outcome statement, Python side", ("PgStore.record", "Dispatcher._write_and_release")),
     ("HTTP call (HttpSender.post)", ("HttpSender.post",)),
     ("bookkeeping: attempt, lanes, flow, metrics, leases",
      ("Dispatcher._attempt", "Dispatcher._run_lane", "Dispatcher._claim_and_start",

@@ -2,24 +2,23 @@
 
 One loop claims batches (``queue.claim``, one short statement), one task per
 delivery sends it outside any transaction under a per-endpoint semaphore (the
-webhook call or e-mail made by ``calls``), and one flusher writes the outcomes
-in batches. A slow endpoint only fills its own
-semaphore (``flow.FlowControl`` leaves it out of claims while its queue is
-full; rows held too long, or whose lease the renewals failed to keep, are
-released unsent), so the rest of the traffic keeps flowing. A change committed in
-this process (``porthook serve``) wakes the claim loop directly; PostgreSQL
-wakes it from other processes with LISTEN/NOTIFY (a wake-up shortly after
-a claim waits ``worker_notify_gap_s`` for more commits; in a pool of worker
-processes only the first listens); polling every ``worker_poll_interval_s``
-is the fallback (and, across processes, SQLite's only way): see ``wakeups``.
-Claims and outcomes go through ``store`` (held connections on PostgreSQL,
-sessions on SQLite).
+webhook call or e-mail made by ``calls``), and the outcomes are written in
+batches, each taken as soon as it is due (``store.parallel_writes`` at once). A
+slow endpoint only fills its own semaphore (``flow.FlowControl`` leaves it out
+of claims while its queue is full; rows held too long, or whose lease the
+renewals failed to keep, are released unsent), so the rest of the traffic keeps
+flowing. A change committed in this process (``porthook serve``) wakes the
+claim loop directly; PostgreSQL wakes it from other processes with
+LISTEN/NOTIFY (a wake-up shortly after a claim waits ``worker_notify_gap_s``
+for more commits; in a pool of worker processes only the first listens);
+polling every ``worker_poll_interval_s`` is the fallback (and, across
+processes, SQLite's only way): see ``wakeups``. Claims and outcomes go through
+``store`` (held connections on PostgreSQL, sessions on SQLite).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -111,8 +110,10 @@ class Dispatcher:
             notify_gap_s=settings.worker_notify_gap_s,
             poll_interval_s=settings.worker_poll_interval_s)
         self._outcomes: list[queue.Outcome] = []
-        self._outcomes_ready = asyncio.Event()
-        self._outcomes_plenty = asyncio.Event()
+        self._writes: set[asyncio.Task[None]] = set()
+        # Fires FLUSH_DELAY_S after the first outcome of a batch came.
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._overdue = False  # that timer fired: the waiting outcomes go at the next chance
         self._flush_at = max(1, min(settings.worker_batch_size,
                                     settings.worker_concurrency // FLUSH_SHARE))
         self._closing = False
@@ -123,6 +124,7 @@ class Dispatcher:
         # which bounds what a kill -9 can make us send twice.
         self._tokens = asyncio.Semaphore(settings.worker_concurrency)
         self._unrecorded = 0
+        self._writing = 0  # unrecorded rows whose outcomes are being written
         self._lanes: dict[uuid.UUID, _Lane] = {}
         # Token buckets of rate-limited endpoints (rules.take_token), by endpoint.
         self._buckets: dict[uuid.UUID, rules.Bucket] = {}
@@ -150,16 +152,13 @@ class Dispatcher:
                    asyncio.create_task(self._leases.keep())]
         if self.database.is_postgres:
             helpers.append(asyncio.create_task(self._wakeups.listen(stop)))
-        flusher = asyncio.create_task(self._flush_loop())
         try:
             await self._claim_loop(stop)
         finally:
             unlisten()
             await self._drain()
             self._closing = True
-            self._outcomes_ready.set()
-            self._outcomes_plenty.set()  # no pause before the last write
-            await flusher
+            await self._write_the_rest()
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
@@ -212,10 +211,14 @@ class Dispatcher:
                 and (room := self._flow.room(endpoint_id, now)) > 0]
 
     def _room(self) -> int:
+        """A whole batch unless the rows waiting here are at their cap. Not cut
+        by the unrecorded allowance: that bounds what is sent before its
+        outcome is written, not what waits to be sent, and a worker whose
+        claims shrank with it found its lanes empty when a flush gave the
+        allowance back, every send then waiting for a claim's round trip (a
+        third of the time in a drain, and half the claims' rows)."""
         batch = self.settings.worker_batch_size
-        room = min(batch, self.settings.worker_concurrency - self._unrecorded)
-        if self._flow.queue_full():
-            room = 0
+        room = 0 if self._flow.queue_full() else batch
         self._starved = room < batch
         return room
 
@@ -299,7 +302,7 @@ class Dispatcher:
                     break
                 item, view, target, prepared = lane.rows.popleft()
                 self._flow.stop_waiting(endpoint_id)
-                await self._tokens.acquire()  # released by the flusher once recorded
+                await self._tokens.acquire()  # released once its outcome is written
                 self._unrecorded += 1
                 self._record(await self._attempt_safely(item, view, target, prepared))
                 self._finished(endpoint_id)
@@ -329,16 +332,47 @@ class Dispatcher:
 
     def _record(self, outcome: queue.Outcome) -> None:
         self._outcomes.append(outcome)
-        self._outcomes_ready.set()
         if self._flush_due():
-            self._outcomes_plenty.set()
+            self._start_write()
+        elif self._flush_timer is None and not self._overdue:
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                FLUSH_DELAY_S, self._flush_late)
 
     def _flush_due(self) -> bool:
         """Enough outcomes wait to share a commit, or no send is in flight
         whose outcome could join them: a batch's last outcome, or a quiet
         stream's only one, is not kept waiting for company that is not coming."""
         waiting = len(self._outcomes)
-        return waiting >= self._flush_at or waiting == self._unrecorded
+        return waiting >= self._flush_at or waiting == self._unrecorded - self._writing
+
+    def _flush_late(self) -> None:
+        self._flush_timer = None
+        self._overdue = True
+        self._start_write()
+
+    def _start_write(self) -> None:
+        """Take the waiting outcomes as one batch and write them, unless
+        ``parallel_writes`` batches are being written: then the first of them
+        to finish takes them. Taken here, when the outcome that makes them
+        due is recorded: a flusher task woken through events came two or
+        three turns of a busy event loop later (10 to 20 ms in a drain), while
+        sends waited for the allowance its batch held."""
+        if not self._outcomes or len(self._writes) >= self._store.parallel_writes:
+            return
+        batch, self._outcomes = self._outcomes, []
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        self._overdue = False
+        self._writing += len(batch)
+        write = asyncio.create_task(self._write_and_release(batch))
+        self._writes.add(write)
+        write.add_done_callback(self._written)
+
+    def _written(self, write: asyncio.Task[None]) -> None:
+        self._writes.discard(write)
+        if self._outcomes and (self._overdue or self._closing or self._flush_due()):
+            self._start_write()
 
     def _finished(self, endpoint_id: uuid.UUID) -> None:
         if endpoint_id in self._watch and self._flow.drained(
@@ -400,28 +434,28 @@ class Dispatcher:
         ok = rules.succeeded(result.status_code, result.error)
         metrics.attempts_counter(ok=ok, channel=target.channel).inc()
 
-    async def _flush_loop(self) -> None:
-        while True:
-            await self._outcomes_ready.wait()
-            self._outcomes_ready.clear()
-            if not self._closing and not self._flush_due():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._outcomes_plenty.wait(), FLUSH_DELAY_S)
-            self._outcomes_plenty.clear()
-            batch, self._outcomes = self._outcomes, []
-            if batch:
-                await self._write(batch)
-                # Written, or left to its lease's expiry.
-                self._leases.let_go([outcome.claimed for outcome in batch])
-                self._unrecorded -= len(batch)
-                for _ in batch:
-                    self._tokens.release()
-                # Room for a claim that was cut short; a finished row may
-                # also unblock the next of a strictly ordered subject.
-                if self._starved or any(o.claimed.ordered for o in batch):
-                    self._wakeups.wake_now()
-            if self._closing and not self._outcomes:
-                return
+    async def _write_the_rest(self) -> None:
+        """On stop, once no send is left: every outcome still waiting, written."""
+        while self._outcomes or self._writes:
+            self._start_write()
+            await asyncio.wait(set(self._writes))
+
+    async def _write_and_release(self, batch: list[queue.Outcome]) -> None:
+        try:
+            await self._write(batch)
+        except Exception:  # telling an owner failed: the outcomes are written
+            log.exception("after recording %d outcomes", len(batch))
+        finally:
+            # Written, or left to its lease's expiry.
+            self._leases.let_go([outcome.claimed for outcome in batch])
+            self._writing -= len(batch)
+            self._unrecorded -= len(batch)
+            for _ in batch:
+                self._tokens.release()
+            # Room for a claim that was cut short; a finished row may
+            # also unblock the next of a strictly ordered subject.
+            if self._starved or any(o.claimed.ordered for o in batch):
+                self._wakeups.wake_now()
 
     async def _write(self, batch: list[queue.Outcome]) -> None:
         for attempt in range(FLUSH_RETRIES):
@@ -449,7 +483,7 @@ class Dispatcher:
             while lane.rows:
                 item, _, target, _ = lane.rows.popleft()
                 self._flow.stop_waiting(target.id)
-                # Counted as unrecorded like a sent row; the flusher's token
+                # Counted as unrecorded like a sent row; the write's token
                 # release for it is harmless now that nothing claims any more.
                 self._unrecorded += 1
                 self._record(queue.Outcome(claimed=item, attempted_at=self.clock.now(),

@@ -21,6 +21,7 @@ together.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import uuid
@@ -47,6 +48,9 @@ Wanted = queue.Wanted
 
 
 class Store(Protocol):
+    # How many ``record`` calls may run at once (batches of distinct rows).
+    parallel_writes: int
+
     async def claim(self, *, now: datetime, limit: int, lease_s: float,
                     full: Collection[uuid.UUID] = (), wanted: Wanted = (),
                     probe: bool = True) -> Batch:
@@ -97,6 +101,8 @@ def _endpoints_statement(*, arrays: bool = False) -> sa.Select[Any]:
 
 
 class SessionStore:
+    parallel_writes = 1  # SQLite: one writer at a time, whatever the client does
+
     def __init__(self, database: Database) -> None:
         self._database = database
 
@@ -210,12 +216,21 @@ CLAIM_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 
 
 class PgStore:
+    # Two batches of outcomes are written at once, each on its own connection:
+    # sends wait for the unrecorded allowance while outcomes are written, and
+    # one write at a time left them waiting most of a drain (a write of 128
+    # rows takes PostgreSQL several milliseconds of CPU on a shared machine).
+    parallel_writes = 2
+
     def __init__(self, database: Database) -> None:
         self._claims = _HeldConnection(database.engine, CLAIM_SETTINGS)
-        self._outcomes = _HeldConnection(database.engine)
+        self._outcomes = [_HeldConnection(database.engine) for _ in range(self.parallel_writes)]
         # Its own: renewals run beside claims and outcomes, on a timer.
         self._renewals = _HeldConnection(database.engine)
         self._sessions = SessionStore(database)
+        # Batches through a session change endpoints' health: one at a time,
+        # so that two never wait on each other's endpoint rows.
+        self._session_writes = asyncio.Lock()
 
     async def claim(self, *, now: datetime, limit: int, lease_s: float,
                     full: Collection[uuid.UUID] = (), wanted: Wanted = (),
@@ -245,12 +260,17 @@ class PgStore:
     async def record(self, outcomes: Sequence[queue.Outcome], *, now: datetime,
                      settings: Settings, random: Callable[[], float]) -> list[Endpoint]:
         if recording.needs_session(outcomes):
-            return await self._sessions.record(outcomes, now=now, settings=settings,
-                                               random=random)
+            async with self._session_writes:
+                return await self._sessions.record(outcomes, now=now, settings=settings,
+                                                   random=random)
         columns = recording.outcome_columns(outcomes, now=now, settings=settings, random=random)
-        async with self._outcomes.driver() as driver:
-            statement = _driver_statement("outcomes")
-            await driver.execute(statement.sql, *statement.args(columns))
+        held = self._outcomes.pop()  # the dispatcher runs at most parallel_writes at once
+        try:
+            async with held.driver() as driver:
+                statement = _driver_statement("outcomes")
+                await driver.execute(statement.sql, *statement.args(columns))
+        finally:
+            self._outcomes.append(held)
         return []
 
     async def renew(self, *, ids: Sequence[uuid.UUID], tokens: Collection[uuid.UUID],
@@ -266,7 +286,8 @@ class PgStore:
 
     async def close(self) -> None:
         await self._claims.close()
-        await self._outcomes.close()
+        for held in self._outcomes:
+            await held.close()
         await self._renewals.close()
 
 

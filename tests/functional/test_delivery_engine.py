@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from porthook.clock import ShiftableClock
@@ -18,6 +19,7 @@ from porthook.config import Settings
 from porthook.db import Database
 from porthook.delivery import dispatcher as dispatcher_module
 from porthook.delivery import signing, wakeups
+from porthook.delivery.models import Delivery
 from tests.conftest import AccountFactory
 from tests.functional.delivery_support import (
     create_endpoint,
@@ -222,6 +224,75 @@ async def test_outcomes_are_written_before_the_unrecorded_allowance_runs_out(
     tight = settings.model_copy(update={"worker_concurrency": 4})
     async with running_dispatcher(tight, database, clock):
         calls = await sink.wait_for(12, "/steady")
+
+        async def all_recorded() -> bool:
+            found = [await deliveries_of(client, headers, e) for e in events]
+            return all(d[0]["status"] == "delivered" for d in found)
+
+        await eventually(all_recorded)
+    assert {c.headers["webhook-id"] for c in calls} == {str(e) for e in events}
+
+
+async def test_claims_fill_the_lanes_beyond_the_unrecorded_allowance(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock,
+) -> None:
+    # The allowance bounds what is sent before its outcome is written (the
+    # duplicates a kill -9 can make), not what waits here to be sent: rows
+    # queued while it is used up are sent the moment a write gives it back.
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/slow"), event_types=ORDER_EVENTS)
+    events = [await record_event(database, clock, account_id=account_id) for _ in range(20)]
+    sink.hold("/slow")
+    tight = settings.model_copy(update={"worker_concurrency": 2, "worker_batch_size": 50})
+    async with running_dispatcher(tight, database, clock) as dispatcher:
+        async def all_claimed() -> bool:
+            async with database.sessions() as session:
+                leased = await session.scalar(sa.select(sa.func.count()).where(
+                    Delivery.lease_token.is_not(None)))
+            return leased == 20
+
+        await eventually(all_claimed)  # two sent (held by the sink), the rest queued
+        assert dispatcher._unrecorded == 2 and len(sink.at("/slow")) <= 2
+        sink.release("/slow")
+        calls = await sink.wait_for(20, "/slow")
+    assert {c.headers["webhook-id"] for c in calls} == {str(e) for e in events}
+
+
+async def test_outcomes_are_written_in_parallel_batches_up_to_the_stores_limit(
+    client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
+    database: Database, clock: ShiftableClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A batch is taken as soon as it is due, while another is being written
+    # (PostgreSQL: two at once, each on its own connection; SQLite: one).
+    monkeypatch.setattr(dispatcher_module, "FLUSH_DELAY_S", 60.0)
+    account_id, headers = await make_account()
+    await create_endpoint(client, headers, url=sink.url("/steady"), event_types=ORDER_EVENTS)
+    events = [await record_event(database, clock, account_id=account_id) for _ in range(24)]
+    tight = settings.model_copy(update={"worker_concurrency": 8})  # batches of 4
+    gate, writing, most = asyncio.Event(), [0], [0]
+    async with running_dispatcher(tight, database, clock) as dispatcher:
+        store, record = dispatcher._store, dispatcher._store.record
+
+        async def slow_record(*args: Any, **kwargs: Any) -> Any:
+            writing[0] += 1
+            most[0] = max(most[0], writing[0])
+            try:
+                await gate.wait()
+                return await record(*args, **kwargs)
+            finally:
+                writing[0] -= 1
+
+        monkeypatch.setattr(store, "record", slow_record)
+
+        async def writes_at_their_limit() -> bool:
+            return writing[0] == store.parallel_writes
+
+        await eventually(writes_at_their_limit)
+        await asyncio.sleep(0.2)  # no third write starts meanwhile
+        assert most[0] == store.parallel_writes == (2 if database.is_postgres else 1)
+        gate.set()
+        calls = await sink.wait_for(24, "/steady")
 
         async def all_recorded() -> bool:
             found = [await deliveries_of(client, headers, e) for e in events]

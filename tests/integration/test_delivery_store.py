@@ -276,12 +276,11 @@ async def test_renewal_skips_a_row_another_statement_holds_instead_of_waiting(
     assert (renewed[held.id] == expires) == (backend == "sqlite")
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])  # its plan cache: PostgreSQL's own
 async def test_the_claims_plan_is_kept_and_the_pool_gets_its_connection_back_as_it_was(
     session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
-    settings: Settings, database: Database, backend: str,
+    settings: Settings, database: Database,
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL's plan cache and JIT")
     now, _, _ = await _seeded(session, make_account, clock, settings, events=8)
     pg = store.PgStore(database)
     for _ in range(8):  # past the 5 runs after which PostgreSQL may choose a plan itself
