@@ -263,7 +263,11 @@ class PgStore:
             async with self._session_writes:
                 return await self._sessions.record(outcomes, now=now, settings=settings,
                                                    random=random)
-        columns = recording.outcome_columns(outcomes, now=now, settings=settings, random=random)
+        # In the rows' order: two batches written at once lock their rows in
+        # one order, should a row be in both (its lease ran out here and this
+        # worker claimed it again), and so never deadlock.
+        ordered = sorted(outcomes, key=_row_id)
+        columns = recording.outcome_columns(ordered, now=now, settings=settings, random=random)
         held = self._outcomes.pop()  # the dispatcher runs at most parallel_writes at once
         try:
             async with held.driver() as driver:
@@ -295,6 +299,10 @@ async def _fetch(driver: Any, name: str, params: Mapping[str, Any]) -> list[Any]
     statement = _driver_statement(name)
     rows: list[Any] = await driver.fetch(statement.sql, *statement.args(params))
     return rows
+
+
+def _row_id(outcome: queue.Outcome) -> uuid.UUID:
+    return outcome.claimed.id
 
 
 def _claim(row: Any, token: uuid.UUID, expires: datetime) -> Claim:
