@@ -186,8 +186,9 @@ class _HeldConnection:
         with contextlib.suppress(Exception):
             if invalidate:
                 await connection.invalidate()
-            for name in self._settings if not invalidate else ():
-                await driver.execute(f"RESET {name}")
+            else:  # back to the pool as any other connection is
+                for name in self._settings:
+                    await driver.execute(f"RESET {name}")
             await connection.close()
 
 

@@ -44,6 +44,14 @@ async def _public_key(client: httpx.AsyncClient, headers: dict[str, str]) -> str
     return key
 
 
+async def _all_delivered(
+    client: httpx.AsyncClient, headers: dict[str, str], events: list[uuid.UUID]
+) -> bool:
+    """Every event's (one) delivery recorded as delivered."""
+    found = [await deliveries_of(client, headers, e) for e in events]
+    return all(d[0]["status"] == "delivered" for d in found)
+
+
 async def test_every_format_reaches_its_endpoint_signed(
     client: httpx.AsyncClient, make_account: AccountFactory, sink: Sink, settings: Settings,
     database: Database, clock: ShiftableClock,
@@ -216,7 +224,7 @@ async def test_outcomes_are_written_before_the_unrecorded_allowance_runs_out(
 ) -> None:
     # Sends stop while worker_concurrency rows are sent but unrecorded. With
     # a pause before every write (here a minute), four rows would take minutes;
-    # a write starts as soon as a quarter of the allowance waits.
+    # a write starts as soon as half of the allowance waits.
     monkeypatch.setattr(dispatcher_module, "FLUSH_DELAY_S", 60.0)
     account_id, headers = await make_account()
     await create_endpoint(client, headers, url=sink.url("/steady"))
@@ -224,12 +232,7 @@ async def test_outcomes_are_written_before_the_unrecorded_allowance_runs_out(
     tight = settings.model_copy(update={"worker_concurrency": 4})
     async with running_dispatcher(tight, database, clock):
         calls = await sink.wait_for(12, "/steady")
-
-        async def all_recorded() -> bool:
-            found = [await deliveries_of(client, headers, e) for e in events]
-            return all(d[0]["status"] == "delivered" for d in found)
-
-        await eventually(all_recorded)
+        await eventually(lambda: _all_delivered(client, headers, events))
     assert {c.headers["webhook-id"] for c in calls} == {str(e) for e in events}
 
 
@@ -293,12 +296,7 @@ async def test_outcomes_are_written_in_parallel_batches_up_to_the_stores_limit(
         assert most[0] == store.parallel_writes == (2 if database.is_postgres else 1)
         gate.set()
         calls = await sink.wait_for(24, "/steady")
-
-        async def all_recorded() -> bool:
-            found = [await deliveries_of(client, headers, e) for e in events]
-            return all(d[0]["status"] == "delivered" for d in found)
-
-        await eventually(all_recorded)
+        await eventually(lambda: _all_delivered(client, headers, events))
     assert {c.headers["webhook-id"] for c in calls} == {str(e) for e in events}
 
 
