@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
@@ -48,9 +49,14 @@ async def enqueue(session: AsyncSession, event: Event, *, only_missing: bool = F
 
 async def enqueue_many(session: AsyncSession, events: list[Event]) -> int:
     """``enqueue`` for the events of one change: their deliveries in one insert."""
-    rows = [delivery_row(event, endpoint, event.occurred_at)
+    return await _insert(session, await delivery_rows(session, events))
+
+
+async def delivery_rows(session: AsyncSession, events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The new delivery rows of the events of one change (``delivery_row``),
+    for a caller that inserts them itself (``events.record_many``)."""
+    return [delivery_row(event, endpoint, event.occurred_at)
             for event in events for endpoint in await _endpoints(session, event)]
-    return await _insert(session, rows)
 
 
 async def _endpoints(session: AsyncSession, event: Event) -> list[Target]:
@@ -64,19 +70,30 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     connection = await session.connection()
-    pending = any(row["status"] == models.PENDING for row in rows)
-    if pending:
-        db.wake_on_commit(session)
-    # On PostgreSQL the workers' wake-up rides on the insert, in its
-    # RETURNING (one notification per channel and payload at commit, however
-    # many rows called it): one round trip for both. Rows as parameters, not
-    # in ``values()``: a multi-row VALUES is never cached, and compiling it
-    # cost more than running it.
-    notifying = pending and connection.dialect.name == "postgresql" and not _notified(session)
+    # Rows as parameters, not in ``values()``: a multi-row VALUES is never
+    # cached, and compiling it cost more than running it.
+    notifying = wake_on_commit(session, rows)
     await connection.execute(_INSERT_NOTIFYING if notifying else _INSERT, rows)
     if notifying:
-        session.info[_NOTIFIED_KEY] = session.get_transaction()
+        notified(session)
     return len(rows)
+
+
+def wake_on_commit(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> bool:
+    """Have the workers woken when the transaction commits, if ``rows`` (new
+    deliveries) hold one to send. True when the statement that inserts them
+    must also send PostgreSQL's NOTIFY (call ``notified`` once it has): the
+    wake-up rides on the insert (one notification per channel and payload
+    at commit, however many rows called it), one round trip for both."""
+    if not any(row["status"] == models.PENDING for row in rows):
+        return False
+    db.wake_on_commit(session)
+    return session.get_bind().dialect.name == "postgresql" and not _notified(session)
+
+
+def notified(session: AsyncSession) -> None:
+    """This transaction's NOTIFY is sent (``wake_on_commit``)."""
+    session.info[_NOTIFIED_KEY] = session.get_transaction()
 
 
 _DELIVERIES = cast(sa.Table, Delivery.__table__)
@@ -96,7 +113,7 @@ async def notify(session: AsyncSession) -> None:
     if session.get_bind().dialect.name != "postgresql" or _notified(session):
         return
     await session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
-    session.info[_NOTIFIED_KEY] = session.get_transaction()
+    notified(session)
 
 
 def _notified(session: AsyncSession) -> bool:

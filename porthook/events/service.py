@@ -16,9 +16,11 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from porthook import db
 from porthook.delivery import fanout, filters
 from porthook.delivery.models import DELIVERED, Delivery
 from porthook.events.models import Event, SubjectSequence
@@ -112,11 +114,20 @@ async def record_many(session: AsyncSession, new: Sequence[NewEvent]) -> list[Ev
     # may have made (an order's webhook_url), and Core statements do not flush.
     await session.flush()
     connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        events = await _insert_many_numbered(connection, new)
-    else:
+    if connection.dialect.name != "postgresql":
         events = await _insert_numbered(connection, new)
-    await fanout.enqueue_many(session, events)
+        await fanout.enqueue_many(session, events)
+        return events
+    events = [Event(id=uuid.uuid4(), account_id=n.account_id, type=n.type,
+                    subject_type=n.subject_type, subject_id=str(n.subject_id),
+                    occurred_at=n.occurred_at, data=n.data) for n in new]
+    # Who receives them depends on neither their numbers nor their positions:
+    # their deliveries go in with them, in the same statement.
+    deliveries = await fanout.delivery_rows(session, events)
+    notify = fanout.wake_on_commit(session, deliveries)
+    await _insert_many_numbered(connection, events, deliveries, notify=notify)
+    if notify:
+        fanout.notified(session)
     return events
 
 
@@ -138,17 +149,20 @@ async def _insert_numbered(connection: AsyncConnection, new: Sequence[NewEvent])
     return events
 
 
-async def _insert_many_numbered(connection: AsyncConnection, new: Sequence[NewEvent]
-                                ) -> list[Event]:
-    """The events of one change and their numbers in ONE statement
-    (PostgreSQL): ``_insert_numbered``'s two round trips in one, whether the
-    change records one event (a comment, a record) or several (an order's
-    creation and every move: the order's and its lnp records'). The rows go
-    as one array per column (one statement shape whatever their number, so
-    it is compiled once)."""
-    events = [Event(id=uuid.uuid4(), account_id=n.account_id, type=n.type,
-                    subject_type=n.subject_type, subject_id=str(n.subject_id),
-                    occurred_at=n.occurred_at, data=n.data) for n in new]
+async def _insert_many_numbered(
+    connection: AsyncConnection, events: Sequence[Event], deliveries: Sequence[dict[str, Any]],
+    *, notify: bool,
+) -> None:
+    """The events of one change, their numbers and their deliveries in ONE
+    statement (PostgreSQL): ``_insert_numbered`` and ``fanout.enqueue_many``'s
+    three round trips in one, whether the change records one event (a
+    comment, a record) or several (an order's creation and every move: the
+    order's and its lnp records'). Sets each event's position and number.
+
+    The rows go as one array per column (one statement shape whatever their
+    number, so it is compiled once); each delivery takes its event's position
+    and number from the events' insert. ``notify``: the workers' NOTIFY rides
+    on the statement (``fanout.wake_on_commit``)."""
     # Each event's number is its subject's new last number less the events of
     # that subject that come after it in the batch (so they number in order).
     later: dict[tuple[str, str], int] = {}
@@ -160,21 +174,44 @@ async def _insert_many_numbered(connection: AsyncConnection, new: Sequence[NewEv
     params: dict[str, Any] = {column: [getattr(e, column) for e in events]
                               for column in _EVENT_COLUMNS if column != "sequence"}
     params["behind"] = behind[::-1]
-    result = await connection.execute(_insert_many_statement(), params)
+    columns = tuple(c for c in deliveries[0] if c not in _FROM_EVENT) if deliveries else ()
+    params.update({f"d_{c}": [row[c] for row in deliveries] for c in columns})
+    params["notify"] = notify
+    result = await connection.execute(_insert_many_statement(columns), params)
     positions: dict[uuid.UUID, tuple[int, int]] = {row[0]: (row[1], row[2]) for row in result}
     for event in events:
         event.position, event.sequence = positions[event.id]
-    return events
+
+
+# What a delivery row takes from its event's insert, not from its arrays.
+_FROM_EVENT = {"event_position": "position", "sequence": "sequence"}
 
 
 @functools.cache
-def _insert_many_statement() -> sa.TextClause:
+def _insert_many_statement(delivery_columns: tuple[str, ...]) -> sa.TextClause:
+    """Built once per shape: ``delivery_columns`` are those of the
+    deliveries' rows (none: the change has no delivery)."""
     arrays = [*(f"CAST(:{c} AS {_ARRAY_TYPES[c]}[])" for c in _EVENT_COLUMNS if c != "sequence"),
               "CAST(:behind AS BIGINT[])"]
     names = [*(c for c in _EVENT_COLUMNS if c != "sequence"), "behind"]
+    deliveries = ""
+    if delivery_columns:
+        types = {c: _DELIVERIES.c[c].type.compile(dialect=PGDialect())
+                 for c in delivery_columns}
+        # A sibling WITH's insert cannot see the events' rows, but the foreign
+        # key to them is checked at the end of the statement, once they are there.
+        deliveries = f""", new_deliveries AS (
+            INSERT INTO deliveries ({", ".join([*delivery_columns, *_FROM_EVENT])})
+            SELECT {", ".join([*(f"d.{c}" for c in delivery_columns),
+                               *(f"e.{c}" for c in _FROM_EVENT.values())])}
+            FROM unnest({", ".join(f"CAST(:d_{c} AS {types[c]}[])" for c in delivery_columns)})
+                AS d({", ".join(delivery_columns)})
+            JOIN new_events AS e ON e.id = d.event_id
+        )"""
     # The rows numbered (ord) so that their positions follow the order given;
     # the subjects' upsert sorted, as in next_sequences (no deadlock between
-    # concurrent writers).
+    # concurrent writers). The workers' NOTIFY is sent once per transaction
+    # at commit, however many rows call it.
     text = f"""
         WITH batch AS (
             SELECT * FROM unnest({", ".join(arrays)}) WITH ORDINALITY
@@ -186,21 +223,28 @@ def _insert_many_statement() -> sa.TextClause:
             ON CONFLICT (subject_type, subject_id) DO UPDATE
             SET last_sequence = subject_sequences.last_sequence + excluded.last_sequence
             RETURNING subject_type, subject_id, last_sequence
-        )
-        INSERT INTO events ({", ".join(_EVENT_COLUMNS)})
-        SELECT {", ".join("n.last_sequence - b.behind" if c == "sequence" else "b." + c
-                          for c in _EVENT_COLUMNS)}
-        FROM batch AS b JOIN numbered AS n
-            ON n.subject_type = b.subject_type AND n.subject_id = b.subject_id
-        ORDER BY b.ord
-        RETURNING id, position, sequence
+        ), new_events AS (
+            INSERT INTO events ({", ".join(_EVENT_COLUMNS)})
+            SELECT {", ".join("n.last_sequence - b.behind" if c == "sequence" else "b." + c
+                              for c in _EVENT_COLUMNS)}
+            FROM batch AS b JOIN numbered AS n
+                ON n.subject_type = b.subject_type AND n.subject_id = b.subject_id
+            ORDER BY b.ord
+            RETURNING id, position, sequence
+        ){deliveries}
+        SELECT id, position, sequence,
+            CASE WHEN CAST(:notify AS BOOLEAN) THEN pg_notify('{fanout.NOTIFY_CHANNEL}', '') END
+        FROM new_events
     """
     array = postgresql.ARRAY
+    typed = [sa.bindparam(f"d_{c}", type_=array(_DELIVERIES.c[c].type)) for c in delivery_columns
+             if isinstance(_DELIVERIES.c[c].type, db.UTCDateTime)]
     return sa.text(text).bindparams(
         sa.bindparam("id", type_=array(sa.Uuid())),
         sa.bindparam("account_id", type_=array(sa.Uuid())),
         sa.bindparam("occurred_at", type_=array(_EVENTS.c.occurred_at.type)),
         sa.bindparam("data", type_=array(_EVENTS.c.data.type)),
+        *typed,
     )
 
 
@@ -212,6 +256,7 @@ _ARRAY_TYPES = {"id": "UUID", "account_id": "UUID", "type": "VARCHAR",
 
 _SEQUENCES = cast(sa.Table, SubjectSequence.__table__)
 _EVENTS = cast(sa.Table, Event.__table__)
+_DELIVERIES = cast(sa.Table, Delivery.__table__)
 _EVENT_COLUMNS = ("id", "account_id", "type", "subject_type", "subject_id", "sequence",
                   "occurred_at", "data")
 # Each position comes back with its event's id: in whatever order, so that

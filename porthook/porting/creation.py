@@ -91,8 +91,11 @@ async def _check_new_order(
     # Only North American numbers get here: a DID stores their 10 digits.
     dids = records_service.ActiveDids(account_id=account_id, numbers_e164=e164s,
                                       stored={p.national: p.e164 for p in parsed})
-    rows = (await session.execute(_checks_statement(),
-                                  {"e164s": e164s, "keys": candidates, **dids.params()})).all()
+    # On the session's connection: the session's own execute runs a statement
+    # through the ORM's machinery, about twice the CPU for these plain rows.
+    connection = await session.connection()
+    rows = (await connection.execute(_checks_statement(),
+                                     {"e164s": e164s, "keys": candidates, **dids.params()})).all()
     taken = {r[0] for r in rows if r[4] == "key"}
     return _Checks(
         held={str(r[0]): (r[1], r[2]) for r in rows if r[4] == "held"},

@@ -69,7 +69,15 @@ def sync_holds(order: PortingOrder) -> None:
     status = rules.OrderStatus(order.status)
     for number in order.numbers:
         holds = rules.holds_number(status, rules.NumberStatus(number.status))
-        number.held_number = number.phone_number if holds else None
+        _assign(number, "held_number", number.phone_number if holds else None)
+
+
+def _assign(item: Any, key: str, value: Any) -> None:
+    # Only a change: assigning a column its own value still marks the row
+    # modified, and the session's flush then runs its whole unit of work for
+    # nothing (a new order, just inserted as it is: 8 % of its creation's CPU).
+    if getattr(item, key) != value:
+        setattr(item, key, value)
 
 
 async def publish(
@@ -80,11 +88,11 @@ async def publish(
     the same batch (an activation's ``record.dids.inserted``)."""
     orders = list({c.order.id: c.order for c in changes}.values())
     for order in orders:
-        order.updated_at = now
+        _assign(order, "updated_at", now)
         sync_holds(order)
     for change in changes:
         if change.type == EventType.PORTING_ORDER_STATUS_CHANGED:
-            change.order.status_changed_at = now
+            _assign(change.order, "status_changed_at", now)
     try:
         await session.flush()
     except IntegrityError as exc:

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porthook.clock import ShiftableClock
+from porthook.config import Settings
+from porthook.db import Database
+from porthook.delivery import fanout
+from porthook.delivery import service as delivery
+from porthook.delivery.models import Delivery
+from porthook.delivery.schemas import EndpointCreate
 from porthook.events import service as events
 from tests.conftest import AccountFactory, count_rows
 
@@ -68,3 +78,77 @@ async def test_record_many_numbers_each_subject_in_order(
     ]
     assert [list(e.data) for e in stored[1:]] == [list(data) for _, data in batch]
     assert {e.position for e in stored[1:]} == set(positions)
+
+
+async def test_record_many_writes_each_events_deliveries_with_its_number_and_position(
+    session: AsyncSession, database: Database, make_account: AccountFactory,
+    clock: ShiftableClock, settings: Settings, backend: str,
+) -> None:
+    # On PostgreSQL the events, their numbers and their deliveries are one
+    # statement, each delivery taking its event's position and number from
+    # the events' insert; the workers' NOTIFY rides on it.
+    account_id, _ = await make_account()
+    enabled = await delivery.create_endpoint(
+        session, account_id=account_id, body=EndpointCreate(url="http://127.0.0.1:9/a"),
+        settings=settings, now=clock.now())
+    disabled = await delivery.create_endpoint(
+        session, account_id=account_id, body=EndpointCreate(url="http://127.0.0.1:9/b"),
+        settings=settings, now=clock.now())
+    await delivery.disable(session, endpoint=disabled, reason="test", now=clock.now())
+    await session.commit()
+    subject_a, subject_b = uuid.uuid4(), uuid.uuid4()
+    await _record_one(session, account_id, subject_a, clock)
+    await session.commit()
+    with _statements(database) as seen:
+        recorded = await events.record_many(session, [
+            events.NewEvent(account_id=account_id, type="record.dids.updated",
+                            subject_type="dids", subject_id=subject, data={},
+                            occurred_at=clock.now())
+            for subject in (subject_a, subject_b, subject_a)])
+    if backend == "postgresql":
+        assert seen == ["SELECT", "WITH"]  # the endpoints (once per transaction), the rest
+        assert session.info.get(fanout._NOTIFIED_KEY) is session.get_transaction()
+    await session.commit()
+    rows = (await session.execute(
+        sa.select(Delivery.event_id, Delivery.endpoint_id, Delivery.event_position,
+                  Delivery.sequence, Delivery.status, Delivery.ordering_key)
+        .where(Delivery.event_id.in_([e.id for e in recorded])))).all()
+    assert sorted(rows, key=lambda r: (r.event_position, r.status)) == [
+        (e.id, endpoint.id, e.position, e.sequence, status, f"dids:{e.subject_id}")
+        for e in recorded
+        for endpoint, status in ((disabled, "held"), (enabled, "pending"))
+    ]
+    assert [e.sequence for e in recorded] == [2, 1, 3]
+
+
+async def test_a_change_with_no_endpoint_records_its_events_alone(
+    session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
+) -> None:
+    account_id, _ = await make_account()
+    await _record_one(session, account_id, uuid.uuid4(), clock)
+    assert session.info.get(fanout._NOTIFIED_KEY) is None  # nothing to wake anyone for
+    await session.commit()
+    assert await count_rows(session, "events") == 1
+    assert await count_rows(session, "deliveries") == 0
+
+
+async def _record_one(session: AsyncSession, account_id: uuid.UUID, subject: uuid.UUID,
+                      clock: ShiftableClock) -> None:
+    await events.record(session, account_id=account_id, type="record.dids.inserted",
+                        subject_type="dids", subject_id=subject, data={}, occurred_at=clock.now())
+
+
+@contextmanager
+def _statements(database: Database) -> Iterator[list[str]]:
+    """The first word of each statement run meanwhile."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    engine = database.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)

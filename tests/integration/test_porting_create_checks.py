@@ -169,3 +169,19 @@ async def test_the_created_order_reads_back_as_returned(
     await session.commit()
     assert await session.scalar(sa.select(PortingOrder.customer_reference)
                                 .where(PortingOrder.id == order.id)) == "changed"
+
+
+async def test_a_new_order_is_published_without_a_flush_of_the_session(
+    session: AsyncSession, make_account: AccountFactory, settings: Settings,
+    clock: ShiftableClock,
+) -> None:
+    # The order and its numbers go in with Core statements, as publish then
+    # finds them: assigning their columns the values they hold would mark
+    # them modified, and the flush would run the ORM's unit of work for nothing.
+    account_id, _ = await make_account()
+    flushes: list[object] = []
+    sa.event.listen(session.sync_session, "before_flush", lambda *args: flushes.append(args))
+    order = await _create(session, account_id, settings, clock, NY)
+    await session.commit()
+    assert flushes == []
+    assert order.numbers[0].held_number == order.numbers[0].phone_number
