@@ -196,8 +196,8 @@ def _insert_many_statement(delivery_columns: tuple[str, ...]) -> sa.TextClause:
     names = [*(c for c in _EVENT_COLUMNS if c != "sequence"), "behind"]
     deliveries = ""
     if delivery_columns:
-        types = {c: _DELIVERIES.c[c].type.compile(dialect=PGDialect())
-                 for c in delivery_columns}
+        dialect = PGDialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+        types = {c: _DELIVERIES.c[c].type.compile(dialect=dialect) for c in delivery_columns}
         # A sibling WITH's insert cannot see the events' rows, but the foreign
         # key to them is checked at the end of the statement, once they are there.
         deliveries = f""", new_deliveries AS (
