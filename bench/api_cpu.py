@@ -45,6 +45,7 @@ import sqlalchemy as sa
 import uvloop
 
 from bench.api import LOA_PDF, _pg_admin, fictional_numbers, order_body
+from porthook import db
 from porthook.accounts import service as accounts
 from porthook.config import Settings
 from porthook.db import Base, Database, all_models
@@ -292,9 +293,12 @@ async def _statements_of(database: Database, step: Callable[[int], Awaitable[Non
     hooks = (("before_cursor_execute", record), ("begin", begin), ("commit", commit))
     for name, hook in hooks:
         sa.event.listen(engine, name, hook)
+    # The statements run on asyncpg itself (PostgreSQL), which SQLAlchemy never sees.
+    stop = db.on_driver_statement(lambda statement: record(None, None, statement))
     try:
         await step(10_000)
     finally:
+        stop()
         for name, hook in hooks:
             sa.event.remove(engine, name, hook)
     return seen

@@ -9,6 +9,7 @@ before each test. PostgreSQL is never skipped: if it is down the tests fail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -21,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook import db
 from porthook.accounts import service as accounts
 from porthook.clock import ShiftableClock
 from porthook.config import Settings
@@ -183,3 +185,26 @@ async def operator_headers(database: Database, clock: ShiftableClock) -> dict[st
 
 async def count_rows(session: AsyncSession, table: str) -> int:
     return int((await session.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one())
+
+
+@contextlib.contextmanager
+def statements(database: Database, *, full: bool = False) -> Iterator[list[str]]:
+    """The statements run meanwhile, in order: their first word (``full``:
+    their text). Those SQLAlchemy runs, and on PostgreSQL those run on
+    asyncpg itself (``db.driver_rows``); BEGIN and COMMIT are left out."""
+    seen: list[str] = []
+
+    def note(statement: str) -> None:
+        seen.append(" ".join(statement.split()) if full else statement.split(None, 1)[0].upper())
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        note(statement)
+
+    engine = database.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    stop = db.on_driver_statement(note)
+    try:
+        yield seen
+    finally:
+        stop()
+        sa.event.remove(engine, "before_cursor_execute", record)

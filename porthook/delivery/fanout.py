@@ -177,10 +177,14 @@ async def _read_endpoints(session: AsyncSession, account_id: uuid.UUID,
     want_url = order_url is not None and (account_id, order_url) not in by_url
     if account_id not in by_account or want_url:
         connection = await session.connection()
-        result = await connection.execute(
-            _targets_statement(account_id not in by_account, want_url),
-            {"account_id": account_id, "order_url": order_url})
-        rows = [Target(*row) for row in result]
+        params = {"account_id": account_id, "order_url": order_url}
+        if connection.dialect.name == "postgresql":
+            found = await db.driver_rows(
+                connection, _driver_targets(account_id not in by_account, want_url), params)
+        else:
+            found = list(await connection.execute(
+                _targets_statement(account_id not in by_account, want_url), params))
+        rows = [Target(*row) for row in found]
         if account_id not in by_account:
             by_account[account_id] = [r for r in rows if r.origin != models.ORIGIN_ORDER]
         if order_url is not None and want_url:
@@ -198,7 +202,10 @@ def _targets_statement(of_account: bool, of_url: bool) -> sa.Select[Any]:
     built once per shape (building it cost more than running it)."""
     which: list[sa.ColumnElement[bool]] = []
     if of_account:
-        which.append(_ENDPOINTS.c.origin.in_([*_ACCOUNT_ORIGINS, models.ORIGIN_DEFAULTS]))
+        # Each origin a parameter of its own, not one expanding list: the
+        # statement compiles once for asyncpg (``_driver_targets``).
+        origins = sorted([*_ACCOUNT_ORIGINS, models.ORIGIN_DEFAULTS])
+        which.append(_ENDPOINTS.c.origin.in_([sa.literal(o) for o in origins]))
     if of_url:
         which.append(sa.and_(_ENDPOINTS.c.origin == models.ORIGIN_ORDER,
                              _ENDPOINTS.c.url == sa.bindparam("order_url")))
@@ -206,6 +213,11 @@ def _targets_statement(of_account: bool, of_url: bool) -> sa.Select[Any]:
             .outerjoin(_PROFILES, _ENDPOINTS.c.profile_id == _PROFILES.c.id)
             .where(_ENDPOINTS.c.account_id == sa.bindparam("account_id"), sa.or_(*which))
             .order_by(_ENDPOINTS.c.created_at))
+
+
+@functools.cache
+def _driver_targets(of_account: bool, of_url: bool) -> db.DriverStatement:
+    return db.DriverStatement.compile(_targets_statement(of_account, of_url))
 
 
 def _wants(endpoint: Target, event_type: str, *, with_profile: bool = True) -> bool:

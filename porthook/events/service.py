@@ -177,14 +177,20 @@ async def _insert_many_numbered(
     columns = tuple(c for c in deliveries[0] if c not in _FROM_EVENT) if deliveries else ()
     params.update({f"d_{c}": [row[c] for row in deliveries] for c in columns})
     params["notify"] = notify
-    result = await connection.execute(_insert_many_statement(columns), params)
-    positions: dict[uuid.UUID, tuple[int, int]] = {row[0]: (row[1], row[2]) for row in result}
+    params["data"] = [db.json_text(data) for data in params["data"]]
+    rows = await db.driver_rows(connection, _driver_insert_many(columns), params)
+    positions: dict[uuid.UUID, tuple[int, int]] = {row[0]: (row[1], row[2]) for row in rows}
     for event in events:
         event.position, event.sequence = positions[event.id]
 
 
 # What a delivery row takes from its event's insert, not from its arrays.
 _FROM_EVENT = {"event_position": "position", "sequence": "sequence"}
+
+
+@functools.cache
+def _driver_insert_many(delivery_columns: tuple[str, ...]) -> db.DriverStatement:
+    return db.DriverStatement.compile(_insert_many_statement(delivery_columns))
 
 
 @functools.cache
@@ -236,16 +242,9 @@ def _insert_many_statement(delivery_columns: tuple[str, ...]) -> sa.TextClause:
             CASE WHEN CAST(:notify AS BOOLEAN) THEN pg_notify('{fanout.NOTIFY_CHANNEL}', '') END
         FROM new_events
     """
-    array = postgresql.ARRAY
-    typed = [sa.bindparam(f"d_{c}", type_=array(_DELIVERIES.c[c].type)) for c in delivery_columns
-             if isinstance(_DELIVERIES.c[c].type, db.UTCDateTime)]
-    return sa.text(text).bindparams(
-        sa.bindparam("id", type_=array(sa.Uuid())),
-        sa.bindparam("account_id", type_=array(sa.Uuid())),
-        sa.bindparam("occurred_at", type_=array(_EVENTS.c.occurred_at.type)),
-        sa.bindparam("data", type_=array(_EVENTS.c.data.type)),
-        *typed,
-    )
+    # Run on asyncpg (``db.driver_rows``): values go as they are, the casts
+    # above give their types.
+    return sa.text(text)
 
 
 # The PostgreSQL types of the events' columns, for their arrays.

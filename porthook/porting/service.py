@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import lazyload, raiseload
+from sqlalchemy.orm import InstrumentedAttribute, lazyload, raiseload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from porthook.config import Settings
@@ -223,13 +223,22 @@ async def holders(
 def holders_select(e164s: Sequence[str] | sa.BindParameter[Any], *extra: sa.ColumnElement[Any]
                    ) -> sa.Select[Any]:
     """(number, order id, account id, *extra) of the open orders holding these
-    numbers (or an expanding parameter of them)."""
-    held = e164s if isinstance(e164s, sa.BindParameter) else list(e164s)
+    numbers (or a parameter of them: expanding, or an array on PostgreSQL)."""
     return (
         sa.select(PortingNumber.held_number, PortingOrder.id, PortingOrder.account_id, *extra)
         .join(PortingOrder, PortingOrder.id == PortingNumber.order_id)
-        .where(PortingNumber.held_number.in_(held))
+        .where(one_of(PortingNumber.held_number, e164s))
     )
+
+
+def one_of(column: sa.ColumnElement[Any] | InstrumentedAttribute[Any],
+           values: Sequence[Any] | sa.BindParameter[Any]) -> sa.ColumnElement[bool]:
+    """``column IN values``; ``= ANY(values)`` for a parameter that is not
+    expanding (an array: one statement however many values, which asyncpg
+    runs as it is, ``db.DriverStatement``)."""
+    if isinstance(values, sa.BindParameter) and not values.expanding:
+        return column == sa.any_(values)
+    return column.in_(values if isinstance(values, sa.BindParameter) else list(values))
 
 
 def held_reason(holder: tuple[uuid.UUID, uuid.UUID], account_id: uuid.UUID) -> str:

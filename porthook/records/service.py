@@ -282,13 +282,16 @@ class ActiveDids:
             table.c.account_id == self.account_id, table.c.number.in_(list(self.stored)))
 
     @classmethod
-    def bound_select(cls, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    def bound_select(cls, *columns: sa.ColumnElement[Any], array: bool = False
+                     ) -> sa.Select[Any]:
         """``select`` with the account and the numbers as parameters (``params``):
-        the same statement for every call, for a caller that builds it once."""
+        the same statement for every call, for a caller that builds it once.
+        ``array`` (PostgreSQL): the numbers as one array, not an expanding list."""
         table = TABLES["dids"]
-        return sa.select(*(columns or (cls.number, cls.did_id))).where(
-            table.c.account_id == sa.bindparam("dids_account_id"),
+        numbers = (table.c.number == sa.any_(sa.bindparam("dids_numbers"))) if array else (
             table.c.number.in_(sa.bindparam("dids_numbers", expanding=True)))
+        return sa.select(*(columns or (cls.number, cls.did_id))).where(
+            table.c.account_id == sa.bindparam("dids_account_id"), numbers)
 
     def params(self) -> dict[str, Any]:
         """``bound_select``'s parameters."""

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +13,7 @@ from porthook.delivery import service as delivery
 from porthook.delivery.models import Delivery
 from porthook.delivery.schemas import EndpointCreate
 from porthook.events import service as events
-from tests.conftest import AccountFactory, count_rows
+from tests.conftest import AccountFactory, count_rows, statements
 
 
 async def test_sequence_per_subject_and_cursor(
@@ -99,12 +96,13 @@ async def test_record_many_writes_each_events_deliveries_with_its_number_and_pos
     subject_a, subject_b = uuid.uuid4(), uuid.uuid4()
     await _record_one(session, account_id, subject_a, clock)
     await session.commit()
-    with _statements(database) as seen:
+    await session.execute(sa.select(1))  # the transaction begun
+    with statements(database) as seen:
         recorded = await events.record_many(session, [
             events.NewEvent(account_id=account_id, type="record.dids.updated",
-                            subject_type="dids", subject_id=subject, data={},
+                            subject_type="dids", subject_id=subject, data={"n": i},
                             occurred_at=clock.now())
-            for subject in (subject_a, subject_b, subject_a)])
+            for i, subject in enumerate((subject_a, subject_b, subject_a))])
     if backend == "postgresql":
         assert seen == ["SELECT", "WITH"]  # the endpoints (once per transaction), the rest
         assert session.info.get(fanout._NOTIFIED_KEY) is session.get_transaction()
@@ -136,19 +134,3 @@ async def _record_one(session: AsyncSession, account_id: uuid.UUID, subject: uui
                       clock: ShiftableClock) -> None:
     await events.record(session, account_id=account_id, type="record.dids.inserted",
                         subject_type="dids", subject_id=subject, data={}, occurred_at=clock.now())
-
-
-@contextmanager
-def _statements(database: Database) -> Iterator[list[str]]:
-    """The first word of each statement run meanwhile."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement.split(None, 1)[0].upper())
-
-    engine = database.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)

@@ -5,8 +5,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -22,7 +20,7 @@ from porthook.porting.schemas import PortingOrderCreate
 from porthook.porting.snapshot import snapshot
 from porthook.problems import Conflict
 from porthook.records import service as records
-from tests.conftest import AccountFactory, count_rows
+from tests.conftest import AccountFactory, count_rows, statements
 from tests.porting_helpers import CHICAGO, NY, TORONTO, order_body
 
 
@@ -31,22 +29,6 @@ async def _create(session: AsyncSession, account_id: uuid.UUID, settings: Settin
     body = PortingOrderCreate.model_validate(order_body(*numbers))
     return await creation.create_order(session, account_id=account_id, body=body,
                                       settings=settings, now=clock.now())
-
-
-@contextmanager
-def statements(database: Database, *, full: bool = False) -> Iterator[list[str]]:
-    """The statements run meanwhile: their first word (``full``: their text)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()) if full else statement.split(None, 1)[0].upper())
-
-    engine = database.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def _keys(monkeypatch: pytest.MonkeyPatch, *keys: str) -> None:

@@ -17,8 +17,7 @@ from porthook.porting import attachments, creation, desk, moves, service
 from porthook.porting.models import PortingOrder
 from porthook.porting.schemas import PortingOrderCreate, StatusChange
 from porthook.records import service as records
-from tests.conftest import AccountFactory
-from tests.integration.test_porting_create_checks import statements
+from tests.conftest import AccountFactory, statements
 from tests.porting_helpers import CHICAGO, NY, PDF, TORONTO, order_body
 
 
