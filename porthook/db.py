@@ -404,6 +404,12 @@ async def driver_rows(connection: AsyncConnection, statement: DriverStatement,
     return list((await connection.exec_driver_sql(statement.sql, tuple(args))).all())
 
 
+def driver_value(column: sa.Column[Any], value: Any) -> Any:
+    """``value`` as ``driver_rows`` takes it for ``column``: a JSON column's as
+    its text (``None`` too: SQLAlchemy's JSON type writes it as JSON null)."""
+    return json_text(value) if isinstance(column.type, sa.JSON) else value
+
+
 _driver_listeners: list[Callable[[str], None]] = []
 
 

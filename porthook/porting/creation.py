@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+import asyncpg  # type: ignore[import-untyped]  # no stubs: only its exception classes
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
@@ -158,7 +159,7 @@ async def _insert(session: AsyncSession, order: PortingOrder) -> None:
             order.order_number = (await connection.execute(
                 _INSERT_ORDER, order_row)).scalar_one()
             await connection.execute(_INSERT_NUMBERS, number_rows)
-    except IntegrityError as exc:
+    except (IntegrityError, asyncpg.UniqueViolationError) as exc:
         outbox.raise_if_held(exc)
         raise
     _attach(session, order, order_row, number_rows)
@@ -187,9 +188,16 @@ def _value(column: sa.Column[Any], value: Any) -> Any:
 
 async def _insert_postgresql(connection: AsyncConnection, order_row: dict[str, Any],
                              number_rows: list[dict[str, Any]]) -> int:
-    params = {f"o_{key}": value for key, value in order_row.items()}
-    params.update({f"n_{c.key}": [row[c.key] for row in number_rows] for c in _NUMBER_COLUMNS})
-    return int((await connection.execute(_postgresql_statement(), params)).scalar_one())
+    params = {f"o_{c.key}": db.driver_value(c, order_row[c.key]) for c in _ORDER_COLUMNS}
+    params.update({f"n_{c.key}": [db.driver_value(c, row[c.key]) for row in number_rows]
+                   for c in _NUMBER_COLUMNS})
+    ((order_number,),) = await db.driver_rows(connection, _driver_insert(), params)
+    return int(order_number)
+
+
+@functools.cache
+def _driver_insert() -> db.DriverStatement:
+    return db.DriverStatement.compile(_postgresql_statement())
 
 
 @functools.cache

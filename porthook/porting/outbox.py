@@ -124,11 +124,12 @@ async def publish(
     await events.record_many(session, new)
 
 
-def raise_if_held(exc: IntegrityError) -> None:
+def raise_if_held(exc: Exception) -> None:
     """409 for a number that another open order took meanwhile (the unique
     ``held_number``): the pre-checks name the holding order; this is the race
-    they cannot see. Any other integrity error is the caller's to raise."""
-    if "held_number" in str(exc.orig):
+    they cannot see. Any other integrity error is the caller's to raise.
+    ``exc``: SQLAlchemy's, or asyncpg's own (``db.driver_rows``)."""
+    if "held_number" in str(getattr(exc, "orig", exc)):
         raise Conflict("a phone number of this order was just put on another open "
                        "porting order; retry to see which") from exc
 
