@@ -47,17 +47,18 @@ async def get_clock(request: Request) -> Clock:
     return clock
 
 
-async def get_session(
-    request: Request, database: Annotated[Database, Depends(get_database)],
-) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # The route commits once, after the service call; anything not committed
     # is rolled back when the session closes. A request with an
     # Idempotency-Key writes through the session its middleware holds, which
     # commits the writes together with the stored answer (and closes it).
+    # The database read here, not through get_database: each dependency
+    # FastAPI solves costs CPU on every request, as the ones below.
     held = idempotency.held_session(request)
     if held is not None:
         yield held
         return
+    database: Database = request.app.state.database
     async with database.sessions() as session:
         yield session
 
@@ -86,15 +87,15 @@ KeyCacheDep = Annotated[KeyCache, Depends(get_key_cache)]
 
 async def get_principal(
     request: Request,
-    database: DatabaseDep,
-    cache: KeyCacheDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> accounts.Principal:
     if credentials is None:
         raise Unauthorized(_missing_bearer(request.headers.get("authorization")))
     digest = keys.digest(credentials.credentials)
+    cache: KeyCache = request.app.state.key_cache
     principal = cache.get(digest)
     if principal is None:
+        database: Database = request.app.state.database
         # Own short session: authentication must not join the request's transaction.
         async with database.read_sessions() as session:
             principal = await accounts.authenticate(session, credentials.credentials)
