@@ -8,7 +8,8 @@ For each backend and API process count: a fresh database (a SQLite file in a
 temporary folder; on PostgreSQL the database ``porthook_bench_api_<pid>``,
 dropped at the end), ``porthook db upgrade``, an account and an operator key
 made with the CLI, then ``porthook api`` on a free loopback port, driven by one
-keep-alive ``httpx.AsyncClient`` with a bounded number of requests in flight:
+keep-alive aiohttp client (``--client httpx``: httpx's) with a bounded number
+of requests in flight:
 
 1. create: ``POST /v1/porting-orders`` with a complete body (orders/s);
 2. upload: the LOA each order needs before it can be submitted (uploads/s);
@@ -131,18 +132,18 @@ class Recorder:
     kinds: dict[str, Kind] = field(default_factory=lambda: {k: Kind() for k in KINDS})
     error_samples: list[str] = field(default_factory=list)
 
-    async def call(self, kind: str, send: Awaitable[httpx.Response], expect: int) -> Any:
+    async def call(self, kind: str, send: Awaitable[tuple[int, bytes]], expect: int) -> Any:
         """Time one request; its JSON body on the expected status, else None."""
         start = time.perf_counter()
         try:
-            response = await send
-        except httpx.HTTPError as exc:
+            status, body = await send
+        except (httpx.HTTPError, aiohttp.ClientError, TimeoutError) as exc:
             return self._fail(kind, f"{kind}: {exc!r}")
         elapsed = time.perf_counter() - start
-        if response.status_code != expect:
-            return self._fail(kind, f"{kind}: {response.status_code} {response.text[:300]}")
+        if status != expect:
+            return self._fail(kind, f"{kind}: {status} {body[:300].decode(errors='replace')}")
         self.kinds[kind].latencies_s.append(elapsed)
-        return response.json()
+        return json.loads(body)
 
     def _fail(self, kind: str, message: str) -> None:
         self.kinds[kind].errors += 1
@@ -178,24 +179,28 @@ class Keys:
     operator: dict[str, str]
 
 
+# A POST of the benchmark's client: (url, headers, JSON body, send the LOA
+# form instead) -> (status, body).
+Post = Callable[[str, dict[str, str], dict[str, Any] | None, bool], Awaitable[tuple[int, bytes]]]
+CLIENTS = ("aiohttp", "httpx")
+
+
 @dataclass
 class Driver:
     """One keep-alive client, the two keys, and the record of every request."""
 
-    client: httpx.AsyncClient
+    post: Post
     keys: Keys
     rec: Recorder = field(default_factory=Recorder)
 
     async def create(self, batch: Sequence[str]) -> Any:
         body = order_body(batch, f"bench-{batch[0]}")
-        send = self.client.post("/v1/porting-orders", json=body, headers=self.keys.customer)
+        send = self.post("/v1/porting-orders", self.keys.customer, body, False)
         return await self.rec.call("create", send, 201)
 
     async def upload_loa(self, order: dict[str, Any]) -> Any:
-        send = self.client.post(
-            f"/v1/porting-orders/{order['id']}/documents", headers=self.keys.customer,
-            files={"file": ("loa.pdf", LOA_PDF, "application/pdf")}, data={"document_type": "loa"},
-        )
+        send = self.post(f"/v1/porting-orders/{order['id']}/documents", self.keys.customer,
+                         None, True)
         return order if await self.rec.call("upload_loa", send, 201) is not None else None
 
     async def walk(self, order: dict[str, Any]) -> None:
@@ -212,23 +217,65 @@ class Driver:
             ("activate", f"{customer}/actions/activate", None, self.keys.customer),
         ]
         for kind, url, body, headers in steps:
-            if await self.rec.call(kind, self.client.post(url, json=body, headers=headers),
-                                   200) is None:
+            if await self.rec.call(kind, self.post(url, headers, body, False), 200) is None:
                 return
 
 
+@contextlib.asynccontextmanager
+async def client_post(kind: str, base_url: str, concurrency: int) -> AsyncIterator[Post]:
+    """The benchmark's client. aiohttp by default: on a small machine the
+    client shares the CPU with the server and PostgreSQL, and httpx (the
+    client before 2026-11-26's sixth pass, ``--client httpx``) spent about
+    2.8 ms of CPU per request, more than half of what the API spent."""
+    if kind == "httpx":
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=base_url, limits=limits,
+                                     timeout=REQUEST_TIMEOUT_S) as client:
+
+            async def post_httpx(url: str, headers: dict[str, str], body: dict[str, Any] | None,
+                                 loa: bool) -> tuple[int, bytes]:
+                if loa:
+                    files = {"file": ("loa.pdf", LOA_PDF, "application/pdf")}
+                    response = await client.post(url, headers=headers, files=files,
+                                                 data={"document_type": "loa"})
+                else:
+                    response = await client.post(url, json=body, headers=headers)
+                return response.status_code, response.content
+
+            yield post_httpx
+        return
+    async with aiohttp.ClientSession(
+            base_url=base_url, connector=aiohttp.TCPConnector(limit=concurrency),
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as session:
+
+        async def post_aiohttp(url: str, headers: dict[str, str], body: dict[str, Any] | None,
+                               loa: bool) -> tuple[int, bytes]:
+            form = None
+            if loa:
+                form = aiohttp.FormData({"document_type": "loa"})
+                form.add_field("file", LOA_PDF, filename="loa.pdf", content_type="application/pdf")
+            async with session.post(url, headers=headers, data=form,
+                                    json=None if loa else body) as response:
+                return response.status, await response.read()
+
+        yield post_aiohttp
+
+
 async def drive(
-    base_url: str, keys: Keys, numbers: Sequence[Sequence[str]], concurrency: int
+    base_url: str, keys: Keys, numbers: Sequence[Sequence[str]], concurrency: int,
+    client: str = CLIENTS[0],
 ) -> tuple[Recorder, dict[str, float]]:
-    """The three phases; returns the recorder and each phase's wall seconds."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits,
-                                 timeout=REQUEST_TIMEOUT_S) as client:
-        driver = Driver(client, keys)
+    """The three phases; returns the recorder and each phase's wall seconds
+    (and, under ``client_cpu``, the benchmark process's CPU seconds)."""
+    async with client_post(client, base_url, concurrency) as post:
+        driver = Driver(post, keys)
+        cpu = time.process_time()
         orders, create_s = await run_pool(numbers, concurrency, driver.create)
         ready, upload_s = await run_pool(orders, concurrency, driver.upload_loa)
         _, moves_s = await run_pool(ready, concurrency, driver.walk)
-    return driver.rec, {"create": create_s, "upload_loa": upload_s, "moves": moves_s}
+        cpu = time.process_time() - cpu
+    return driver.rec, {"create": create_s, "upload_loa": upload_s, "moves": moves_s,
+                        "client_cpu": cpu}
 
 
 # ---- the server and its database ---------------------------------------------
@@ -387,6 +434,7 @@ class RunSpec:
     numbers_per_order: int
     warmup: int
     profile: Path | None = None
+    client: str = CLIENTS[0]
 
 
 async def run_one(spec: RunSpec, workdir: Path) -> dict[str, Any]:
@@ -400,14 +448,20 @@ async def run_one(spec: RunSpec, workdir: Path) -> dict[str, Any]:
         profile = spec.profile and spec.profile / f"api-{spec.backend}-{spec.processes}.txt"
         async with api_server(env, spec.processes, log, profile) as (base_url, pgid):
             # Warm-up (not counted): imports, connection pools, statement caches.
-            await drive(base_url, keys, numbers[:spec.warmup], spec.concurrency)
+            await drive(base_url, keys, numbers[:spec.warmup], spec.concurrency, spec.client)
             cpu_before = group_cpu_s(pgid)
-            rec, seconds = await drive(base_url, keys, numbers[spec.warmup:], spec.concurrency)
+            rec, seconds = await drive(base_url, keys, numbers[spec.warmup:], spec.concurrency,
+                                       spec.client)
             cpu_s = group_cpu_s(pgid) - cpu_before
+    client_cpu_s = seconds.pop("client_cpu")
     result = figures(spec, rec, seconds)
     requests = sum(k["ok"] + k["errors"] for k in result["requests"].values())
-    # The API processes' CPU over every measured request (create, upload, moves).
+    # The API processes' CPU over every measured request (create, upload, moves),
+    # and the benchmark's own (its client), which shares the machine.
+    result["client"] = spec.client
     result["api_cpu_us_per_request"] = round(cpu_s * 1e6 / requests) if requests else None
+    result["client_cpu_us_per_request"] = (round(client_cpu_s * 1e6 / requests)
+                                           if requests else None)
     return result
 
 
@@ -858,7 +912,7 @@ def specs(args: argparse.Namespace) -> list[RunSpec]:
         # One SQLite file has one writer at a time: more processes only queue on its lock.
         for processes in ([1] if backend == "sqlite" else args.processes):
             out.append(RunSpec(backend, processes, args.concurrency, args.orders,
-                               args.numbers_per_order, args.warmup, args.profile))
+                               args.numbers_per_order, args.warmup, args.profile, args.client))
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     return out
@@ -896,6 +950,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--numbers-per-order", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=50, help="orders walked first, uncounted")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--client", choices=CLIENTS, default=CLIENTS[0],
+                        help="orders: the benchmark's HTTP client (httpx: as before 2026-11-26)")
     args = parser.parse_args(argv)
     try:
         fictional_numbers((args.orders + args.warmup) * args.numbers_per_order)
