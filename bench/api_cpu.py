@@ -4,6 +4,7 @@ directly (no server, no socket, no client library), one request at a time.
     .venv/bin/python -m bench.api_cpu                        # both backends
     .venv/bin/python -m bench.api_cpu --backend postgresql --profile /tmp/api.prof
     .venv/bin/python -m bench.api_cpu --kind move --statements
+    .venv/bin/python -m bench.api_cpu --backend postgresql --kind create_order --timers
 
 A figure that bench/api.py's open loop cannot give on a shared or noisy
 machine: process CPU time per request of the application itself, for a
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import json
 import os
@@ -45,6 +47,7 @@ import sqlalchemy as sa
 import uvloop
 
 from bench.api import LOA_PDF, _pg_admin, fictional_numbers, order_body
+from bench.timers import Timers
 from porthook import db
 from porthook.accounts import service as accounts
 from porthook.config import Settings
@@ -143,7 +146,8 @@ async def fresh_database(backend: str, workdir: Path) -> tuple[str, Callable[[],
 
 
 async def measure(backend: str, count: int, profile: Path | None,
-                  kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
+                  kinds: tuple[str, ...] = KINDS, timers: Timers | None = None
+                  ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url, drop = await fresh_database(backend, Path(tmp))
         settings = Settings(database_url=url, mail_dir=Path(tmp) / "mail",
@@ -154,7 +158,7 @@ async def measure(backend: str, count: int, profile: Path | None,
                 await connection.run_sync(Base.metadata.create_all)
             all_models()
             return await _measure_app(create_app(settings, database=database), database,
-                                      count, profile, backend, kinds)
+                                      count, profile, backend, kinds, timers)
         finally:
             await database.dispose()
             await drop()
@@ -171,7 +175,8 @@ class Kind:
 
 
 async def _measure_app(app: Any, database: Database, count: int, profile: Path | None,
-                       backend: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+                       backend: str, kinds: tuple[str, ...], timers: Timers | None = None
+                       ) -> dict[str, Any]:
     async with database.sessions() as session:
         _, _, token = await accounts.create_account(session, name="cpu", contact_email=None,
                                                     now=_now())
@@ -199,14 +204,16 @@ async def _measure_app(app: Any, database: Database, count: int, profile: Path |
     steps = {"comment": Kind(comment), "create_order": Kind(create),
              "move": Kind(walker.walk, WALK, walker.prepare)}
     for kind in kinds:
-        figures.update(await _measure_kind(kind, steps[kind], database, count, profiler))
+        figures.update(await _measure_kind(kind, steps[kind], database, count, profiler,
+                                           timers))
     if profiler and profile:
         profiler.dump_stats(str(profile.with_suffix(f".{backend}.prof")))
     return figures
 
 
 async def _measure_kind(kind: str, how: Kind, database: Database, count: int,
-                        profiler: cProfile.Profile | None) -> dict[str, Any]:
+                        profiler: cProfile.Profile | None, timers: Timers | None = None
+                        ) -> dict[str, Any]:
     warm_up = max(1, 20 // how.requests)  # caches, prepared statements
     if how.prepare:
         await how.prepare(warm_up + 1)
@@ -222,14 +229,16 @@ async def _measure_kind(kind: str, how: Kind, database: Database, count: int,
         if profiler:
             profiler.enable()
         start = time.process_time()
-        for i in range(c * chunk, (c + 1) * chunk):
-            await how.step(i)
+        with timers.counting() if timers else contextlib.nullcontext():
+            for i in range(c * chunk, (c + 1) * chunk):
+                await how.step(i)
         per_request.append((time.process_time() - start) / (chunk * how.requests) * 1e6)
         if profiler:
             profiler.disable()
     # The machine's speed drifts (a shared host): each chunk is read
     # against the loop timed just before it.
-    return {f"{kind}_statements": statements,
+    timed = {f"{kind}_timers": timers.take(CHUNKS * chunk * how.requests)} if timers else {}
+    return {**timed, f"{kind}_statements": statements,
             f"{kind}_cpu_us": round(statistics.median(per_request)),
             f"{kind}_loops": round(statistics.median(
                 us / 1000 / ms for us, ms in zip(per_request, loops, strict=True)), 3)}
@@ -324,16 +333,26 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true",
                         help="print the SQL statements of one request of each kind")
     parser.add_argument("--profile", type=Path, help="write cProfile stats to PATH.<backend>.prof")
+    parser.add_argument("--timers", action="store_true",
+                        help="print inclusive CPU per request of the functions bench/timers.py "
+                             "names (their timers cost CPU too)")
     args = parser.parse_args()
+    timers = Timers() if args.timers else None
+    if timers:
+        timers.install()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     calibration = calibration_ms()
     # uvloop, as uvicorn runs the API.
-    runs = [uvloop.run(measure(b, args.count, args.profile, tuple(args.kind or KINDS)))
+    runs = [uvloop.run(measure(b, args.count, args.profile, tuple(args.kind or KINDS), timers))
             for b in backends]
     for run in runs:
         print(f"{run['backend']:>10}: " + ", ".join(
             f"{kind} {run[kind + '_cpu_us']} µs CPU ({run[kind + '_loops']} loops)"
             for kind in KINDS if kind + "_cpu_us" in run))
+        for kind in (k for k in KINDS if k + "_timers" in run):
+            print(f"  {kind}: inclusive CPU per request")
+            for label, figure in run[f"{kind}_timers"].items():
+                print(f"    {figure['us']:>7} µs  {figure['calls']:>5} calls  {label}")
         if args.statements:
             for kind in (k for k in KINDS if k + "_statements" in run):
                 statements = run[f"{kind}_statements"]
