@@ -197,13 +197,13 @@ def _driver_insert_many(delivery_columns: tuple[str, ...]) -> db.DriverStatement
 def _insert_many_statement(delivery_columns: tuple[str, ...]) -> sa.TextClause:
     """Built once per shape: ``delivery_columns`` are those of the
     deliveries' rows (none: the change has no delivery)."""
-    arrays = [*(f"CAST(:{c} AS {_ARRAY_TYPES[c]}[])" for c in _EVENT_COLUMNS if c != "sequence"),
+    arrays = [*(f"CAST(:{c} AS {_pg_type(_EVENTS, c)}[])" for c in _EVENT_COLUMNS
+                if c != "sequence"),
               "CAST(:behind AS BIGINT[])"]
     names = [*(c for c in _EVENT_COLUMNS if c != "sequence"), "behind"]
     deliveries = ""
     if delivery_columns:
-        dialect = PGDialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
-        types = {c: _DELIVERIES.c[c].type.compile(dialect=dialect) for c in delivery_columns}
+        types = {c: _pg_type(_DELIVERIES, c) for c in delivery_columns}
         # A sibling WITH's insert cannot see the events' rows, but the foreign
         # key to them is checked at the end of the statement, once they are there.
         deliveries = f""", new_deliveries AS (
@@ -247,10 +247,15 @@ def _insert_many_statement(delivery_columns: tuple[str, ...]) -> sa.TextClause:
     return sa.text(text)
 
 
-# The PostgreSQL types of the events' columns, for their arrays.
-_ARRAY_TYPES = {"id": "UUID", "account_id": "UUID", "type": "VARCHAR",
-                "subject_type": "VARCHAR", "subject_id": "VARCHAR",
-                "occurred_at": "TIMESTAMP WITH TIME ZONE", "data": "JSON"}
+def _pg_type(table: sa.Table, column: str) -> str:
+    """The column's PostgreSQL type, for an array of its values. Text without
+    its length: a cast to VARCHAR(n) cuts a longer value short without a
+    word, where the insert into the column refuses it."""
+    type_ = table.c[column].type
+    if isinstance(type_, sa.String):
+        return "VARCHAR"
+    dialect = PGDialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+    return str(type_.compile(dialect=dialect))
 
 
 _SEQUENCES = cast(sa.Table, SubjectSequence.__table__)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -134,3 +135,17 @@ async def _record_one(session: AsyncSession, account_id: uuid.UUID, subject: uui
                       clock: ShiftableClock) -> None:
     await events.record(session, account_id=account_id, type="record.dids.inserted",
                         subject_type="dids", subject_id=subject, data={}, occurred_at=clock.now())
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite keeps no length
+async def test_a_subject_too_long_for_its_column_is_refused_not_cut_short(
+    backend: str, session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
+) -> None:
+    # The events go in from arrays: a cast to the column's VARCHAR(64) would cut it.
+    account_id, _ = await make_account()
+    with pytest.raises(Exception, match="too long"):
+        await events.record(session, account_id=account_id, type="record.dids.inserted",
+                            subject_type="dids", subject_id="x" * 65, data={},
+                            occurred_at=clock.now())
+    await session.rollback()
+    assert await count_rows(session, "events") == 0
