@@ -101,7 +101,41 @@ async def _hot_updates(database: Database) -> tuple[int, int]:
     return updates, hot
 
 
-async def main() -> None:
+async def measure(database: Database, args: argparse.Namespace) -> list[str]:
+    """Seed ``args.count`` due rows on ``database``, drive the worker's
+    statements over them, and return the lines to print."""
+    account_id, ids = await make_endpoints(
+        database, [f"http://127.0.0.1:9/{i}" for i in range(8)])
+    await seed(database, account_id, ids, args.count)
+    async with database.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        for sql in args.sql:
+            await autocommit.exec_driver_sql(sql)
+    pg = store.PgStore(database)
+    # The bench records one batch at a time: always on the connection the
+    # store pops last.
+    meter = Meter({"claim": await _backend_pid(pg._claims),
+                   "outcome": await _backend_pid(pg._outcomes[-1]),
+                   "renew": await _backend_pid(pg._renewals)})
+    whole = PgCpu(database)
+    await whole.start()
+    started = time.perf_counter()
+    await _drive(pg, meter, Settings(database_url=database.url), args)
+    seconds = time.perf_counter() - started
+    total = await whole.seconds()
+    await pg.close()
+    updates, hot = await _hot_updates(database)
+    lines = [f"{args.count:,} rows in batches of {args.batch}, {args.in_flight} batches in "
+             f"flight ({seconds:.1f} s, no HTTP)"]
+    lines += [f"  {kind:<8} {meter.spent[kind] / max(meter.rows[kind], 1) * 1e6:6.1f} us of "
+              f"PostgreSQL CPU per row ({meter.rows[kind]:,} rows)"
+              for kind in ("claim", "outcome", "renew")]
+    lines.append(f"  deliveries updated {updates:,} times, {hot:,} of them HOT")
+    lines.append(f"  every backend of the database: {total / args.count * 1e6:.1f} us per delivery")
+    return lines
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=50_000)
@@ -114,34 +148,14 @@ async def main() -> None:
                         help="claims between two renewals of every lease held")
     parser.add_argument("--sql", action="append", default=[],
                         help="a statement run after seeding (an experiment: drop an index...)")
-    args = parser.parse_args()
+    return parser
+
+
+async def main() -> None:
+    args = parser().parse_args()
     async with scratch_database("postgresql", args.pg_url, Path("/tmp")) as database:
-        account_id, ids = await make_endpoints(
-            database, [f"http://127.0.0.1:9/{i}" for i in range(8)])
-        await seed(database, account_id, ids, args.count)
-        async with database.engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            for sql in args.sql:
-                await autocommit.exec_driver_sql(sql)
-        pg = store.PgStore(database)
-        meter = Meter({"claim": await _backend_pid(pg._claims),
-                       "outcome": await _backend_pid(pg._outcomes),
-                       "renew": await _backend_pid(pg._renewals)})
-        whole = PgCpu(database)
-        await whole.start()
-        started = time.perf_counter()
-        await _drive(pg, meter, Settings(database_url=database.url), args)
-        seconds = time.perf_counter() - started
-        total = await whole.seconds()
-        await pg.close()
-        updates, hot = await _hot_updates(database)
-    print(f"{args.count:,} rows in batches of {args.batch}, {args.in_flight} batches in flight "
-          f"({seconds:.1f} s, no HTTP)")
-    for kind in ("claim", "outcome", "renew"):
-        print(f"  {kind:<8} {meter.spent[kind] / max(meter.rows[kind], 1) * 1e6:6.1f} us of "
-              f"PostgreSQL CPU per row")
-    print(f"  deliveries updated {updates:,} times, {hot:,} of them HOT")
-    print(f"  every backend of the database: {total / args.count * 1e6:.1f} us per delivery")
+        lines = await measure(database, args)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
