@@ -50,6 +50,7 @@ import uvloop
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench import sink
+from porthook import db
 from porthook.accounts import service as accounts
 from porthook.clock import SystemClock
 from porthook.config import Settings
@@ -269,7 +270,7 @@ async def seed(
 
 def event_row(account_id: uuid.UUID, i: int, now: datetime) -> dict[str, Any]:
     """A bulk-insertable event row (the bench and the reliability tests seed with it)."""
-    return {"id": uuid.uuid4(), "account_id": account_id, "type": "record.dids.inserted",
+    return {"id": db.new_id(), "account_id": account_id, "type": "record.dids.inserted",
             "subject_type": "dids", "subject_id": str(i), "sequence": 1, "occurred_at": now,
             "data": {"schema": "dids", "record": {"id": i, "number": "12125550100"}}}
 
@@ -288,7 +289,7 @@ def delivery_row(
 ) -> dict[str, Any]:
     """A bulk-insertable delivery of an ``event_row`` inserted by
     ``insert_events``, with the columns fan-out fills (fanout.delivery_row)."""
-    return {"id": uuid.uuid4(), "account_id": account_id, "event_id": event["id"],
+    return {"id": db.new_id(), "account_id": account_id, "event_id": event["id"],
             "event_type": event["type"], "event_position": event["position"],
             "endpoint_id": endpoint_id, "status": models.PENDING, "ordered": False,
             "ordering_key": f"dids:{event['subject_id']}", "sequence": 1, "attempts": 0,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -93,7 +94,27 @@ class Base(DeclarativeBase):
 
 
 def new_id() -> uuid.UUID:
-    return uuid.uuid4()
+    """A row's id: a UUIDv7 (RFC 9562, section 5.7), the Unix time in
+    milliseconds and then 74 random bits.
+
+    Time-ordered, not UUIDv4: a new row's key lands at the right end of its
+    index, not on a random leaf of it. With millions of deliveries and events
+    kept, random keys made every insert, and every outcome's new index entry,
+    touch a leaf page of its own (read in, then logged whole after each
+    checkpoint). Python 3.14 has ``uuid.uuid7``; this is the same layout."""
+    return uuid7(time.time_ns() // 1_000_000, os.urandom(10))
+
+
+def uuid7(millisecond: int, random: bytes) -> uuid.UUID:
+    """The UUIDv7 of a Unix millisecond and 10 random bytes (80 bits, of
+    which the version and variant take 6)."""
+    value = millisecond << 80 | int.from_bytes(random)
+    return uuid.UUID(int=value & ~_UUID7_FIXED | _UUID7_BITS)
+
+
+# The version (0b0111, bits 76-79) and the variant (0b10, bits 62-63).
+_UUID7_FIXED = 0xF << 76 | 0x3 << 62
+_UUID7_BITS = 0x7 << 76 | 0x2 << 62
 
 
 def make_engine(database_url: str, *, pool_size: int = 10, read_only: bool = False) -> AsyncEngine:

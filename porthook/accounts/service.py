@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook import db
 from porthook.accounts import keys
 from porthook.accounts.models import Account, ApiKey
 from porthook.problems import NotFound
@@ -29,7 +30,7 @@ class Principal:
 async def create_account(
     session: AsyncSession, *, name: str, contact_email: str | None, now: datetime
 ) -> tuple[Account, ApiKey, str]:
-    account = Account(id=uuid.uuid4(), name=name, contact_email=contact_email, created_at=now)
+    account = Account(id=db.new_id(), name=name, contact_email=contact_email, created_at=now)
     session.add(account)
     await session.flush()
     key, token = await create_key(session, account_id=account.id, name="default", now=now)
@@ -42,7 +43,7 @@ async def create_key(
     kind = "account" if account_id else "operator"
     token = keys.generate(kind)
     key = ApiKey(
-        id=uuid.uuid4(),
+        id=db.new_id(),
         account_id=account_id,
         kind=kind,
         prefix=keys.display_prefix(token),

@@ -262,7 +262,7 @@ def _order_webhook_url(event: Event) -> str | None:
 def delivery_row(event: Event, endpoint: Endpoint | Target, now: Any) -> dict[str, Any]:
     """The event's new delivery row for the endpoint (held if it is disabled)."""
     return {
-        "id": uuid.uuid4(),
+        "id": db.new_id(),
         "account_id": event.account_id,
         "event_id": event.id,
         "event_type": event.type,

@@ -25,6 +25,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook import db
 from porthook.delivery import models, signing
 from porthook.delivery.models import Delivery, Endpoint
 
@@ -93,7 +94,7 @@ def _managed(
     account_id: uuid.UUID, origin: str, url: str, format: str, description: str, now: datetime
 ) -> Endpoint:
     return Endpoint(
-        id=uuid.uuid4(), account_id=account_id, origin=origin, channel="webhook", url=url,
+        id=db.new_id(), account_id=account_id, origin=origin, channel="webhook", url=url,
         format=format, description=description, event_types=["porting_order.*"],
         secret=signing.generate_secret(), enabled=True, failing_notified=False,
         strict_ordering=False, created_at=now, updated_at=now,

@@ -15,6 +15,7 @@ from typing import Any
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook import db
 from porthook.config import Settings
 from porthook.delivery import formats, rules, senders, service
 from porthook.delivery.formats import email as email_format
@@ -51,7 +52,7 @@ def synthetic_event(endpoint: Endpoint, now: datetime) -> formats.EventView:
     if subject_type == "record":
         subject_type = "dids"
     return formats.EventView(
-        id=uuid.uuid4(), type=event_type, account_id=endpoint.account_id,
+        id=db.new_id(), type=event_type, account_id=endpoint.account_id,
         subject_type=subject_type, subject_id="0", sequence=0, occurred_at=now, data=data,
     )
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook import db
 from porthook.config import Settings
 from porthook.delivery import actions, failure_log, models, signing, ssrf
 from porthook.delivery.models import Delivery, Endpoint, NotificationProfile, SigningKey
@@ -68,7 +69,7 @@ async def create_endpoint(
                         url=body.url, email_address=body.email_address,
                         profile_id=body.profile_id)
     endpoint = Endpoint(
-        id=uuid.uuid4(), account_id=account_id, origin=models.ORIGIN_USER, channel=body.channel,
+        id=db.new_id(), account_id=account_id, origin=models.ORIGIN_USER, channel=body.channel,
         url=body.url if body.channel == "webhook" else None,
         email_address=body.email_address if body.channel == "email" else None,
         format=body.format, description=body.description, event_types=body.event_types,
@@ -217,7 +218,7 @@ async def enable(
 async def create_profile(
     session: AsyncSession, *, account_id: uuid.UUID, body: ProfileCreate, now: datetime
 ) -> NotificationProfile:
-    profile = NotificationProfile(id=uuid.uuid4(), account_id=account_id, name=body.name,
+    profile = NotificationProfile(id=db.new_id(), account_id=account_id, name=body.name,
                                   event_types=body.event_types, enabled=body.enabled,
                                   created_at=now, updated_at=now)
     session.add(profile)

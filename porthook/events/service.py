@@ -118,7 +118,7 @@ async def record_many(session: AsyncSession, new: Sequence[NewEvent]) -> list[Ev
         events = await _insert_numbered(connection, new)
         await fanout.enqueue_many(session, events)
         return events
-    events = [Event(id=uuid.uuid4(), account_id=n.account_id, type=n.type,
+    events = [Event(id=db.new_id(), account_id=n.account_id, type=n.type,
                     subject_type=n.subject_type, subject_id=str(n.subject_id),
                     occurred_at=n.occurred_at, data=n.data) for n in new]
     # Who receives them depends on neither their numbers nor their positions:
@@ -137,7 +137,7 @@ async def _insert_numbered(connection: AsyncConnection, new: Sequence[NewEvent])
     subjects = [(n.subject_type, str(n.subject_id)) for n in new]
     sequences = await next_sequences(connection, subjects)
     events = [
-        Event(id=uuid.uuid4(), account_id=n.account_id, type=n.type, subject_type=n.subject_type,
+        Event(id=db.new_id(), account_id=n.account_id, type=n.type, subject_type=n.subject_type,
               subject_id=subject_id, sequence=sequence, occurred_at=n.occurred_at, data=n.data)
         for n, (_, subject_id), sequence in zip(new, subjects, sequences, strict=True)
     ]

@@ -12,6 +12,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from porthook import db
 from porthook.events.types import EventType
 from porthook.porting import outbox, rules
 from porthook.porting import service as orders
@@ -53,7 +54,7 @@ async def add_comment(
     # the statement that finds and locks it; an internal one leaves it as it
     # is. The comment is a Core insert: the ORM's unit of work for one row
     # cost more CPU than the statement.
-    comment = PortingComment(id=uuid.uuid4(), order_id=order_id, body=body,
+    comment = PortingComment(id=db.new_id(), order_id=order_id, body=body,
                              user_type=user_type, user_id=user_id, internal=internal,
                              inserted_at=now)
     row = {column: getattr(comment, column) for column in _COMMENT_COLUMNS}
@@ -124,7 +125,7 @@ async def add_document(
                        "only to open orders")
     before = outbox.baseline(order)
     document = PortingDocument(
-        id=uuid.uuid4(), document_type=document_type, filename=filename[:255] or "document",
+        id=db.new_id(), document_type=document_type, filename=filename[:255] or "document",
         content_type=content_type, size=len(content),
         sha256=hashlib.sha256(content).hexdigest(), content=content, created_at=now,
     )

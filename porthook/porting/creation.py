@@ -55,7 +55,7 @@ async def create_order(
                                             if body.port_out else {})
     enable = bool(body.messaging and body.messaging.enable_messaging)
     order = PortingOrder(
-        id=uuid.uuid4(), account_id=account_id, support_key=checks.support_key,
+        id=db.new_id(), account_id=account_id, support_key=checks.support_key,
         status=Status.DRAFT, status_details=[], **data,
         end_user=body.end_user.model_dump(exclude_none=True) if body.end_user else {},
         port_out=port_out, port_out_pin=pins.get("pin"), wireless_pin=pins.get("wireless_pin"),

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook import db
 from porthook.events.types import EventType
 from porthook.porting import defaults, moves, outbox, rules
 from porthook.porting import service as orders
@@ -224,7 +225,7 @@ _COPIED = (
 
 def _copy_order(order: PortingOrder, *, support_key: str, now: datetime) -> PortingOrder:
     fields = {name: getattr(order, name) for name in _COPIED}
-    return PortingOrder(id=uuid.uuid4(), support_key=support_key, parent_order_id=order.id,
+    return PortingOrder(id=db.new_id(), support_key=support_key, parent_order_id=order.id,
                         created_at=now, updated_at=now, numbers=[], comments=[], documents=[],
                         **fields)
 

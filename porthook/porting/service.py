@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, lazyload, raiseload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from porthook import db
 from porthook.config import Settings
 from porthook.delivery import ssrf
 from porthook.events.types import EventType
@@ -314,7 +315,7 @@ async def new_support_key(session: AsyncSession) -> str:
 
 
 def new_number(parsed: numbers.ParsedNumber, position: int) -> PortingNumber:
-    return PortingNumber(id=uuid.uuid4(), position=position, phone_number=parsed.e164,
+    return PortingNumber(id=db.new_id(), position=position, phone_number=parsed.e164,
                          country_code=parsed.country_code, status=rules.NumberStatus.PENDING)
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook import db
 from porthook.events import service as events
 from porthook.events.types import record_event_type
 from porthook.pagination import POSITION, decode_cursor, encode_cursor
@@ -354,7 +355,7 @@ async def request_sms_enablement(
 ) -> SmsEnablement:
     """Queue SMS enablement of a DID; ``due.run_sms_enablements`` carries it out."""
     await get_record(session, account_id=account_id, schema="dids", record_id=did_id)
-    request = SmsEnablement(id=uuid.uuid4(), account_id=account_id, did_id=did_id,
+    request = SmsEnablement(id=db.new_id(), account_id=account_id, did_id=did_id,
                             status="pending", requested_at=now)
     session.add(request)
     await session.flush()

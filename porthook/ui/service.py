@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porthook import db
 from porthook.accounts import keys
 from porthook.accounts import service as accounts
 from porthook.accounts.models import ApiKey
@@ -39,7 +40,7 @@ async def open_session(
 ) -> tuple[UiSession, str]:
     """A new session; returns it and its cookie token (only its digest is kept)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    row = UiSession(id=uuid.uuid4(), token_hash=keys.digest(token), key_id=key_id,
+    row = UiSession(id=db.new_id(), token_hash=keys.digest(token), key_id=key_id,
                     account_id=account_id, csrf_token=secrets.token_urlsafe(TOKEN_BYTES),
                     created_at=now, last_seen_at=now)
     session.add(row)
@@ -95,7 +96,7 @@ async def create_portal_link(
 ) -> tuple[PortalLink, str]:
     await accounts.get_account(session, account_id)  # 404 for an unknown account
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    link = PortalLink(id=uuid.uuid4(), token_hash=keys.digest(token), account_id=account_id,
+    link = PortalLink(id=db.new_id(), token_hash=keys.digest(token), account_id=account_id,
                       created_at=now, expires_at=now + timedelta(seconds=ttl_s))
     session.add(link)
     await session.flush()
