@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -578,6 +578,25 @@ async def drain_processes(
             pg_s / count * 1e6 if pg_s is not None else None)
 
 
+SMALL_BACKLOG = 10_000
+
+
+async def backlog_ratio(
+    line: Callable[[str, str], None],
+    scratch: Callable[[], contextlib.AbstractAsyncContextManager[Database]],
+    sink: SinkProcess, backlog: int,
+) -> float:
+    """The drain rate with ``backlog`` rows pending against 10,000; prints
+    both and returns the small backlog's rate."""
+    async with scratch() as database:
+        base = await with_backlog(database, sink, SMALL_BACKLOG, SMALL_BACKLOG)
+    async with scratch() as database:
+        big = await with_backlog(database, sink, backlog, SMALL_BACKLOG)
+    line(f"rate, {backlog:,} pending vs {SMALL_BACKLOG:,}",
+         f"{big:,.0f}/s vs {base:,.0f}/s ({big / base:.2f} x)")
+    return base
+
+
 def pg_note(pg_us: float | None) -> str:
     return f"; PostgreSQL CPU {pg_us:.0f} us/delivery" if pg_us is not None else ""
 
@@ -598,6 +617,9 @@ async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
     def scratch() -> contextlib.AbstractAsyncContextManager[Database]:
         return scratch_database(backend, args.pg_url, workdir)
 
+    if args.backlog_only:
+        await backlog_ratio(line, scratch, sink, args.backlog)
+        return
     cap = ENDPOINT_CONCURRENCY or Settings().endpoint_concurrency
     raw = await raw_at(RAW_CONNECTIONS)
     rate, cpu_us = max([await sender_rate(sink, RAW_COUNT) for _ in range(RAW_TRIES)])
@@ -631,16 +653,13 @@ async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
             p50, p99 = await latency(database, sink, same_process=same_process)
             line(f"commit->receipt at {LATENCY_RATE}/s ({how})",
                  f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-    small = 10_000
-    async with scratch() as database:
-        base = await with_backlog(database, sink, small, small)
-    if not args.skip_backlog:
+    if args.skip_backlog:
         async with scratch() as database:
-            big = await with_backlog(database, sink, args.backlog, small)
-        line(f"rate, {args.backlog:,} pending vs {small:,}",
-             f"{big:,.0f}/s vs {base:,.0f}/s ({big / base:.2f} x)")
+            base = await with_backlog(database, sink, SMALL_BACKLOG, SMALL_BACKLOG)
+    else:
+        base = await backlog_ratio(line, scratch, sink, args.backlog)
     async with scratch() as database:
-        healthy = await with_dead_endpoint(database, sink, 2 * small)
+        healthy = await with_dead_endpoint(database, sink, 2 * SMALL_BACKLOG)
     line("healthy rate, half to a dead endpoint", f"{healthy:,.0f}/s ({healthy / base:.2f} x)")
     line("peak RSS so far", f"{peak_rss_mb():.0f} MB")
 
@@ -660,6 +679,8 @@ async def main() -> None:
                         help="worker processes of the multi-process drain (default: the cores)")
     parser.add_argument("--drain-only", action="store_true",
                         help="only the raw client and the drains over 8 endpoints")
+    parser.add_argument("--backlog-only", action="store_true",
+                        help="only the drain with --backlog rows pending against 10,000")
     args = parser.parse_args()
     tune_collector()  # as `porthook worker` does; the raw client runs under it too
     global ENDPOINT_CONCURRENCY  # noqa: PLW0603  (a script-wide knob, set once here)
