@@ -125,7 +125,10 @@ async def add_document(
                        "only to open orders")
     before = outbox.baseline(order)
     document = PortingDocument(
-        id=db.new_id(), document_type=document_type, filename=filename[:255] or "document",
+        # Random, not db.new_id: seed 000's numeric document id is the top
+        # 53 bits of this UUID, which in a UUIDv7 are its millisecond (two
+        # documents of one millisecond would share it).
+        id=uuid.uuid4(), document_type=document_type, filename=filename[:255] or "document",
         content_type=content_type, size=len(content),
         sha256=hashlib.sha256(content).hexdigest(), content=content, created_at=now,
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import UTC, datetime
 
 import httpx
 
 from porthook.config import Settings
+from porthook.delivery.formats import sinch
 from tests.conftest import AccountFactory
 from tests.porting_helpers import (
     CHICAGO,
@@ -318,3 +320,17 @@ async def test_unknown_status_filter_is_refused(
     response = await client.get("/v1/porting-orders?status=finished", headers=headers)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "query.status"
+
+
+async def test_documents_keep_random_ids_and_distinct_seed_numbers(
+    client: httpx.AsyncClient, make_account: AccountFactory,
+) -> None:
+    """Rows get time-ordered ids, documents random ones: seed 000's numeric
+    document id is the UUID's top 53 bits, a UUIDv7's millisecond."""
+    _, headers = await make_account()
+    order = await create_order(client, headers, NY)
+    uploads = [await upload(client, headers, order["id"]) for _ in range(3)]
+    ids = [uuid.UUID(response.json()["id"]) for response in uploads]
+    assert {made.version for made in ids} == {4}
+    assert len({sinch.document_number(str(made)) for made in ids}) == 3
+    assert uuid.UUID(order["id"]).version == 7
