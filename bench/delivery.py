@@ -476,18 +476,27 @@ async def latency(database: Database, sink: SinkProcess, *, same_process: bool
     return statistics.median(delays), delays[int(len(delays) * 0.99) - 1]
 
 
-async def with_backlog(database: Database, sink: SinkProcess, backlog: int, measured: int) -> float:
+async def with_backlog(
+    database: Database, sink: SinkProcess, backlog: int, measured: int,
+) -> tuple[float, float | None]:
     """Rate of the first ``measured`` deliveries while ``backlog`` are pending,
     counted from the ``BACKLOG_WARMUP``-th on: both runs of the comparison
     last about two seconds, and the worker's start (connections, first
-    claims) would otherwise weigh on them by chance, not by backlog."""
+    claims) would otherwise weigh on them by chance, not by backlog. And
+    PostgreSQL's CPU per delivery over about the same stretch (None on
+    SQLite)."""
     await sink.reset()
     account_id, endpoints = await make_endpoints(database, [sink.url("/backlog")])
     await seed(database, account_id, endpoints, backlog)
+    pg_cpu = PgCpu(database) if database.is_postgres else None
     async with dispatcher(database):
         await sink.wait_count("/backlog", BACKLOG_WARMUP)
+        if pg_cpu is not None:
+            await pg_cpu.start()
         seconds = await sink.wait_count("/backlog", measured)
-    return (measured - BACKLOG_WARMUP) / seconds
+        pg_s = await pg_cpu.seconds() if pg_cpu is not None else None
+    counted = measured - BACKLOG_WARMUP
+    return counted / seconds, pg_s / counted * 1e6 if pg_s is not None else None
 
 
 async def with_dead_endpoint(database: Database, sink: SinkProcess, count: int) -> float:
@@ -589,11 +598,13 @@ async def backlog_ratio(
     """The drain rate with ``backlog`` rows pending against 10,000; prints
     both and returns the small backlog's rate."""
     async with scratch() as database:
-        base = await with_backlog(database, sink, SMALL_BACKLOG, SMALL_BACKLOG)
+        base, base_pg = await with_backlog(database, sink, SMALL_BACKLOG, SMALL_BACKLOG)
     async with scratch() as database:
-        big = await with_backlog(database, sink, backlog, SMALL_BACKLOG)
+        big, big_pg = await with_backlog(database, sink, backlog, SMALL_BACKLOG)
+    pg = (f"; PostgreSQL CPU {big_pg:.0f} vs {base_pg:.0f} us/delivery"
+          if big_pg is not None and base_pg is not None else "")
     line(f"rate, {backlog:,} pending vs {SMALL_BACKLOG:,}",
-         f"{big:,.0f}/s vs {base:,.0f}/s ({big / base:.2f} x)")
+         f"{big:,.0f}/s vs {base:,.0f}/s ({big / base:.2f} x{pg})")
     return base
 
 
@@ -655,7 +666,7 @@ async def run_backend(backend: str, args: argparse.Namespace, sink: SinkProcess,
                  f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     if args.skip_backlog:
         async with scratch() as database:
-            base = await with_backlog(database, sink, SMALL_BACKLOG, SMALL_BACKLOG)
+            base, _ = await with_backlog(database, sink, SMALL_BACKLOG, SMALL_BACKLOG)
     else:
         base = await backlog_ratio(line, scratch, sink, args.backlog)
     async with scratch() as database:
