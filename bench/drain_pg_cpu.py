@@ -37,6 +37,8 @@ SAMPLE_S = 0.1
 _TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 
 
+# Its own reading of /proc and its own sampler, not bench.delivery's
+# PgCpu: the baseline's bench.delivery, which this wraps, has neither.
 def _cpu_s(pid: int) -> float | None:
     with contextlib.suppress(OSError, IndexError, ValueError):
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -60,6 +62,8 @@ class Backends:
         for pid in pids:
             cpu = _cpu_s(pid)
             if cpu is not None:
+                # A backend first seen after start began inside the window:
+                # all its CPU counts.
                 self._first.setdefault(pid, cpu if self._task is None else 0.0)
                 self._last[pid] = cpu
 

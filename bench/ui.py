@@ -41,10 +41,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from porthook import db
 from porthook.accounts.models import Account
 from porthook.config import Settings
-from porthook.db import Database, all_models
+from porthook.db import Database, all_models, new_id
 from porthook.events.models import Event
 from porthook.porting.models import PortingNumber, PortingOrder
 from porthook.ui import service as ui
@@ -62,7 +61,7 @@ def _order(index: int, accounts: list[uuid.UUID], now: datetime) -> dict[str, An
     status = STATUSES[index % len(STATUSES)]
     changed = now - timedelta(minutes=index % 5000)
     return {
-        "id": db.new_id(), "account_id": accounts[index % ACCOUNTS],
+        "id": new_id(), "account_id": accounts[index % ACCOUNTS],
         "support_key": f"sr_{index:06x}", "customer_reference": f"ref-{index}",
         "status": status, "status_details": [],
         "desired_port_date": (now + timedelta(days=5)).date(),
@@ -88,12 +87,12 @@ async def seed(database: Database, orders: int) -> tuple[uuid.UUID, uuid.UUID]:
             rows = [_order(i, accounts, now) for i in range(start, min(start + BATCH, orders))]
             await session.execute(sa.insert(PortingOrder), rows)
             await session.execute(sa.insert(PortingNumber), [
-                {"id": db.new_id(), "order_id": r["id"], "position": p,
+                {"id": new_id(), "order_id": r["id"], "position": p,
                  "phone_number": f"+1212{i + start:06d}"[:12] + str(p), "country_code": "US",
                  "status": "pending", "held_number": None}
                 for i, r in enumerate(rows) for p in range(2)])
             await session.execute(sa.insert(Event), [
-                {"id": db.new_id(), "account_id": r["account_id"],
+                {"id": new_id(), "account_id": r["account_id"],
                  "type": "porting_order.created", "subject_type": "porting_order",
                  "subject_id": str(r["id"]), "sequence": 1, "occurred_at": now,
                  "data": {"porting_order": {"id": str(r["id"]), "status": r["status"]}}}
