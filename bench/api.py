@@ -682,12 +682,15 @@ async def open_loop(client: aiohttp.ClientSession, keys: Keys, spec: WriteSpec,
     return stats
 
 
+PREPARE_CONCURRENCY = 8  # requests in flight while the writes mode makes its orders
+
+
 async def prepare_orders(driver: Driver, count: int, first_number: int,
                          with_loa: bool) -> list[str]:
     flat = fictional_numbers(first_number + count)[first_number:]
-    created, _ = await run_pool([[n] for n in flat], 8, driver.create)
+    created, _ = await run_pool([[n] for n in flat], PREPARE_CONCURRENCY, driver.create)
     if with_loa:
-        created, _ = await run_pool(created, 8, driver.upload_loa)
+        created, _ = await run_pool(created, PREPARE_CONCURRENCY, driver.upload_loa)
     if len(created) != count:
         raise RuntimeError(f"{count - len(created)} orders failed: {driver.rec.error_samples}")
     return [str(order["id"]) for order in created]
@@ -831,11 +834,12 @@ async def run_writes(spec: WriteSpec, workdir: Path) -> dict[str, Any]:
             async with httpx.AsyncClient(base_url=base_url, limits=limits,
                                          timeout=REQUEST_TIMEOUT_S) as client:
                 await subscribe_sink(client, keys, f"{sink_url}/writes")
-                driver = Driver(client, keys)
-                comment_orders = await prepare_orders(driver, spec.comment_orders, 0, False)
-                moves = await prepare_orders(driver, move_orders, spec.comment_orders, True)
-                flat_order = (await prepare_orders(
-                    driver, 1, spec.comment_orders + move_orders, False))[0]
+                async with client_post(CLIENTS[0], base_url, PREPARE_CONCURRENCY) as post:
+                    driver = Driver(post, keys)
+                    comment_orders = await prepare_orders(driver, spec.comment_orders, 0, False)
+                    moves = await prepare_orders(driver, move_orders, spec.comment_orders, True)
+                    flat_order = (await prepare_orders(
+                        driver, 1, spec.comment_orders + move_orders, False))[0]
                 async with open_loop_client(base_url) as loop_client:
                     # Warm-up (not counted): a second of the same load.
                     await open_loop(loop_client, keys,

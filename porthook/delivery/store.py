@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -156,11 +157,19 @@ class _HeldConnection:
     server may have gone away) and taken afresh on the next use.
 
     ``settings``: session settings (``SET name = value``) for as long as it
-    is held, reset before it goes back to the pool."""
+    is held, reset before it goes back to the pool. ``replan_every_s``: its
+    cached plans are dropped (``DISCARD PLANS``) before a use this long
+    after the last time, so that they are made again from the tables as
+    they are then."""
 
-    def __init__(self, engine: AsyncEngine, settings: Mapping[str, str] | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, settings: Mapping[str, str] | None = None, *,
+                 replan_every_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._engine = engine
         self._settings = dict(settings or {})
+        self._replan_every_s = replan_every_s
+        self._clock = clock
+        self._planned_at = 0.0
         self._connection: AsyncConnection | None = None
         self._driver: Any = None
 
@@ -172,6 +181,11 @@ class _HeldConnection:
             self._driver = raw.driver_connection
             for name, value in self._settings.items():
                 await self._driver.execute(f"SET {name} = {value}")
+            self._planned_at = self._clock()
+        elif (self._replan_every_s is not None
+              and self._clock() - self._planned_at >= self._replan_every_s):
+            self._planned_at = self._clock()
+            await self._driver.execute("DISCARD PLANS")
         try:
             yield self._driver
         except BaseException:
@@ -213,7 +227,23 @@ def _driver_statement(name: str) -> DriverStatement:
 # Its cost, estimated without the LIMIT's value, is past jit_above_cost, and
 # JIT compiled it for 20 ms at each run: JIT is off on porthook's
 # connections (db.py), which this plan needs.
-CLAIM_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+# No bitmap scans: with few rows pending the planner took the due index
+# through a bitmap and sorted, and a bitmap scan never marks the index
+# entries of finished rows dead, as a plain index scan does once it meets
+# them. A delivered row's entry stays in the due index until VACUUM, so each
+# claim read every row finished since the last one: 4,000 entries and more
+# per claim within a minute at 120 writes/s.
+CLAIM_SETTINGS = {"plan_cache_mode": "force_generic_plan", "enable_bitmapscan": "off"}
+# A cached plan is made from the tables' size when it is made, and kept
+# until an ANALYZE of the table. Made on an empty table (a new installation,
+# a worker started before anything was written), the claim read the whole
+# table at every run inside a semi-join, and the outcomes' update hashed it:
+# on a database a minute old taking 120 writes/s, the claims cost
+# PostgreSQL 10 s of CPU in 30 s. Made again every REPLAN_S, a plan follows
+# the table's real size (the planner reads the file's length, not only the
+# last ANALYZE's count); the price is one planning of each statement per
+# period.
+REPLAN_S = 10.0
 
 
 class PgStore:
@@ -223,11 +253,16 @@ class PgStore:
     # rows takes PostgreSQL several milliseconds of CPU on a shared machine).
     parallel_writes = 2
 
-    def __init__(self, database: Database) -> None:
-        self._claims = _HeldConnection(database.engine, CLAIM_SETTINGS)
-        self._outcomes = [_HeldConnection(database.engine) for _ in range(self.parallel_writes)]
+    def __init__(self, database: Database, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        def held(settings: Mapping[str, str] | None = None) -> _HeldConnection:
+            return _HeldConnection(database.engine, settings, replan_every_s=REPLAN_S,
+                                   clock=clock)
+
+        self._claims = held(CLAIM_SETTINGS)
+        self._outcomes = [held() for _ in range(self.parallel_writes)]
         # Its own: renewals run beside claims and outcomes, on a timer.
-        self._renewals = _HeldConnection(database.engine)
+        self._renewals = held()
         self._sessions = SessionStore(database)
         # Batches through a session change endpoints' health: one at a time,
         # so that two never wait on each other's endpoint rows.

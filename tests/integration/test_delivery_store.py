@@ -301,3 +301,64 @@ async def test_the_claims_plan_is_kept_and_the_pool_gets_its_connection_back_as_
                 break
         else:
             pytest.fail("the claims' connection did not go back to the pool")
+
+
+# The rows a test adds in bulk behind the store's back: events of the
+# endpoint's account, and a pending delivery of each, due at b_now.
+_BULK_EVENTS = """
+INSERT INTO events (id, account_id, type, subject_type, subject_id, sequence, occurred_at, data)
+SELECT gen_random_uuid(), $1, 'record.dids.inserted', 'dids', 'bulk-' || n, 1, $2, '{}'
+FROM generate_series(1, $3) AS n"""
+_BULK_DELIVERIES = """
+INSERT INTO deliveries (id, account_id, event_id, event_type, event_position, endpoint_id,
+                        status, ordered, ordering_key, sequence, attempts, round_start,
+                        next_attempt_at, created_at, updated_at)
+SELECT gen_random_uuid(), account_id, id, type, position, $1, 'pending', false,
+       'dids:' || subject_id, 1, 0, 0, $2, $2, $2
+FROM events WHERE subject_id LIKE 'bulk-%'"""
+
+
+async def _explained(driver: Any, plans: list[str]) -> None:
+    """From now on, the plan each statement on ``driver`` ran with is
+    appended to ``plans`` (auto_explain, sent back as a notice)."""
+    driver.add_log_listener(lambda _connection, message: plans.append(message.message))
+    await driver.execute("LOAD 'auto_explain'")
+    await driver.execute("SET auto_explain.log_min_duration = 0")
+    await driver.execute("SET auto_explain.log_level = notice")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # its plan cache: PostgreSQL's own
+async def test_the_claims_plan_is_made_again_as_the_table_grows(
+    session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
+    settings: Settings, database: Database,
+) -> None:
+    """A worker started on a new installation's empty table keeps no plan
+    that reads the whole table: within ``REPLAN_S`` its claims take the due
+    index, however the table has grown meanwhile."""
+    now, endpoint, _ = await _seeded(session, make_account, clock, settings, events=1)
+    async with database.engine.connect() as connection:  # what a new table's statistics say
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.exec_driver_sql("ANALYZE deliveries, events")
+    ticks = [0.0]
+    pg = store.PgStore(database, clock=lambda: ticks[0])
+    try:
+        assert len((await pg.claim(now=now, limit=5, lease_s=LEASE_S))[0]) == 1
+        plans: list[str] = []
+        async with pg._claims.driver() as driver:
+            await _explained(driver, plans)
+            await driver.execute(_BULK_EVENTS, endpoint.account_id, now, 3000)
+            await driver.execute(_BULK_DELIVERIES, endpoint.id, now)
+
+        claimed, _ = await pg.claim(now=now, limit=5, lease_s=LEASE_S)
+        assert len(claimed) == 5
+        stale = [p for p in plans if "WITH claimed AS" in p][-1]
+        assert "Seq Scan on deliveries" in stale  # planned on a table of one row, and kept
+
+        ticks[0] += store.REPLAN_S
+        claimed, _ = await pg.claim(now=now, limit=5, lease_s=LEASE_S)
+        assert len(claimed) == 5
+        fresh = [p for p in plans if "WITH claimed AS" in p][-1]
+        assert "Index Scan using ix_deliveries_due on deliveries" in fresh
+        assert "Seq Scan on deliveries" not in fresh and "Bitmap" not in fresh
+    finally:
+        await pg.close()
