@@ -267,8 +267,10 @@ def renew_statement(*, arrays: bool = False) -> sa.Update:
     # waiting for them while holding others deadlocked with it (seen in
     # bench.delivery). A row being finished needs no renewal, and one an action
     # holds is renewed at the next turn, a third of a lease later.
+    # Gathered once into an array, as the claim's rows are (_claim_statement).
     free = sa.select(table.c.id).where(*held).with_for_update(skip_locked=True)
-    return (sa.update(table).where(table.c.id.in_(free.scalar_subquery()))
+    return (sa.update(table)
+            .where(table.c.id == sa.any_(sa.func.array(free.scalar_subquery())))
             .values(lease_expires_at=expires))
 
 
