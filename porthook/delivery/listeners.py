@@ -22,6 +22,7 @@ last time its stream was seen: the worker drops listeners gone for longer than
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 import random
 import uuid
@@ -108,7 +109,8 @@ async def seen(session: AsyncSession, *, endpoint_id: uuid.UUID, now: datetime) 
                           .values(updated_at=now))
 
 
-def _claim_statement(*, take_over: bool) -> sa.Update:
+@functools.cache
+def _claim_statement(*, take_over: bool, arrays: bool) -> sa.Update:
     """The listener's due or parked rows, oldest first; with ``take_over``
     also those leased to a stream that went away (a reconnect resends them now
     instead of after their lease)."""
@@ -126,7 +128,7 @@ def _claim_statement(*, take_over: bool) -> sa.Update:
                    table.c.status == models.PENDING, sa.or_(*ready))
             .order_by(table.c.created_at, table.c.sequence)
             .limit(CLAIM_BATCH).with_for_update(skip_locked=True, of=table))
-    return (sa.update(table).where(table.c.id.in_(rows.scalar_subquery()))
+    return (sa.update(table).where(queue.locked_rows(table.c.id, rows, arrays=arrays))
             .values(lease_token=sa.bindparam("b_token"),
                     # The stream's lease also keeps the row parked (PARKED_AT
                     # or later) while its stream holds it.
@@ -142,7 +144,8 @@ async def claim(
     take_over: bool = False,
 ) -> list[tuple[queue.Claimed, formats.EventView]]:
     token, expires = uuid.uuid4(), now + timedelta(seconds=lease_s)
-    result = await session.execute(_claim_statement(take_over=take_over), {
+    arrays = session.get_bind().dialect.name == "postgresql"
+    result = await session.execute(_claim_statement(take_over=take_over, arrays=arrays), {
         "b_now": now, "b_endpoint": endpoint_id, "b_token": token, "b_expires": expires})
     claimed = [queue.claimed_from_row(row, token, expires) for row in result.all()]
     if not claimed:

@@ -181,6 +181,20 @@ def _among(column: sa.ColumnElement[Any], name: str, *, arrays: bool) -> sa.Colu
     return column.in_(sa.bindparam(name, expanding=True, type_=sa.Uuid()))
 
 
+def locked_rows(column: sa.ColumnElement[Any], rows: sa.Select[Any], *,
+                arrays: bool) -> sa.ColumnElement[bool]:
+    """``column`` among the ``rows`` a locking subquery picks (``FOR UPDATE
+    SKIP LOCKED``, with a ``LIMIT``). On PostgreSQL (``arrays``) they are
+    gathered into an array by a subquery run once. As ``column IN (subquery)``
+    the planner may make the subquery the inner side of a semi-join and run
+    it again for each row of the table, each run locking the next rows: a
+    plan made on an empty table claimed 3,000 rows for a LIMIT of 5
+    (tests/integration/test_delivery_store.py)."""
+    if arrays:
+        return column == sa.any_(sa.func.array(rows.scalar_subquery()))
+    return column.in_(rows.scalar_subquery())
+
+
 @functools.cache
 def _claim_statement(*, one_endpoint: bool, arrays: bool = False) -> sa.Update:
     """Built once per shape: a fresh statement per claim cost milliseconds of
@@ -211,16 +225,9 @@ def _claim_statement(*, one_endpoint: bool, arrays: bool = False) -> sa.Update:
         .limit(sa.bindparam("b_limit", type_=sa.Integer()))
         .with_for_update(skip_locked=True, of=table)
     )
-    # PostgreSQL: the due rows gathered into an array first, by a subquery
-    # run once. As ``id IN (subquery)`` the planner may make the subquery the
-    # inner side of a semi-join and run it again for each row of the table,
-    # each run locking the next rows: a plan made on an empty table claimed
-    # 3,000 rows for a LIMIT of 5 (tests/integration/test_delivery_store.py).
-    chosen = (table.c.id == sa.any_(sa.func.array(due.scalar_subquery())) if arrays
-              else table.c.id.in_(due.scalar_subquery()))
     return (
         sa.update(table)
-        .where(chosen)
+        .where(locked_rows(table.c.id, due, arrays=arrays))
         .values(lease_token=sa.bindparam("b_token", type_=sa.Uuid()),
                 lease_expires_at=sa.bindparam("b_expires", type_=moment),
                 attempts=table.c.attempts + 1,
@@ -267,10 +274,8 @@ def renew_statement(*, arrays: bool = False) -> sa.Update:
     # waiting for them while holding others deadlocked with it (seen in
     # bench.delivery). A row being finished needs no renewal, and one an action
     # holds is renewed at the next turn, a third of a lease later.
-    # Gathered once into an array, as the claim's rows are (_claim_statement).
     free = sa.select(table.c.id).where(*held).with_for_update(skip_locked=True)
-    return (sa.update(table)
-            .where(table.c.id == sa.any_(sa.func.array(free.scalar_subquery())))
+    return (sa.update(table).where(locked_rows(table.c.id, free, arrays=True))
             .values(lease_expires_at=expires))
 
 

@@ -238,3 +238,25 @@ async def test_a_stream_leaves_a_due_row_a_worker_holds_to_the_worker(
     row = await session.scalar(sa.select(Delivery).where(Delivery.event_id == event.id)
                                .execution_options(populate_existing=True))
     assert row is not None and row.attempts == 1  # the stream's attempt only
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # its plan cache: PostgreSQL's own
+async def test_a_stream_takes_no_more_than_its_batch_with_a_plan_made_on_a_small_table(
+    session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
+) -> None:
+    """A plan made while the table held one row, kept while it grew (a
+    generic plan, as a pooled connection keeps after five runs): the claim
+    still takes CLAIM_BATCH rows, not every row its subquery meets."""
+    account_id, _ = await make_account()
+    endpoint = await _listener(session, account_id, clock)
+    await _event(session, account_id, clock.now())
+    await session.commit()
+    await session.execute(sa.text("ANALYZE deliveries"))
+    await session.execute(sa.text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    now = clock.now()
+    assert len(await listeners.claim(session, endpoint_id=endpoint.id, now=now,
+                                     lease_s=LEASE_S)) == 1
+    for _ in range(3 * listeners.CLAIM_BATCH):
+        await _event(session, account_id, now)
+    claimed = await listeners.claim(session, endpoint_id=endpoint.id, now=now, lease_s=LEASE_S)
+    assert len(claimed) == listeners.CLAIM_BATCH
