@@ -175,18 +175,18 @@ class _HeldConnection:
 
     @contextlib.asynccontextmanager
     async def driver(self) -> AsyncIterator[Any]:
-        if self._connection is None:
-            self._connection = await self._engine.connect()
-            raw = await self._connection.get_raw_connection()
-            self._driver = raw.driver_connection
-            for name, value in self._settings.items():
-                await self._driver.execute(f"SET {name} = {value}")
-            self._planned_at = self._clock()
-        elif (self._replan_every_s is not None
-              and self._clock() - self._planned_at >= self._replan_every_s):
-            self._planned_at = self._clock()
-            await self._driver.execute("DISCARD PLANS")
-        try:
+        try:  # whatever fails, the connection is dropped and the next use starts afresh
+            if self._connection is None:
+                self._connection = await self._engine.connect()
+                raw = await self._connection.get_raw_connection()
+                self._driver = raw.driver_connection
+                for name, value in self._settings.items():
+                    await self._driver.execute(f"SET {name} = {value}")
+                self._planned_at = self._clock()
+            elif (self._replan_every_s is not None
+                  and self._clock() - self._planned_at >= self._replan_every_s):
+                await self._driver.execute("DISCARD PLANS")
+                self._planned_at = self._clock()
             yield self._driver
         except BaseException:
             await self.close(invalidate=True)

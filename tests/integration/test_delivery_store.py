@@ -362,3 +362,31 @@ async def test_the_claims_plan_is_made_again_as_the_table_grows(
         assert "Seq Scan on deliveries" not in fresh and "Bitmap" not in fresh
     finally:
         await pg.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_claims_connection_cut_while_idle_is_replaced_at_the_next_claim(
+    session: AsyncSession, make_account: AccountFactory, clock: ShiftableClock,
+    settings: Settings, database: Database,
+) -> None:
+    """The first statement after a quiet spell is the replanning one: if the
+    server cut the connection meanwhile, that claim fails and the next takes
+    a new connection, with the claims' settings."""
+    now, _, _ = await _seeded(session, make_account, clock, settings, events=3)
+    ticks = [0.0]
+    pg = store.PgStore(database, clock=lambda: ticks[0])
+    try:
+        assert len((await pg.claim(now=now, limit=1, lease_s=LEASE_S))[0]) == 1
+        async with pg._claims.driver() as driver:
+            cut = await driver.fetchval("SELECT pg_backend_pid()")
+        async with database.engine.connect() as other:
+            await other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": cut})
+        ticks[0] += store.REPLAN_S
+        with pytest.raises(Exception):  # noqa: B017  (asyncpg's or the socket's)
+            await pg.claim(now=now, limit=1, lease_s=LEASE_S)
+        assert len((await pg.claim(now=now, limit=1, lease_s=LEASE_S))[0]) == 1
+        async with pg._claims.driver() as driver:
+            assert await driver.fetchval("SELECT pg_backend_pid()") != cut
+            assert await driver.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+    finally:
+        await pg.close()
