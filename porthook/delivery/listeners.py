@@ -144,8 +144,8 @@ async def claim(
     take_over: bool = False,
 ) -> list[tuple[queue.Claimed, formats.EventView]]:
     token, expires = uuid.uuid4(), now + timedelta(seconds=lease_s)
-    arrays = session.get_bind().dialect.name == "postgresql"
-    result = await session.execute(_claim_statement(take_over=take_over, arrays=arrays), {
+    statement = _claim_statement(take_over=take_over, arrays=queue.uses_arrays(session))
+    result = await session.execute(statement, {
         "b_now": now, "b_endpoint": endpoint_id, "b_token": token, "b_expires": expires})
     claimed = [queue.claimed_from_row(row, token, expires) for row in result.all()]
     if not claimed:

@@ -73,8 +73,15 @@ async def claim(
     """Lease up to ``limit`` due deliveries. On PostgreSQL ``SKIP LOCKED`` lets
     many workers claim at once without waiting on each other; on SQLite the
     writer lock (``BEGIN IMMEDIATE``) serialises claims."""
-    return await _claim(session, _claim_statement(one_endpoint=False), now=now, limit=limit,
-                        lease_s=lease_s, b_excluded=list(exclude_endpoints))
+    statement = _claim_statement(one_endpoint=False, arrays=uses_arrays(session))
+    return await _claim(session, statement, now=now, limit=limit, lease_s=lease_s,
+                        b_excluded=list(exclude_endpoints))
+
+
+def uses_arrays(session: AsyncSession) -> bool:
+    """PostgreSQL: statements take lists as one array parameter, and a
+    locking subquery's rows are gathered once (``locked_rows``)."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 PROBE_ENDPOINTS = 16  # other endpoints an endpoint-by-endpoint claim looks for, at most
@@ -89,15 +96,17 @@ async def claim_by_endpoint(
     """Lease rows endpoint by endpoint through ``ix_deliveries_endpoint_due``
     (see ``by_endpoint``)."""
     connection = await session.connection()
+    arrays = uses_arrays(session)
 
     async def find(excluded: list[uuid.UUID]) -> list[uuid.UUID]:
-        found = await connection.execute(endpoints_due_statement(), {
+        found = await connection.execute(endpoints_due_statement(arrays=arrays), {
             "b_now": now, "b_excluded": excluded, "b_limit": PROBE_ENDPOINTS})
         return [endpoint_id for (endpoint_id,) in found.all()]
 
     async def take(endpoint_id: uuid.UUID, most: int) -> list[Claimed]:
-        return await _claim(session, _claim_statement(one_endpoint=True), now=now, limit=most,
-                            lease_s=lease_s, b_endpoint=endpoint_id)
+        statement = _claim_statement(one_endpoint=True, arrays=arrays)
+        return await _claim(session, statement, now=now, limit=most, lease_s=lease_s,
+                            b_endpoint=endpoint_id)
 
     return await by_endpoint(limit=limit, wanted=wanted, elsewhere=elsewhere, find=find,
                              take=take)
