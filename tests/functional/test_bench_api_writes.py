@@ -18,7 +18,7 @@ async def test_the_writes_mode_answers_and_delivers_every_write(
     backend: str, tmp_path: Path
 ) -> None:
     spec = bench.WriteSpec(backend, rate=20.0, move_rate=4.0, duration_s=1.0, comment_orders=2,
-                           flat_comments=3, worker_processes=1)
+                           flat_comments=3, worker_processes=1, warmup_s=1.0)
     figures = await bench.run_writes(spec, tmp_path)
     assert figures["errors"] == 0, figures["error_samples"]
     assert figures["requests"]["comment"]["ok"] == 20
