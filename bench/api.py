@@ -529,16 +529,24 @@ def _pid_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+@contextlib.asynccontextmanager
+async def pg_connection(database_url: str) -> AsyncIterator[Any]:
+    """A plain asyncpg connection to a porthook database URL, for the
+    benchmark's own reads and maintenance beside the servers."""
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
 async def pg_backends_cpu_s(database_url: str) -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL backend serving the database
     (the API's and the worker's connections, its autovacuum), by pid: the
     server shares the cores with the API, so its work per write counts too."""
-    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    try:
+    async with pg_connection(database_url) as connection:
         pids = await connection.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-    finally:
-        await connection.close()
     return {row["pid"]: cpu for row in pids if (cpu := _pid_cpu_s(row["pid"])) is not None}
 
 
@@ -738,13 +746,10 @@ async def comment_event_sizes(database_url: str, order_id: str) -> list[int]:
                 f"SELECT length(CAST(data AS BLOB)) FROM events WHERE {where}? "
                 "ORDER BY sequence", (order_id,)).fetchall()
         return [int(r[0]) for r in rows]
-    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    try:
+    async with pg_connection(database_url) as connection:
         rows = await connection.fetch(
             f"SELECT octet_length(data::text) FROM events WHERE {where}$1 ORDER BY sequence",
             order_id)
-    finally:
-        await connection.close()
     return [int(r[0]) for r in rows]
 
 
@@ -754,11 +759,8 @@ async def analyze(database_url: str) -> None:
     its statements again. Until then the API's statements ran with plans
     made on empty tables: the comment's touch read the account's orders
     through its index instead of taking the order by its key."""
-    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    try:
+    async with pg_connection(database_url) as connection:
         await connection.execute("ANALYZE")
-    finally:
-        await connection.close()
 
 
 async def sink_count(sink_url: str) -> int:
@@ -807,15 +809,12 @@ async def until_listening(database_url: str, processes: int) -> None:
     machine a spawned child spends ten seconds and more (about 1.8 s of CPU)
     importing, and that start-up, counted in the measured window, inflated
     the worker's CPU per write with two processes."""
-    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    try:
-        async with asyncio.timeout(WORKER_START_LIMIT_S):
-            while await connection.fetchval(  # noqa: ASYNC110  (polling the server, bounded)
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND query LIKE 'LISTEN%'") < processes:
-                await asyncio.sleep(0.1)
-    finally:
-        await connection.close()
+    async with pg_connection(database_url) as connection, \
+            asyncio.timeout(WORKER_START_LIMIT_S):
+        while await connection.fetchval(  # noqa: ASYNC110  (polling the server, bounded)
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query LIKE 'LISTEN%'") < processes:
+            await asyncio.sleep(0.1)
 
 
 def _worker_env(spec: WriteSpec, env: dict[str, str]) -> dict[str, str]:

@@ -205,7 +205,7 @@ def locked_rows(column: sa.ColumnElement[Any], rows: sa.Select[Any], *,
 
 
 @functools.cache
-def _claim_statement(*, one_endpoint: bool, arrays: bool = False) -> sa.Update:
+def _claim_statement(*, one_endpoint: bool, arrays: bool) -> sa.Update:
     """Built once per shape: a fresh statement per claim cost milliseconds of
     SQLAlchemy construction and cache-key work, more than the query itself.
     ``one_endpoint``: the rows of ``b_endpoint`` (``claim_by_endpoint``), else
